@@ -1,0 +1,578 @@
+"""The ``procure`` command line. Exit codes: 0 success, 2 bad input or usage, 1 internal error.
+
+Commands with ``--json`` print one JSON object on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from sqlmodel import Session
+
+from procure.config import Settings
+from procure.db import session_scope
+from procure.errors import InputError, ProcureError
+from procure.models import BatchStatus, LabelKind, VendorKind
+
+app = typer.Typer(
+    name="procure",
+    help="Contracts, deliveries, label quality and the economics of buying AI training data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+vendor_app = typer.Typer(
+    help="Vendors: managed workforces, platforms, marketplaces, in-house teams."
+)
+task_type_app = typer.Typer(help="Task types: what is bought, its unit and its labels.")
+contract_app = typer.Typer(help="Contracts with price lines and schedules, as YAML or JSON.")
+batch_app = typer.Typer(help="Delivered batches and their review status.")
+fx_app = typer.Typer(help="The reporting currency and exchange rates used to add currencies.")
+app.add_typer(vendor_app, name="vendor")
+app.add_typer(task_type_app, name="task-type")
+app.add_typer(contract_app, name="contract")
+app.add_typer(batch_app, name="batch")
+app.add_typer(fx_app, name="fx")
+
+
+class DocumentFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(formats=["%Y-%m-%d"], help="Report as of this date (default: today)."),
+]
+ContractFilter = Annotated[
+    list[int] | None, typer.Option("--contract", "-c", help="Only this contract id (repeatable).")
+]
+
+
+@app.callback()
+def _workspace(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Workspace folder (default: $PROCURE_HOME or ./procure_data)."),
+    ] = None,
+) -> None:
+    ctx.obj = Settings(**({"home": home} if home else {}))
+
+
+@contextmanager
+def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
+    from procure.workspace import open_workspace
+
+    workspace = open_workspace(ctx.obj, create=create)
+    try:
+        with session_scope(workspace.engine) as session:
+            yield session
+    finally:
+        workspace.engine.dispose()
+
+
+def _print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if n == 0:
+            typer.echo("  ".join("-" * width for width in widths))
+
+
+def _today(as_of: datetime | None) -> date:
+    return as_of.date() if as_of else date.today()
+
+
+# --- workspace -------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    with_sample: Annotated[
+        bool, typer.Option(help="Load the sample workspace if the workspace is new.")
+    ] = False,
+) -> None:
+    """Create the workspace (or upgrade its schema); safe to run again."""
+    from procure.sample import load_sample
+    from procure.workspace import workspace_exists
+
+    settings: Settings = ctx.obj
+    new = not workspace_exists(settings)
+    with _session(ctx, create=True) as session:
+        summary = load_sample(session, date.today()) if new and with_sample else None
+    state = "created" if new else "up to date"
+    typer.echo(f"workspace {state}: {settings.home.resolve()} ({settings.database_label})")
+    if summary:
+        typer.echo(f"sample workspace loaded: {summary}")
+
+
+@app.command()
+def sample(ctx: typer.Context, today: AsOf = None) -> None:
+    """Load the demo workspace, its dates moved into the current week (idempotent)."""
+    from procure.sample import load_sample
+
+    with _session(ctx, create=True) as session:
+        summary = load_sample(session, _today(today))
+    typer.echo(
+        f"sample workspace loaded: {summary}" if summary else "sample workspace already loaded"
+    )
+
+
+# --- vendors and task types ------------------------------------------------------------------
+
+
+@vendor_app.command("add")
+def vendor_add(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[VendorKind, typer.Option(help="What sort of vendor.")],
+    contact: str = "",
+    notes: str = "",
+) -> None:
+    """Add a vendor."""
+    from procure.catalog import save_vendor
+
+    with _session(ctx) as session:
+        vendor = save_vendor(
+            session, {"name": name, "kind": kind, "contact": contact, "notes": notes}
+        )
+        typer.echo(f"vendor {vendor.id}: {vendor.name}")
+
+
+@vendor_app.command("list")
+def vendor_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List vendors."""
+    from procure.catalog import list_vendors
+
+    with _session(ctx) as session:
+        vendors = [v.model_dump() for v in list_vendors(session)]
+    if as_json:
+        _print_json({"vendors": vendors})
+    else:
+        _table(
+            [(v["id"], v["name"], v["kind"], v["contact"]) for v in vendors],
+            ["id", "name", "kind", "contact"],
+        )
+
+
+@task_type_app.command("add")
+def task_type_add(
+    ctx: typer.Context,
+    key: str,
+    name: Annotated[str, typer.Option(help="Display name, e.g. 'Preference pair'.")],
+    unit: Annotated[str, typer.Option(help="What one unit is, e.g. 'preference pair'.")],
+    label_kind: Annotated[LabelKind, typer.Option(help="categorical, ordinal or rating.")],
+    labels: Annotated[
+        str, typer.Option(help="Allowed labels, comma-separated, in order for ordinal.")
+    ] = "",
+) -> None:
+    """Add a task type."""
+    from procure.catalog import save_task_type
+
+    spec = {
+        "key": key,
+        "name": name,
+        "unit": unit,
+        "label_kind": label_kind,
+        "labels": labels.split(","),
+    }
+    with _session(ctx) as session:
+        task_type = save_task_type(session, spec)
+        typer.echo(f"task type {task_type.id}: {task_type.key}")
+
+
+@task_type_app.command("list")
+def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List task types."""
+    from procure.catalog import list_task_types
+
+    with _session(ctx) as session:
+        types = [t.model_dump() for t in list_task_types(session)]
+    if as_json:
+        _print_json({"task_types": types})
+    else:
+        rows = [
+            (t["key"], t["name"], t["unit"], t["label_kind"], ", ".join(t["labels"])) for t in types
+        ]
+        _table(rows, ["key", "name", "unit", "label kind", "labels"])
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+@contract_app.command("import")
+def contract_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A YAML or JSON workspace document.")],
+    force: Annotated[
+        bool, typer.Option(help="Import even if this file was imported before.")
+    ] = False,
+) -> None:
+    """Import vendors, task types and contracts (price lines, schedule, batches) from a document.
+
+    Matches by vendor name, task type key, contract vendor + title and batch ref; all or nothing.
+    """
+    from procure.transfer import import_document
+
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", source=str(file)) from None
+    with _session(ctx) as session:
+        summary = import_document(session, content, file.name, force=force)
+    typer.echo(f"imported {file}: {summary}")
+
+
+@contract_app.command("export")
+def contract_export(
+    ctx: typer.Context,
+    contract: ContractFilter = None,
+    fmt: Annotated[
+        DocumentFormat, typer.Option("--format", help="yaml or json.")
+    ] = DocumentFormat.yaml,
+    with_batches: Annotated[bool, typer.Option(help="Include delivered batches.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Export contracts (default: the whole workspace) as a document that imports back."""
+    from procure.transfer import export_document
+
+    with _session(ctx) as session:
+        text = export_document(session, contract, with_batches=with_batches, fmt=fmt.value)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@contract_app.command("list")
+def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List contracts."""
+    from procure.catalog import list_vendors
+    from procure.contracts import list_contracts
+
+    with _session(ctx) as session:
+        names = {v.id: v.name for v in list_vendors(session)}
+        contracts = [
+            {**c.model_dump(mode="json"), "vendor": names[c.vendor_id]}
+            for c in list_contracts(session)
+        ]
+    if as_json:
+        _print_json({"contracts": contracts})
+    else:
+        rows = [
+            (
+                c["id"],
+                c["vendor"],
+                c["title"],
+                c["status"],
+                c["start_date"],
+                c["end_date"],
+                f"{c['committed_budget']} {c['currency']}",
+            )
+            for c in contracts
+        ]
+        _table(rows, ["id", "vendor", "title", "status", "start", "end", "budget"])
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+@batch_app.command("add")
+def batch_add(
+    ctx: typer.Context,
+    contract_id: Annotated[int, typer.Argument(help="Contract id (see `procure contract list`).")],
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    week: Annotated[int, typer.Option(help="Schedule week the batch is for (1 = first week).")],
+    quantity: Annotated[int, typer.Option(help="Units delivered.")],
+    delivered_on: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Delivery date (default: today).")
+    ] = None,
+    status: BatchStatus = BatchStatus.received,
+    accepted_quantity: Annotated[
+        int | None, typer.Option(help="For partially_accepted batches.")
+    ] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="The vendor's batch id (default: generated).")
+    ] = None,
+    notes: str = "",
+) -> None:
+    """Record a delivered batch."""
+    from procure.deliveries import record_batch
+
+    spec = {
+        "ref": ref,
+        "task_type": task_type,
+        "week": week,
+        "delivered_on": _today(delivered_on),
+        "quantity": quantity,
+        "status": status,
+        "accepted_quantity": accepted_quantity,
+        "notes": notes,
+    }
+    with _session(ctx) as session:
+        batch = record_batch(session, contract_id, spec)
+        typer.echo(
+            f"batch {batch.id} ({batch.ref}) recorded: {batch.quantity} units, {batch.status}"
+        )
+
+
+@batch_app.command("status")
+def batch_status(
+    ctx: typer.Context,
+    batch_id: int,
+    status: BatchStatus,
+    accepted_quantity: Annotated[int | None, typer.Option(help="For partially_accepted.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Replace the batch notes.")] = None,
+) -> None:
+    """Set a batch's review status: received, in_review, accepted, rejected, partially_accepted."""
+    from procure.deliveries import set_batch_status
+
+    with _session(ctx) as session:
+        batch = set_batch_status(
+            session, batch_id, status, accepted_quantity=accepted_quantity, notes=notes
+        )
+        typer.echo(f"batch {batch.id} ({batch.ref}): {batch.status}")
+
+
+@batch_app.command("list")
+def batch_list(
+    ctx: typer.Context, contract: ContractFilter = None, as_json: JsonFlag = False
+) -> None:
+    """List batches with their effective unit prices."""
+    from procure.reports import build_report, spend_payload
+
+    with _session(ctx) as session:
+        payload = spend_payload(build_report(session, date.today(), contract))
+    batches = [{"contract_id": c["id"], **b} for c in payload["contracts"] for b in c["batches"]]
+    if as_json:
+        _print_json({"batches": batches})
+        return
+    rows = [
+        (
+            b["id"],
+            b["contract_id"],
+            b["ref"],
+            b["task_type"],
+            b["week"],
+            b["delivered_on"],
+            b["quantity"],
+            b["status"],
+            b["effective_unit_price"] or "-",
+        )
+        for b in batches
+    ]
+    _table(
+        rows,
+        [
+            "id",
+            "contract",
+            "ref",
+            "task type",
+            "week",
+            "delivered",
+            "units",
+            "status",
+            "unit price",
+        ],
+    )
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+@fx_app.command("set")
+def fx_set(
+    ctx: typer.Context,
+    currency: str,
+    rate: Annotated[
+        str, typer.Argument(help="Units of the reporting currency per unit of CURRENCY.")
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """Set the exchange rate of a currency into the reporting currency."""
+    from procure.workspace import set_exchange_rate
+
+    try:
+        value = Decimal(rate)
+    except InvalidOperation:
+        raise InputError(f"expected a decimal number, got {rate!r}", field="RATE") from None
+    with _session(ctx) as session:
+        row = set_exchange_rate(session, currency, value, _today(as_of))
+        typer.echo(f"1 {row.currency} = {row.rate} (as of {row.as_of})")
+
+
+@fx_app.command("reporting")
+def fx_reporting(ctx: typer.Context, currency: str) -> None:
+    """Set the reporting currency that totals are converted to."""
+    from procure.workspace import set_reporting_currency
+
+    with _session(ctx) as session:
+        typer.echo(f"reporting currency: {set_reporting_currency(session, currency)}")
+
+
+@fx_app.command("list")
+def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the reporting currency and the exchange rates."""
+    from procure.workspace import exchange_rates, reporting_currency
+
+    with _session(ctx) as session:
+        base = reporting_currency(session)
+        rates = [
+            {"currency": r.currency, "rate": str(r.rate), "as_of": r.as_of.isoformat()}
+            for r in exchange_rates(session)
+        ]
+    if as_json:
+        _print_json({"reporting_currency": base, "rates": rates})
+    else:
+        typer.echo(f"reporting currency: {base}")
+        _table(
+            [(r["currency"], r["rate"], r["as_of"]) for r in rates],
+            ["currency", f"rate ({base})", "as of"],
+        )
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@app.command()
+def deliveries(
+    ctx: typer.Context,
+    contract: ContractFilter = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Planned vs delivered vs accepted by week; late, short and missing batches."""
+    from procure.reports import build_report, deliveries_payload
+
+    with _session(ctx) as session:
+        payload = deliveries_payload(build_report(session, _today(as_of), contract))
+    if as_json:
+        _print_json(payload)
+        return
+    for c in payload["contracts"]:
+        typer.echo(
+            f"\n#{c['id']} {c['vendor']}: {c['title']} ({c['status']}, {c['start_date']} to {c['end_date']})"
+        )
+        typer.echo(
+            f"planned {c['planned']:,}  due so far {c['planned_due']:,}  delivered {c['delivered']:,}  accepted {c['accepted']:,}"
+        )
+        rows = [
+            (
+                r["week"],
+                r["task_type"],
+                r["due_date"],
+                r["planned"],
+                r["delivered"],
+                r["accepted"],
+                r["days_late"],
+                r["short_by"],
+                r["state"],
+            )
+            for r in c["schedule"]
+        ]
+        _table(
+            rows,
+            [
+                "week",
+                "task type",
+                "due",
+                "planned",
+                "delivered",
+                "accepted",
+                "days late",
+                "short by",
+                "state",
+            ],
+        )
+    if payload["alerts"]:
+        typer.echo("\nAlerts:")
+        for alert in payload["alerts"]:
+            typer.echo(f"  [{alert['severity']}] {alert['message']}")
+
+
+@app.command()
+def spend(
+    ctx: typer.Context,
+    contract: ContractFilter = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Spend (accepted units at effective prices) against budget, with the projection."""
+    from procure.reports import build_report, spend_payload
+
+    with _session(ctx) as session:
+        payload = spend_payload(build_report(session, _today(as_of), contract))
+    if as_json:
+        _print_json(payload)
+        return
+    rows = [
+        (
+            c["id"],
+            f"{c['vendor']}: {c['title']}",
+            c["currency"],
+            c["budget"],
+            c["spent"],
+            c["pending"],
+            c["projected"],
+            f"{c['spent_share']:.0%}" if c["spent_share"] is not None else "-",
+        )
+        for c in payload["contracts"]
+    ]
+    _table(rows, ["id", "contract", "cur", "budget", "spent", "pending", "projected", "spent %"])
+    totals = payload["totals"]
+    if totals:
+        typer.echo(
+            f"\nTotal in {payload['reporting_currency']}: budget {totals['budget']}, spent {totals['spent']}, pending {totals['pending']}, projected {totals['projected']}"
+        )
+    else:
+        typer.echo(
+            f"\nNo total: missing exchange rates for {', '.join(payload['missing_exchange_rates'])}"
+        )
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; the one place errors become messages."""
+    try:
+        result = app(args=list(args) if args is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except ProcureError as exc:
+        typer.echo(f"procure: {exc}", err=True)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,39 @@
+"""Settings, built from the environment on demand (never at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the workspace lives.
+
+    ``PROCURE_HOME`` is the workspace folder (SQLite file and label store);
+    ``PROCURE_DATABASE_URL`` moves the records to another database, such as PostgreSQL.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PROCURE_", extra="ignore")
+
+    home: Path = Path("procure_data")
+    database_url: str | None = None
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "procure.db"
+
+    @property
+    def label_store(self) -> Path:
+        return self.home / "labels"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    @property
+    def database_label(self) -> str:
+        """The database URL without any password, for display."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.resolved_database_url).render_as_string(hide_password=True)

@@ -1,0 +1,162 @@
+"""Reading and writing YAML/JSON documents, with errors that point at the line and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from procure.errors import InputError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """YAML numbers with a fraction become exact Decimals, never binary floats."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    text = loader.construct_scalar(node)
+    try:
+        return Decimal(str(text).replace("_", ""))
+    except InvalidOperation:
+        return loader.construct_yaml_float(node)
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+    text = format(value, "f")
+    tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
+    return dumper.represent_scalar(tag, text)
+
+
+_Dumper.add_representer(Decimal, _represent_decimal)
+_Dumper.add_multi_representer(Enum, lambda d, v: d.represent_str(str(v.value)))
+
+
+def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML or JSON (by ``fmt`` or, if absent, by content) into Python data.
+
+    Returns the data and the YAML node tree used to find line numbers for later errors.
+    """
+    fmt = fmt or ("json" if text.lstrip()[:1] in "[{" else "yaml")
+    if fmt == "json":
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON: {exc.msg} (column {exc.colno})", source=source, line=exc.lineno
+            ) from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_DecimalLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise InputError(
+                f"malformed YAML: {problem}"
+                + (f" (column {mark.column + 1})" if mark is not None else ""),
+                source=source,
+                line=mark.line + 1 if mark is not None else None,
+            ) from None
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        tree = None
+    return data, tree
+
+
+def line_of(tree: yaml.Node | None, path: Sequence[int | str]) -> int | None:
+    """1-based line of the node at ``path`` (or of its nearest existing ancestor)."""
+    node, line = tree, None
+    for part in path:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+    return node.start_mark.line + 1 if node is not None else line
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("contracts", 0, "price_lines", 1, "unit_price")`` -> ``contracts[0].price_lines[1].unit_price``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe(error: dict[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] in ("missing", "value_error", "assertion_error"):
+        return message
+    return f"{message}, got {error['input']!r}"
+
+
+def validate(model: type[Model], data: Any, source: str, tree: yaml.Node | None = None) -> Model:
+    """Validate ``data`` as ``model``; on failure raise one ``InputError`` naming line and field.
+
+    Every problem is listed, one per line, the first one leading.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (
+                tuple(p for p in error["loc"] if not str(p).startswith("function-")),
+                describe(dict(error)),
+            )
+            for error in exc.errors()
+        ]
+        raise problems_error(problems, source, tree) from None
+
+
+Problem = tuple[tuple[int | str, ...], str]
+
+
+def problems_error(
+    problems: Sequence[Problem], source: str, tree: yaml.Node | None = None
+) -> InputError:
+    """One ``InputError`` listing every problem as ``line N, field.path: what was expected``."""
+    lines = []
+    for loc, message in problems:
+        line = line_of(tree, loc) if loc else None
+        where = ", ".join(p for p in (line and f"line {line}", field_path(loc)) if p)
+        lines.append(f"{where}: {message}" if where else message)
+    if len(lines) == 1:
+        loc, message = problems[0]
+        line = line_of(tree, loc) if loc else None
+        return InputError(message, source=source, line=line, field=field_path(loc) or None)
+    return InputError("\n  " + "\n  ".join(lines), source=source)
+
+
+def dump(data: Any, fmt: str) -> str:
+    """Serialise plain data (with Decimals, dates and enums) as YAML or JSON text."""
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False) + "\n"
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

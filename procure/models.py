@@ -1,0 +1,247 @@
+"""SQLModel tables: the system of record.
+
+Each entity has a validating base (the create/update input, checked with ``model_validate``)
+and its table class. Enumerations are stored as plain strings, so adding a value needs no
+migration on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import field_validator, model_validator
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from procure.money import MoneyType, check_currency
+
+
+class VendorKind(StrEnum):
+    managed_workforce = "managed_workforce"
+    platform = "platform"
+    marketplace = "marketplace"
+    in_house = "in_house"
+    synthetic_provider = "synthetic_provider"
+
+
+class LabelKind(StrEnum):
+    categorical = "categorical"
+    ordinal = "ordinal"
+    rating = "rating"
+
+
+class ContractStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    completed = "completed"
+    terminated = "terminated"
+
+
+class BatchStatus(StrEnum):
+    received = "received"
+    in_review = "in_review"
+    accepted = "accepted"
+    rejected = "rejected"
+    partially_accepted = "partially_accepted"
+
+
+class DiscountKind(StrEnum):
+    first_batch = "first_batch"  # off every batch of schedule week 1
+    flat = "flat"  # off every unit
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _not_blank(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be empty")
+    return stripped
+
+
+# --- vendors and task types ------------------------------------------------------------------
+
+
+class VendorBase(SQLModel):
+    name: str = Field(max_length=200, unique=True)
+    kind: VendorKind = Field(sa_type=String(40))
+    contact: str = ""
+    notes: str = ""
+
+    _name = field_validator("name")(_not_blank)
+
+
+class Vendor(VendorBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class TaskTypeBase(SQLModel):
+    key: str = Field(max_length=80, unique=True, regex=r"^[a-z0-9][a-z0-9_\-]*$")
+    name: str = Field(max_length=200)
+    unit: str = Field(max_length=80)
+    label_kind: LabelKind = Field(sa_type=String(20))
+    labels: list[str] = Field(default_factory=list, sa_type=JSON)
+
+    _texts = field_validator("name", "unit")(_not_blank)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, labels: list[str]) -> list[str]:
+        cleaned = [label.strip() for label in labels if label.strip()]
+        repeated = [label for label, count in Counter(cleaned).items() if count > 1]
+        if repeated:
+            raise ValueError(f"labels repeat: {', '.join(repeated)}")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _enough_labels(self) -> TaskTypeBase:
+        if self.label_kind in (LabelKind.categorical, LabelKind.ordinal) and len(self.labels) < 2:
+            raise ValueError(f"a {self.label_kind.value} task type needs at least two labels")
+        if self.label_kind is LabelKind.rating:
+            for label in self.labels:
+                try:
+                    float(label)
+                except ValueError:
+                    raise ValueError(f"rating labels must be numbers, got {label!r}") from None
+        return self
+
+
+class TaskType(TaskTypeBase, table=True):
+    __tablename__ = "task_type"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+class ContractBase(SQLModel):
+    vendor_id: int = Field(foreign_key="vendor.id", index=True)
+    title: str = Field(max_length=200)
+    start_date: date
+    end_date: date
+    currency: str = Field(max_length=3)
+    committed_budget: Decimal = Field(sa_type=MoneyType, ge=0)
+    status: ContractStatus = Field(default=ContractStatus.draft, sa_type=String(20))
+    open_source_allowed: bool = False
+    vendor_may_reuse: bool = False
+    exclusive: bool = False
+    notes: str = ""
+
+    _title = field_validator("title")(_not_blank)
+    _currency = field_validator("currency")(check_currency)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ContractBase:
+        if self.end_date < self.start_date:
+            raise ValueError(
+                f"end_date {self.end_date} is before start_date {self.start_date}; "
+                "expected an end on or after the start"
+            )
+        return self
+
+
+class Contract(ContractBase, table=True):
+    __table_args__ = (UniqueConstraint("vendor_id", "title"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class Discount(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
+    kind: DiscountKind = Field(sa_type=String(20))
+    percent: Decimal = Field(sa_type=MoneyType)
+    task_type_id: int | None = Field(default=None, foreign_key="task_type.id")
+
+
+class PriceLine(SQLModel, table=True):
+    __tablename__ = "price_line"
+    __table_args__ = (UniqueConstraint("contract_id", "task_type_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
+    task_type_id: int = Field(foreign_key="task_type.id")
+    unit_price: Decimal = Field(sa_type=MoneyType)
+    contracted_quantity: int
+
+
+class PriceTier(SQLModel, table=True):
+    """From unit number ``from_unit`` on (1-based, counted over the line's billable units)."""
+
+    __tablename__ = "price_tier"
+    id: int | None = Field(default=None, primary_key=True)
+    price_line_id: int = Field(foreign_key="price_line.id", index=True, ondelete="CASCADE")
+    from_unit: int
+    unit_price: Decimal = Field(sa_type=MoneyType)
+
+
+class ScheduleEntry(SQLModel, table=True):
+    __tablename__ = "schedule_entry"
+    __table_args__ = (UniqueConstraint("contract_id", "week", "task_type_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
+    week: int
+    task_type_id: int = Field(foreign_key="task_type.id")
+    planned_quantity: int
+
+
+# --- deliveries ------------------------------------------------------------------------------
+
+
+class Batch(SQLModel, table=True):
+    """A delivered batch. Its labels, when imported, live in the label store (Parquet)."""
+
+    __table_args__ = (UniqueConstraint("contract_id", "ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
+    task_type_id: int = Field(foreign_key="task_type.id")
+    ref: str = Field(max_length=120)
+    week: int
+    delivered_on: date
+    quantity: int
+    status: BatchStatus = Field(default=BatchStatus.received, sa_type=String(20))
+    accepted_quantity: int | None = None
+    notes: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- workspace -------------------------------------------------------------------------------
+
+
+class ExchangeRate(SQLModel, table=True):
+    """``rate`` units of the workspace's reporting currency buy one unit of ``currency``."""
+
+    __tablename__ = "exchange_rate"
+    currency: str = Field(primary_key=True, max_length=3)
+    rate: Decimal = Field(sa_type=MoneyType)
+    as_of: date
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    __tablename__ = "workspace_setting"
+    key: str = Field(primary_key=True, max_length=80)
+    value: str
+
+
+class ImportedFile(SQLModel, table=True):
+    """Every imported file by content hash, so the same file is not imported twice."""
+
+    __tablename__ = "imported_file"
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=40)
+    filename: str
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    action: str = Field(max_length=40)
+    entity: str = Field(max_length=40)
+    entity_id: str = Field(max_length=80)
+    detail: str = ""

@@ -1,0 +1,80 @@
+"""Money: ``Decimal`` amounts with an ISO 4217 currency, exact in every database."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Active ISO 4217 codes (list one, 2024), without funds and precious-metal codes.
+ISO_CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP
+    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR
+    RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
+    TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW
+    ZWL
+    """.split()  # noqa: SIM905
+)
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def check_currency(code: str) -> str:
+    """Return the upper-cased code, or raise ``ValueError`` for an unknown currency."""
+    upper = code.strip().upper()
+    if upper not in ISO_CURRENCIES:
+        raise ValueError(f"unknown currency {code!r}; expected an ISO 4217 code such as USD or EUR")
+    return upper
+
+
+def format_money(amount: Decimal, currency: str, places: int = 2) -> str:
+    """Display form, rounded half-even only here: ``format_money(Decimal("1234.5"), "USD")``.
+
+    >>> format_money(Decimal("1234.565"), "USD")
+    '$1,234.56'
+    >>> format_money(Decimal("-3"), "CHF")
+    '-3.00 CHF'
+    """
+    quantum = Decimal(1).scaleb(-places)
+    rounded = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    sign = "-" if rounded < 0 else ""
+    digits = f"{abs(rounded):,.{places}f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+
+
+class MoneyType(TypeDecorator[Decimal]):
+    """Exact decimal storage: NUMERIC on PostgreSQL, canonical text on SQLite.
+
+    SQLite has no decimal type and would round-trip NUMERIC through binary floats.
+    """
+
+    impl = String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(24, 10, asdecimal=True))
+        return dialect.type_descriptor(String(40))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        return amount if dialect.name == "postgresql" else str(amount)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        amount = Decimal(str(value))
+        if dialect.name == "postgresql":
+            # NUMERIC pads to the column scale; drop the padding zeros.
+            return amount.quantize(1) if amount == amount.to_integral() else amount.normalize()
+        return amount

@@ -1,0 +1,135 @@
+"""Effective unit prices: graduated volume tiers and discounts. Pure functions, exact Decimals.
+
+Tiers are *graduated* (like tax brackets): a price line costs ``base_price`` per unit from unit 1,
+and each tier sets the price of every unit from its ``from_unit`` on, until the next tier starts.
+Units are numbered over the line's billable units in delivery order (delivery date, then
+record id), so a batch that straddles a threshold pays both prices.
+
+Discounts are percentages off. A ``first_batch`` discount applies to batches of schedule week 1;
+a ``flat`` discount to every unit. Several applicable discounts compound multiplicatively:
+``price x (1 - d1/100) x (1 - d2/100)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from procure.models import DiscountKind
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Tier:
+    from_unit: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class PriceSchedule:
+    """A price line's unit price and its graduated tiers (sorted by ``from_unit``)."""
+
+    base_price: Decimal
+    tiers: tuple[Tier, ...] = ()
+
+    def __post_init__(self) -> None:
+        starts = [tier.from_unit for tier in self.tiers]
+        if starts != sorted(set(starts)) or any(start <= 1 for start in starts):
+            raise ValueError("tiers must start after unit 1 at strictly increasing units")
+
+    def cost_of_units(self, first_unit: int, count: int) -> Decimal:
+        """Cost of units ``first_unit`` .. ``first_unit + count - 1`` (1-based).
+
+        Each unit costs the price of the last tier starting at or before it, else the base
+        price: cost = sum over price segments of (units of the range inside the segment) x price.
+
+        >>> line = PriceSchedule(Decimal("2.00"), (Tier(101, Decimal("1.50")),))
+        >>> line.cost_of_units(91, 20)  # 10 units at 2.00 + 10 units at 1.50
+        Decimal('35.00')
+        """
+        if count <= 0:
+            return Decimal(0)
+        last_unit = first_unit + count - 1
+        starts = [1, *(tier.from_unit for tier in self.tiers)]
+        prices = [self.base_price, *(tier.unit_price for tier in self.tiers)]
+        ends = [start - 1 for start in starts[1:]] + [last_unit]
+        total = Decimal(0)
+        for start, end, price in zip(starts, ends, prices, strict=True):
+            overlap = min(end, last_unit) - max(start, first_unit) + 1
+            if overlap > 0:
+                total += overlap * price
+        return total
+
+
+@dataclass(frozen=True)
+class DiscountRule:
+    kind: DiscountKind
+    percent: Decimal
+
+
+def discount_factor(rules: Iterable[DiscountRule], week: int) -> Decimal:
+    """Multiplier left after the discounts that apply to a batch of schedule ``week``.
+
+    >>> discount_factor([DiscountRule(DiscountKind.first_batch, Decimal(10))], week=1)
+    Decimal('0.9')
+    >>> discount_factor([DiscountRule(DiscountKind.first_batch, Decimal(10))], week=2)
+    Decimal('1')
+    """
+    factor = Decimal(1)
+    for rule in rules:
+        if rule.kind == DiscountKind.flat or (rule.kind == DiscountKind.first_batch and week == 1):
+            factor *= 1 - rule.percent / HUNDRED
+    return factor
+
+
+@dataclass(frozen=True)
+class BillableBatch:
+    """A batch's units that count towards spend, in delivery order."""
+
+    batch_id: int
+    week: int
+    units: int
+
+
+@dataclass(frozen=True)
+class PricedBatch:
+    batch_id: int
+    units: int
+    first_unit: int
+    list_cost: Decimal  # after tiers, before discounts
+    cost: Decimal  # after tiers and discounts
+
+    @property
+    def effective_unit_price(self) -> Decimal | None:
+        """Cost per billable unit, or ``None`` for a batch with no billable units."""
+        return self.cost / self.units if self.units else None
+
+
+def price_batches(
+    schedule: PriceSchedule,
+    discounts: Sequence[DiscountRule],
+    batches: Sequence[BillableBatch],
+    *,
+    units_before: int = 0,
+) -> list[PricedBatch]:
+    """Price one line's batches in the given (delivery) order, numbering units after ``units_before``.
+
+    >>> line = PriceSchedule(Decimal("3.00"), (Tier(1001, Decimal("2.50")),))
+    >>> first, second = price_batches(
+    ...     line,
+    ...     [DiscountRule(DiscountKind.first_batch, Decimal(10))],
+    ...     [BillableBatch(1, week=1, units=800), BillableBatch(2, week=2, units=400)],
+    ... )
+    >>> first.cost, second.cost  # 800 x 3.00 x 0.9; 200 x 3.00 + 200 x 2.50
+    (Decimal('2160.000'), Decimal('1100.00'))
+    """
+    priced = []
+    position = units_before
+    for batch in batches:
+        list_cost = schedule.cost_of_units(position + 1, batch.units)
+        cost = list_cost * discount_factor(discounts, batch.week)
+        priced.append(PricedBatch(batch.batch_id, batch.units, position + 1, list_cost, cost))
+        position += batch.units
+    return priced

@@ -1,0 +1,61 @@
+"""The demo workspace in ``sample_data/``, loaded through the same path as any document."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from procure.documents import parse_text
+from procure.models import ImportedFile
+from procure.transfer import ImportSummary, apply_document, validate_document
+from procure.workspace import claim_import
+
+SAMPLE_KIND = "sample"
+
+
+SAMPLE_FILE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
+
+
+def _shift_dates(data: Any, by: timedelta) -> Any:
+    if isinstance(data, date):
+        return data + by
+    if isinstance(data, dict):
+        return {key: _shift_dates(value, by) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_shift_dates(value, by) for value in data]
+    return data
+
+
+def sample_shift(written_as_of: date, today: date) -> timedelta:
+    """Whole weeks that move the sample's ``written_as_of`` into the week of ``today``.
+
+    >>> sample_shift(date(2026, 11, 19), date(2026, 11, 24))  # Thursday -> the next week
+    datetime.timedelta(days=7)
+    """
+    monday_then = written_as_of - timedelta(days=written_as_of.weekday())
+    monday_now = today - timedelta(days=today.weekday())
+    return monday_now - monday_then
+
+
+def is_sample_loaded(session: Session) -> bool:
+    return (
+        session.exec(select(ImportedFile.id).where(ImportedFile.kind == SAMPLE_KIND)).first()
+        is not None
+    )
+
+
+def load_sample(session: Session, today: date) -> ImportSummary | None:
+    """Load the sample with its dates moved to ``today``'s week; ``None`` if already loaded."""
+    if is_sample_loaded(session):
+        return None
+    path = SAMPLE_FILE
+    content = path.read_bytes()
+    data, _ = parse_text(content.decode("utf-8"), path.name, "yaml")
+    written_as_of = data.pop("sample_as_of")
+    shifted = _shift_dates(data, sample_shift(written_as_of, today))
+    document, _ = validate_document(shifted, path.name)
+    claim_import(session, content, SAMPLE_KIND, path.name, force=False)
+    return apply_document(session, document, path.name)

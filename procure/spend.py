@@ -1,0 +1,156 @@
+"""Spend against budget and the projection to the end of a contract. Pure functions, Decimals.
+
+Per batch, the billable units are: all units of an accepted batch, the accepted quantity of a
+partially accepted one, none of a rejected one (the contract does not pay for rejected units),
+and, provisionally, all units of a batch still received or in review (``pending``).
+
+- ``spent`` = cost of accepted units at their effective prices (tiers, then discounts);
+- ``pending`` = what the undecided batches would cost if accepted in full;
+- ``remaining`` = the units still to come, priced at the next tier positions: per task type,
+  ``max(contracted quantity, scheduled quantity)`` minus the units spent or pending, allocated to the
+  earliest scheduled weeks first (so a week-1 shortfall keeps its first-batch discount);
+- ``projected = spent + pending + remaining``, compared with the committed budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from procure.models import BatchStatus
+from procure.pricing import BillableBatch, DiscountRule, PriceSchedule, price_batches
+from procure.schedule import accepted_units
+
+PENDING = (BatchStatus.received, BatchStatus.in_review)
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    batch_id: int
+    week: int
+    status: BatchStatus
+    quantity: int
+    accepted_quantity: int | None
+
+    @property
+    def billable_units(self) -> int:
+        if self.status in PENDING:
+            return self.quantity
+        return accepted_units(self.status, self.quantity, self.accepted_quantity)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One price line of a contract with its plan and its batches in delivery order."""
+
+    task_type: str
+    prices: PriceSchedule
+    discounts: tuple[DiscountRule, ...]
+    contracted_quantity: int
+    planned_by_week: tuple[tuple[int, int], ...]  # (week, planned units)
+    batches: tuple[BatchFacts, ...]
+
+
+@dataclass(frozen=True)
+class BatchCost:
+    batch_id: int
+    task_type: str
+    billable_units: int
+    pending: bool
+    list_cost: Decimal
+    cost: Decimal
+
+    @property
+    def effective_unit_price(self) -> Decimal | None:
+        return self.cost / self.billable_units if self.billable_units else None
+
+
+@dataclass(frozen=True)
+class ContractSpend:
+    currency: str
+    budget: Decimal
+    spent: Decimal
+    pending: Decimal
+    remaining: Decimal
+    batches: tuple[BatchCost, ...]
+
+    @property
+    def projected(self) -> Decimal:
+        return self.spent + self.pending + self.remaining
+
+    @property
+    def budget_left(self) -> Decimal:
+        return self.budget - self.spent
+
+    @property
+    def spent_share(self) -> float | None:
+        """Share of the budget spent; ``None`` when the budget is zero."""
+        return float(self.spent / self.budget) if self.budget else None
+
+    @property
+    def committed_share(self) -> float | None:
+        """Share of the budget spent or pending."""
+        return float((self.spent + self.pending) / self.budget) if self.budget else None
+
+    @property
+    def projected_share(self) -> float | None:
+        return float(self.projected / self.budget) if self.budget else None
+
+    @property
+    def over_budget_by(self) -> Decimal:
+        return max(Decimal(0), self.projected - self.budget)
+
+
+def future_units(line: LineInput) -> list[BillableBatch]:
+    """Units still to come, as one pseudo-batch per scheduled week with a shortfall (see module).
+
+    >>> from procure.pricing import PriceSchedule
+    >>> line = LineInput("t", PriceSchedule(Decimal(1)), (), 100, ((1, 50), (2, 50)),
+    ...                  (BatchFacts(1, 1, BatchStatus.accepted, 30, None),))
+    >>> [(b.week, b.units) for b in future_units(line)]
+    [(1, 20), (2, 50)]
+    """
+    covered = sum(batch.billable_units for batch in line.batches)
+    future = []
+    for week, planned in sorted(line.planned_by_week):
+        taken = min(planned, covered)
+        covered -= taken
+        if planned > taken:
+            future.append(BillableBatch(batch_id=-week, week=week, units=planned - taken))
+    scheduled = sum(planned for _, planned in line.planned_by_week)
+    beyond_schedule = max(0, line.contracted_quantity - scheduled - covered)
+    if beyond_schedule:
+        future.append(BillableBatch(batch_id=0, week=0, units=beyond_schedule))
+    return future
+
+
+def contract_spend(currency: str, budget: Decimal, lines: Sequence[LineInput]) -> ContractSpend:
+    """Spent, pending and remaining value of a contract (see the module docstring)."""
+    spent = pending = remaining = Decimal(0)
+    costs: list[BatchCost] = []
+    for line in lines:
+        billable = [BillableBatch(b.batch_id, b.week, b.billable_units) for b in line.batches]
+        priced = price_batches(line.prices, line.discounts, billable)
+        for facts, price in zip(line.batches, priced, strict=True):
+            is_pending = facts.status in PENDING
+            costs.append(
+                BatchCost(
+                    facts.batch_id,
+                    line.task_type,
+                    price.units,
+                    is_pending,
+                    price.list_cost,
+                    price.cost,
+                )
+            )
+            if is_pending:
+                pending += price.cost
+            else:
+                spent += price.cost
+        units_so_far = sum(batch.units for batch in billable)
+        future = price_batches(
+            line.prices, line.discounts, future_units(line), units_before=units_so_far
+        )
+        remaining += sum((batch.cost for batch in future), Decimal(0))
+    return ContractSpend(currency, budget, spent, pending, remaining, tuple(costs))

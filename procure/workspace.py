@@ -1,0 +1,158 @@
+"""The workspace: its folder, schema, settings, exchange rates and audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from procure import db
+from procure.config import Settings
+from procure.errors import AlreadyImportedError, InputError
+from procure.fx import RateTable
+from procure.models import AuditEvent, Contract, ExchangeRate, ImportedFile, WorkspaceSetting
+from procure.money import check_currency
+
+REPORTING_CURRENCY = "reporting_currency"
+DEFAULT_REPORTING_CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    settings: Settings
+    engine: Engine
+
+
+def workspace_exists(settings: Settings) -> bool:
+    """True when the workspace's database has a schema (any migration applied)."""
+    if settings.database_url is None and not settings.sqlite_path.exists():
+        return False
+    from sqlalchemy import inspect
+
+    engine = db.make_engine(settings)
+    try:
+        return inspect(engine).has_table("alembic_version")
+    finally:
+        engine.dispose()
+
+
+def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
+    """Open the workspace that ``settings`` names; with ``create``, create or upgrade it first.
+
+    Without ``create`` a missing or outdated workspace is an ``InputError`` saying what to run.
+    """
+    if not create and not workspace_exists(settings):
+        raise InputError(
+            f"no procure workspace at {settings.database_label}; run `procure init` first"
+        )
+    engine = db.make_engine(settings)
+    if not db.is_current(engine):
+        if not create:
+            raise InputError(
+                "the workspace schema is out of date; run `procure init` to upgrade it"
+            )
+        db.upgrade(engine)
+    settings.label_store.mkdir(parents=True, exist_ok=True)
+    return Workspace(settings, engine)
+
+
+def is_empty(session: Session) -> bool:
+    return session.exec(select(Contract.id).limit(1)).first() is None
+
+
+def record_event(
+    session: Session, action: str, entity: str, entity_id: object, detail: str = ""
+) -> None:
+    session.add(AuditEvent(action=action, entity=entity, entity_id=str(entity_id), detail=detail))
+
+
+def data_version(session: Session) -> int:
+    """Grows with every recorded change; a cache key for derived data."""
+    from sqlalchemy import func
+
+    return session.exec(select(func.coalesce(func.max(AuditEvent.id), 0))).one()
+
+
+# --- settings and exchange rates -------------------------------------------------------------
+
+
+def reporting_currency(session: Session) -> str:
+    setting = session.get(WorkspaceSetting, REPORTING_CURRENCY)
+    return setting.value if setting else DEFAULT_REPORTING_CURRENCY
+
+
+def set_reporting_currency(session: Session, currency: str) -> str:
+    try:
+        code = check_currency(currency)
+    except ValueError as exc:
+        raise InputError(str(exc), field="reporting_currency") from None
+    setting = session.get(WorkspaceSetting, REPORTING_CURRENCY) or WorkspaceSetting(
+        key=REPORTING_CURRENCY, value=code
+    )
+    setting.value = code
+    session.add(setting)
+    record_event(session, "set", "setting", REPORTING_CURRENCY, code)
+    return code
+
+
+def set_exchange_rate(session: Session, currency: str, rate: Decimal, as_of: date) -> ExchangeRate:
+    """Record that one unit of ``currency`` is worth ``rate`` units of the reporting currency."""
+    try:
+        code = check_currency(currency)
+    except ValueError as exc:
+        raise InputError(str(exc), field="currency") from None
+    if not rate.is_finite() or rate <= 0:
+        raise InputError(f"expected a rate greater than 0, got {rate}", field="rate")
+    if code == reporting_currency(session):
+        raise InputError(
+            f"{code} is the reporting currency; its rate is always 1", field="currency"
+        )
+    row = session.get(ExchangeRate, code) or ExchangeRate(currency=code, rate=rate, as_of=as_of)
+    row.rate, row.as_of = rate, as_of
+    session.add(row)
+    record_event(session, "set", "exchange_rate", code, f"{rate} as of {as_of}")
+    return row
+
+
+def delete_exchange_rate(session: Session, currency: str) -> None:
+    row = session.get(ExchangeRate, currency)
+    if row is not None:
+        session.delete(row)
+        record_event(session, "delete", "exchange_rate", currency)
+
+
+def exchange_rates(session: Session) -> list[ExchangeRate]:
+    return list(session.exec(select(ExchangeRate).order_by(ExchangeRate.currency)))
+
+
+def rate_table(session: Session) -> RateTable:
+    rates = {row.currency: row.rate for row in exchange_rates(session)}
+    return RateTable(reporting_currency(session), rates)
+
+
+# --- imported files --------------------------------------------------------------------------
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def claim_import(
+    session: Session, content: bytes, kind: str, filename: str, *, force: bool
+) -> None:
+    """Record an import of ``content``; refuse a file imported before unless ``force``."""
+    digest = sha256_of(content)
+    earlier = session.exec(
+        select(ImportedFile).where(ImportedFile.sha256 == digest, ImportedFile.kind == kind)
+    ).first()
+    if earlier is not None and not force:
+        raise AlreadyImportedError(
+            f"this file was already imported on {earlier.imported_at:%Y-%m-%d %H:%M} UTC "
+            f"as {earlier.filename!r}; import it again with --force (or 'Import anyway')",
+            source=filename,
+        )
+    session.add(ImportedFile(sha256=digest, kind=kind, filename=filename))
