@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.documents import validate
 from procure.errors import InputError, NotFoundError
@@ -13,11 +13,11 @@ from procure.workspace import record_event
 
 
 def list_vendors(session: Session) -> list[Vendor]:
-    return list(session.exec(select(Vendor).order_by(Vendor.name)))
+    return list(session.exec(select(Vendor).order_by(col(Vendor.name))))
 
 
 def list_task_types(session: Session) -> list[TaskType]:
-    return list(session.exec(select(TaskType).order_by(TaskType.key)))
+    return list(session.exec(select(TaskType).order_by(col(TaskType.key))))
 
 
 def vendor_by_name(session: Session, name: str) -> Vendor | None:

@@ -10,12 +10,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from sqlmodel import Session
 
@@ -68,7 +66,7 @@ def _workspace(
         typer.Option(help="Workspace folder (default: $PROCURE_HOME or ./procure_data)."),
     ] = None,
 ) -> None:
-    ctx.obj = Settings(**({"home": home} if home else {}))
+    ctx.obj = Settings(home=home) if home else Settings()
 
 
 @contextmanager
@@ -415,12 +413,8 @@ def fx_set(
     """Set the exchange rate of a currency into the reporting currency."""
     from procure.workspace import set_exchange_rate
 
-    try:
-        value = Decimal(rate)
-    except InvalidOperation:
-        raise InputError(f"expected a decimal number, got {rate!r}", field="RATE") from None
     with _session(ctx) as session:
-        row = set_exchange_rate(session, currency, value, _today(as_of))
+        row = set_exchange_rate(session, currency, rate, _today(as_of))
         typer.echo(f"1 {row.currency} = {row.rate} (as of {row.as_of})")
 
 
@@ -560,12 +554,13 @@ def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; the one place errors become messages."""
     try:
         result = app(args=list(args) if args is not None else None, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: bad options and values
+        if exc.format_message():
+            typer.echo(f"procure: {exc.format_message()} (see --help)", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
     except ProcureError as exc:

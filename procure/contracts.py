@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
-from procure.catalog import task_type_by_key, vendor_by_name
+from procure.catalog import list_task_types, task_type_by_key, vendor_by_name
 from procure.documents import Problem, problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.models import (
@@ -158,15 +158,18 @@ class ContractSpec(Spec):
                 )
         covered = sorted(priced)
         not_covered = "the contract has no price line for task type {!r} (it covers: {})"
-        for section, items in (("schedule", self.schedule), ("discounts", self.discounts)):
-            for i, item in enumerate(items):
-                if item.task_type is not None and item.task_type not in priced:
-                    problems.append(
-                        (
-                            (section, i, "task_type"),
-                            not_covered.format(item.task_type, ", ".join(covered) or "nothing"),
-                        )
+        referenced: list[tuple[str, int, str | None]] = [
+            ("schedule", i, e.task_type) for i, e in enumerate(self.schedule)
+        ]
+        referenced += [("discounts", i, d.task_type) for i, d in enumerate(self.discounts)]
+        for section, i, task_type in referenced:
+            if task_type is not None and task_type not in priced:
+                problems.append(
+                    (
+                        (section, i, "task_type"),
+                        not_covered.format(task_type, ", ".join(covered) or "nothing"),
                     )
+                )
         planned = Counter((entry.week, entry.task_type) for entry in self.schedule)
         for i, entry in enumerate(self.schedule):
             problems += [
@@ -227,7 +230,7 @@ def check_contract(
 
 
 def list_contracts(session: Session) -> list[Contract]:
-    return list(session.exec(select(Contract).order_by(Contract.start_date, Contract.id)))
+    return list(session.exec(select(Contract).order_by(col(Contract.start_date), col(Contract.id))))
 
 
 def get_contract(session: Session, contract_id: int) -> Contract:
@@ -245,20 +248,20 @@ def contract_spec(
     vendor = session.get(Vendor, contract.vendor_id)
     assert vendor is not None
     lines = session.exec(
-        select(PriceLine).where(PriceLine.contract_id == contract.id).order_by(PriceLine.id)
+        select(PriceLine).where(PriceLine.contract_id == contract.id).order_by(col(PriceLine.id))
     ).all()
     tiers = session.exec(
         select(PriceTier)
         .where(col(PriceTier.price_line_id).in_([line.id for line in lines]))
-        .order_by(PriceTier.from_unit)
+        .order_by(col(PriceTier.from_unit))
     ).all()
     schedule = session.exec(
         select(ScheduleEntry)
         .where(ScheduleEntry.contract_id == contract.id)
-        .order_by(ScheduleEntry.week, ScheduleEntry.id)
+        .order_by(col(ScheduleEntry.week), col(ScheduleEntry.id))
     ).all()
     discounts = session.exec(
-        select(Discount).where(Discount.contract_id == contract.id).order_by(Discount.id)
+        select(Discount).where(Discount.contract_id == contract.id).order_by(col(Discount.id))
     ).all()
     batches = contract_batches(session, contract.id) if with_batches else []
     return ContractSpec(
@@ -321,7 +324,7 @@ def contract_batches(session: Session, contract_id: int | None) -> list[Batch]:
         session.exec(
             select(Batch)
             .where(Batch.contract_id == contract_id)
-            .order_by(Batch.delivered_on, Batch.id)
+            .order_by(col(Batch.delivered_on), col(Batch.id))
         )
     )
 
@@ -337,7 +340,7 @@ def _task_type_ids(session: Session, spec: ContractSpec) -> dict[str, int]:
         index = next(i for i, line in enumerate(spec.price_lines) if line.task_type == unknown[0])
         raise InputError(
             f"unknown task type {unknown[0]!r}; expected one of the workspace's task types "
-            f"({', '.join(t.key for t in session.exec(select(TaskType))) or 'none yet: add it first'})",
+            f"({', '.join(t.key for t in list_task_types(session)) or 'none yet: add it first'})",
             field=f"price_lines[{index}].task_type",
         )
     return {key: task_type.id for key, task_type in found.items() if task_type and task_type.id}
@@ -403,21 +406,22 @@ def save_contract(
     return contract
 
 
+def _delete_terms(session: Session, contract_id: int, *, with_batches: bool = False) -> None:
+    """Delete a contract's discounts, price lines (with tiers) and schedule, children first."""
+    lines = select(PriceLine.id).where(PriceLine.contract_id == contract_id)
+    session.exec(delete(PriceTier).where(col(PriceTier.price_line_id).in_(lines)))
+    tables: tuple[Any, ...] = (Discount, ScheduleEntry, PriceLine) + (
+        (Batch,) if with_batches else ()
+    )
+    for table in tables:
+        session.exec(delete(table).where(table.contract_id == contract_id))
+
+
 def _replace_terms(
     session: Session, contract: Contract, spec: ContractSpec, type_ids: dict[str, int]
 ) -> None:
-    for table in (Discount, ScheduleEntry):
-        for row in session.exec(select(table).where(table.contract_id == contract.id)):  # type: ignore[attr-defined]
-            session.delete(row)
-    old_lines = session.exec(select(PriceLine).where(PriceLine.contract_id == contract.id)).all()
-    for tier in session.exec(
-        select(PriceTier).where(col(PriceTier.price_line_id).in_([line.id for line in old_lines]))
-    ):
-        session.delete(tier)
-    for line in old_lines:
-        session.delete(line)
-    session.flush()
     assert contract.id is not None
+    _delete_terms(session, contract.id)
     for discount in spec.discounts:
         session.add(
             Discount(
@@ -504,14 +508,6 @@ def _check_stored_batches(
 
 def delete_contract(session: Session, contract_id: int) -> None:
     contract = get_contract(session, contract_id)
-    lines = session.exec(select(PriceLine).where(PriceLine.contract_id == contract_id)).all()
-    for tier in session.exec(
-        select(PriceTier).where(col(PriceTier.price_line_id).in_([line.id for line in lines]))
-    ):
-        session.delete(tier)
-    for table in (Discount, ScheduleEntry, Batch, PriceLine):
-        for row in session.exec(select(table).where(table.contract_id == contract_id)):  # type: ignore[attr-defined]
-            session.delete(row)
-    session.flush()
+    _delete_terms(session, contract_id, with_batches=True)
     session.delete(contract)
     record_event(session, "delete", "contract", contract_id, contract.title)

@@ -105,7 +105,8 @@ def describe(error: dict[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] in ("missing", "value_error", "assertion_error"):
         return message
-    return f"{message}, got {error['input']!r}"
+    value = error["input"]
+    return f"{message}, got {value if isinstance(value, Decimal) else repr(value)}"
 
 
 def validate(model: type[Model], data: Any, source: str, tree: yaml.Node | None = None) -> Model:

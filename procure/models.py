@@ -11,9 +11,12 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from procure.money import MoneyType, check_currency
@@ -53,6 +56,23 @@ class DiscountKind(StrEnum):
     flat = "flat"  # off every unit
 
 
+class StrEnumType(TypeDecorator[StrEnum]):
+    """An enumeration stored as its string value and loaded back as the enum member."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -69,7 +89,7 @@ def _not_blank(value: str) -> str:
 
 class VendorBase(SQLModel):
     name: str = Field(max_length=200, unique=True)
-    kind: VendorKind = Field(sa_type=String(40))
+    kind: VendorKind = Field(sa_type=StrEnumType(VendorKind))
     contact: str = ""
     notes: str = ""
 
@@ -84,7 +104,7 @@ class TaskTypeBase(SQLModel):
     key: str = Field(max_length=80, unique=True, regex=r"^[a-z0-9][a-z0-9_\-]*$")
     name: str = Field(max_length=200)
     unit: str = Field(max_length=80)
-    label_kind: LabelKind = Field(sa_type=String(20))
+    label_kind: LabelKind = Field(sa_type=StrEnumType(LabelKind))
     labels: list[str] = Field(default_factory=list, sa_type=JSON)
 
     _texts = field_validator("name", "unit")(_not_blank)
@@ -126,7 +146,9 @@ class ContractBase(SQLModel):
     end_date: date
     currency: str = Field(max_length=3)
     committed_budget: Decimal = Field(sa_type=MoneyType, ge=0)
-    status: ContractStatus = Field(default=ContractStatus.draft, sa_type=String(20))
+    status: ContractStatus = Field(
+        default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus)
+    )
     open_source_allowed: bool = False
     vendor_may_reuse: bool = False
     exclusive: bool = False
@@ -153,7 +175,7 @@ class Contract(ContractBase, table=True):
 class Discount(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
-    kind: DiscountKind = Field(sa_type=String(20))
+    kind: DiscountKind = Field(sa_type=StrEnumType(DiscountKind))
     percent: Decimal = Field(sa_type=MoneyType)
     task_type_id: int | None = Field(default=None, foreign_key="task_type.id")
 
@@ -202,7 +224,7 @@ class Batch(SQLModel, table=True):
     week: int
     delivered_on: date
     quantity: int
-    status: BatchStatus = Field(default=BatchStatus.received, sa_type=String(20))
+    status: BatchStatus = Field(default=BatchStatus.received, sa_type=StrEnumType(BatchStatus))
     accepted_quantity: int | None = None
     notes: str = ""
     created_at: datetime = Field(default_factory=utcnow)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.fx import RateTable
 from procure.models import (
@@ -171,9 +171,9 @@ def build_report(
     session: Session, as_of: date, contract_ids: list[int] | None = None
 ) -> PortfolioReport:
     """Everything the Overview and Deliveries pages show, from one read of the records."""
-    query = select(Contract).order_by(Contract.start_date, Contract.id)
+    query = select(Contract).order_by(col(Contract.start_date), col(Contract.id))
     if contract_ids:
-        query = query.where(Contract.id.in_(contract_ids))  # type: ignore[union-attr]
+        query = query.where(col(Contract.id).in_(contract_ids))
     contracts = list(session.exec(query))
     ids = [c.id for c in contracts]
     vendors = {v.id: v for v in session.exec(select(Vendor))}
@@ -191,8 +191,8 @@ def build_report(
     line_ids = [line.id for group in lines.values() for line in group]
     for tier in session.exec(
         select(PriceTier)
-        .where(PriceTier.price_line_id.in_(line_ids))  # type: ignore[attr-defined]
-        .order_by(PriceTier.from_unit)  # type: ignore[arg-type]
+        .where(col(PriceTier.price_line_id).in_(line_ids))
+        .order_by(col(PriceTier.from_unit))
     ):
         tiers[tier.price_line_id].append(Tier(tier.from_unit, tier.unit_price))
 
@@ -261,7 +261,10 @@ def build_report(
         as_of=as_of,
         rates=rate_table(session),
         contracts=reports,
-        alerts=[alert for report in reports for alert in contract_alerts(report, as_of)],
+        alerts=sorted(
+            (alert for report in reports for alert in contract_alerts(report, as_of)),
+            key=lambda alert: list(Severity).index(alert.severity),
+        ),
         burnup=portfolio_burnup(
             [r for r in reports if r.contract.status != ContractStatus.draft], as_of
         ),
@@ -291,6 +294,10 @@ def portfolio_burnup(reports: list[ContractReport], as_of: date) -> list[BurnupP
     return burnup(
         planned, delivered, [d for d in week_ends if d - timedelta(days=6) <= last], as_of
     )
+
+
+def _in_days(days: int) -> str:
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
 
 
 def contract_alerts(report: ContractReport, as_of: date) -> list[Alert]:
@@ -345,7 +352,7 @@ def contract_alerts(report: ContractReport, as_of: date) -> list[Alert]:
             Alert(
                 Severity.info,
                 contract.id,
-                f"{name}: ends in {days_left} days on {contract.end_date}",
+                f"{name}: ends {_in_days(days_left)} on {contract.end_date}",
             )
         )
     return alerts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -70,13 +70,6 @@ def record_event(
     session.add(AuditEvent(action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
 
-def data_version(session: Session) -> int:
-    """Grows with every recorded change; a cache key for derived data."""
-    from sqlalchemy import func
-
-    return session.exec(select(func.coalesce(func.max(AuditEvent.id), 0))).one()
-
-
 # --- settings and exchange rates -------------------------------------------------------------
 
 
@@ -86,10 +79,14 @@ def reporting_currency(session: Session) -> str:
 
 
 def set_reporting_currency(session: Session, currency: str) -> str:
+    """Change the reporting currency. Rates are relative to it, so a change removes them all."""
     try:
         code = check_currency(currency)
     except ValueError as exc:
         raise InputError(str(exc), field="reporting_currency") from None
+    if code != reporting_currency(session):
+        for row in exchange_rates(session):
+            session.delete(row)
     setting = session.get(WorkspaceSetting, REPORTING_CURRENCY) or WorkspaceSetting(
         key=REPORTING_CURRENCY, value=code
     )
@@ -99,12 +96,18 @@ def set_reporting_currency(session: Session, currency: str) -> str:
     return code
 
 
-def set_exchange_rate(session: Session, currency: str, rate: Decimal, as_of: date) -> ExchangeRate:
+def set_exchange_rate(
+    session: Session, currency: str, rate: Decimal | str, as_of: date
+) -> ExchangeRate:
     """Record that one unit of ``currency`` is worth ``rate`` units of the reporting currency."""
     try:
         code = check_currency(currency)
     except ValueError as exc:
         raise InputError(str(exc), field="currency") from None
+    try:
+        rate = Decimal(str(rate).strip())
+    except InvalidOperation:
+        raise InputError(f"expected a decimal number, got {rate!r}", field="rate") from None
     if not rate.is_finite() or rate <= 0:
         raise InputError(f"expected a rate greater than 0, got {rate}", field="rate")
     if code == reporting_currency(session):

@@ -1,0 +1,28 @@
+"""procure: the Streamlit entry point. Router and frame only."""
+
+from datetime import date
+
+import streamlit as st
+
+from procure.ui.state import AS_OF_KEY, workspace
+
+st.set_page_config(page_title="procure", page_icon=":material/inventory_2:", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(
+            "pages/vendors_contracts.py", title="Vendors & contracts", icon=":material/handshake:"
+        ),
+        st.Page("pages/deliveries.py", title="Deliveries", icon=":material/local_shipping:"),
+    ]
+)
+
+with st.sidebar:
+    st.date_input(
+        "As of", value=date.today(), key=AS_OF_KEY, help="Reports are computed as of this date."
+    )
+    ws = workspace()
+    st.caption(f"Workspace: `{ws.settings.home}`  \nRecords: `{ws.settings.database_label}`")
+
+page.run()

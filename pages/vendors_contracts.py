@@ -1,0 +1,182 @@
+from datetime import date
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from procure import catalog, contracts, transfer, workspace
+from procure.ui import forms
+from procure.ui.state import commit, reported_errors, session, show_flash
+
+st.title("Vendors & contracts")
+show_flash()
+
+with session() as db:
+    vendors = catalog.list_vendors(db)
+    task_types = catalog.list_task_types(db)
+    contract_rows = contracts.list_contracts(db)
+    specs = {c.id: contracts.contract_spec(db, c) for c in contract_rows}
+    base_currency = workspace.reporting_currency(db)
+    rates = workspace.exchange_rates(db)
+
+tab_contracts, tab_vendors, tab_types, tab_files, tab_fx = st.tabs(
+    ["Contracts", "Vendors", "Task types", "Import / export", "Exchange rates"]
+)
+
+with tab_contracts:
+    if not vendors or not task_types:
+        st.info(
+            "A contract needs a vendor and at least one task type: add them in the next tabs first."
+        )
+    else:
+        choices: dict[int | None, str] = {None: "New contract"}
+        choices.update({cid: f"{spec.vendor}: {spec.title}" for cid, spec in specs.items()})
+        chosen = st.selectbox(
+            "Contract", list(choices), format_func=choices.__getitem__, key="contract_pick"
+        )
+        current = specs.get(chosen) if chosen is not None else None
+        with reported_errors():
+            document = forms.contract_form(
+                f"contract_form_{chosen}",
+                [v.name for v in vendors],
+                [t.key for t in task_types],
+                current,
+            )
+            if document is not None:
+                commit(
+                    partial(contracts.save_contract, data=document, contract_id=chosen),
+                    lambda contract: f"Contract {contract.title!r} saved.",
+                )
+        if chosen is not None:
+            with st.expander("Delete this contract"):
+                st.write("Deletes the contract with its price lines, schedule and batches.")
+                if st.button("Delete contract", key="delete_contract"):
+                    commit(
+                        partial(contracts.delete_contract, contract_id=chosen), "Contract deleted."
+                    )
+
+with tab_vendors:
+    if vendors:
+        st.dataframe(
+            pd.DataFrame([v.model_dump() for v in vendors])[
+                ["id", "name", "kind", "contact", "notes"]
+            ],
+            hide_index=True,
+        )
+    by_id = {v.id: v for v in vendors}
+    picked = st.selectbox(
+        "Vendor",
+        [None, *by_id],
+        format_func=lambda i: "New vendor" if i is None else by_id[i].name,
+        key="vendor_pick",
+    )
+    with reported_errors():
+        values = forms.vendor_form(
+            f"vendor_form_{picked}", by_id[picked].model_dump() if picked else None
+        )
+        if values is not None:
+            commit(
+                partial(catalog.save_vendor, data=values, vendor_id=picked),
+                lambda vendor: f"Vendor {vendor.name!r} saved.",
+            )
+        if picked is not None and st.button("Delete vendor", key="delete_vendor"):
+            commit(partial(catalog.delete_vendor, vendor_id=picked), "Vendor deleted.")
+
+with tab_types:
+    if task_types:
+        frame = pd.DataFrame([t.model_dump() for t in task_types])
+        frame["labels"] = frame["labels"].map(", ".join)
+        st.dataframe(frame[["id", "key", "name", "unit", "label_kind", "labels"]], hide_index=True)
+    types_by_id = {t.id: t for t in task_types}
+    picked_type = st.selectbox(
+        "Task type",
+        [None, *types_by_id],
+        format_func=lambda i: "New task type" if i is None else types_by_id[i].key,
+        key="task_type_pick",
+    )
+    with reported_errors():
+        values = forms.task_type_form(
+            f"task_type_form_{picked_type}",
+            types_by_id[picked_type].model_dump() if picked_type else None,
+        )
+        if values is not None:
+            commit(
+                partial(catalog.save_task_type, data=values, task_type_id=picked_type),
+                lambda task_type: f"Task type {task_type.key!r} saved.",
+            )
+        if picked_type is not None and st.button("Delete task type", key="delete_task_type"):
+            commit(
+                partial(catalog.delete_task_type, task_type_id=picked_type), "Task type deleted."
+            )
+
+with tab_files:
+    st.markdown(
+        "A workspace document (YAML or JSON) holds vendors, task types and contracts with their price "
+        "lines, schedules and, optionally, batches: the file you can keep in git. Importing matches by "
+        "vendor name, task type key, contract vendor + title and batch ref, and is all or nothing."
+    )
+    upload = st.file_uploader(
+        "Import a document", type=["yaml", "yml", "json"], key="document_upload"
+    )
+    force = st.checkbox("Import even if this exact file was imported before", key="document_force")
+    if upload is not None and st.button("Import", key="document_import", type="primary"):
+        filename = upload.name
+        commit(
+            partial(
+                transfer.import_document, content=upload.getvalue(), filename=filename, force=force
+            ),
+            lambda summary: f"Imported {filename}: {summary}",
+        )
+    st.divider()
+    fmt = st.radio("Export format", ["yaml", "json"], horizontal=True, key="export_format")
+    with_batches = st.checkbox("Include delivered batches", key="export_batches")
+    with session() as db:
+        exported = transfer.export_document(db, with_batches=with_batches, fmt=fmt)
+    st.download_button(
+        "Download the workspace document",
+        exported,
+        file_name=f"procure-workspace.{fmt}",
+        mime="application/json" if fmt == "json" else "application/yaml",
+        key="document_export",
+    )
+
+with tab_fx:
+    st.markdown(
+        f"Totals across contracts are shown in **{base_currency}**. Each rate says how many {base_currency} "
+        "one unit of the currency buys; amounts in a currency without a rate are never added."
+    )
+    if rates:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "currency": r.currency,
+                        f"rate ({base_currency})": str(r.rate),
+                        "as of": r.as_of,
+                    }
+                    for r in rates
+                ]
+            ),
+            hide_index=True,
+        )
+    with st.form("fx_form", clear_on_submit=True):
+        a, b, c = st.columns(3)
+        currency = a.selectbox("Currency", forms.CURRENCIES, index=1)
+        rate_text = b.text_input(f"Rate ({base_currency} per unit)")
+        as_of = c.date_input("As of", value=date.today())
+        if st.form_submit_button("Save rate"):
+            commit(
+                partial(
+                    workspace.set_exchange_rate, currency=currency, rate=rate_text, as_of=as_of
+                ),
+                f"Rate for {currency} saved.",
+            )
+    with st.form("reporting_form"):
+        new_base = st.selectbox(
+            "Reporting currency", forms.CURRENCIES, index=forms.CURRENCIES.index(base_currency)
+        )
+        if st.form_submit_button("Change reporting currency"):
+            commit(
+                partial(workspace.set_reporting_currency, currency=new_base),
+                f"Reporting currency set to {new_base}; add the exchange rates to it again.",
+            )

@@ -1,0 +1,75 @@
+"""Plotly figures for the pages (no streamlit here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from procure.fx import RateTable
+from procure.reports import ContractReport
+from procure.schedule import BurnupPoint
+
+PLANNED, DELIVERED, ACCEPTED = "#9aa5b1", "#3b82f6", "#16a34a"
+SPENT, PENDING, REMAINING, BUDGET = "#16a34a", "#f59e0b", "#cbd5e1", "#dc2626"
+
+
+def burnup_figure(points: Sequence[BurnupPoint], title: str, unit: str = "units") -> go.Figure:
+    """Cumulative planned, delivered and accepted units by week end."""
+    x = [p.week_end for p in points]
+    figure = go.Figure()
+    figure.add_scatter(
+        x=x, y=[p.planned for p in points], name="planned", line={"color": PLANNED, "dash": "dash"}
+    )
+    figure.add_scatter(
+        x=x, y=[p.delivered for p in points], name="delivered", line={"color": DELIVERED}
+    )
+    figure.add_scatter(
+        x=x, y=[p.accepted for p in points], name="accepted", line={"color": ACCEPTED}
+    )
+    figure.update_layout(
+        title=title,
+        yaxis_title=f"cumulative {unit}",
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 50, "b": 10},
+    )
+    return figure
+
+
+def spend_figure(reports: Sequence[ContractReport], rates: RateTable) -> go.Figure:
+    """Spent, pending and remaining against each contract's budget, in the reporting currency."""
+    names = [r.label for r in reports]
+
+    def converted(values: Sequence[object]) -> list[float]:
+        return [
+            float(rates.to_reporting(value, r.contract.currency))  # type: ignore[arg-type]
+            for value, r in zip(values, reports, strict=True)
+        ]
+
+    figure = go.Figure()
+    for label, color, values in (
+        ("spent", SPENT, [r.spend.spent for r in reports]),
+        ("pending review", PENDING, [r.spend.pending for r in reports]),
+        ("still to come", REMAINING, [r.spend.remaining for r in reports]),
+    ):
+        figure.add_bar(
+            y=names, x=converted(values), name=label, orientation="h", marker_color=color
+        )
+    figure.add_scatter(
+        y=names,
+        x=converted([r.spend.budget for r in reports]),
+        name="budget",
+        mode="markers",
+        marker={"symbol": "line-ns-open", "size": 28, "color": BUDGET, "line": {"width": 3}},
+    )
+    figure.update_layout(
+        barmode="stack",
+        title=f"Spend vs budget ({rates.reporting})",
+        xaxis_title=rates.reporting,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50, "b": 10},
+        height=120 + 45 * len(reports),
+    )
+    figure.update_yaxes(autorange="reversed")
+    return figure

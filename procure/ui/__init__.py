@@ -1,0 +1,1 @@
+"""The only part of procure that imports streamlit: workspace access, error display, widgets."""

@@ -1,0 +1,73 @@
+"""Workspace access for pages: one engine per database URL, a session per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import TypeVar
+
+import streamlit as st
+from sqlmodel import Session
+
+from procure.config import Settings
+from procure.db import session_scope
+from procure.errors import ProcureError
+from procure.workspace import Workspace, open_workspace
+
+AS_OF_KEY = "as_of"
+T = TypeVar("T")
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _workspace(home: str, database_url: str | None) -> Workspace:
+    # One engine (a connection pool) shared by all sessions; never mutated after creation.
+    return open_workspace(Settings(home=home, database_url=database_url), create=True)
+
+
+def workspace() -> Workspace:
+    settings = Settings()
+    return _workspace(str(settings.home), settings.database_url)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    with session_scope(workspace().engine) as db_session:
+        yield db_session
+
+
+def as_of() -> date:
+    """The report date chosen in the sidebar (today by default)."""
+    value = st.session_state.get(AS_OF_KEY)
+    return value if isinstance(value, date) else date.today()
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Show a ``ProcureError`` as ``st.error`` (its transaction is already rolled back)."""
+    try:
+        yield
+    except ProcureError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+def commit(action: Callable[[Session], T], message: str | Callable[[T], str]) -> None:
+    """Run ``action`` in its own transaction; once committed, rerun the page showing ``message``.
+
+    A ``ProcureError`` rolls the transaction back and is shown with ``st.error``. (The rerun
+    must come after the commit: ``st.rerun`` raises, and inside the transaction it would undo it.)
+    """
+    try:
+        with session() as db_session:
+            result = action(db_session)
+    except ProcureError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.session_state["_flash"] = message(result) if callable(message) else message
+    st.rerun()
+
+
+def show_flash() -> None:
+    message = st.session_state.pop("_flash", None)
+    if message:
+        st.success(message, icon=":material/check_circle:")

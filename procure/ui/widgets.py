@@ -1,0 +1,74 @@
+"""Widgets shared by pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from procure.money import format_money
+from procure.reports import Alert, ContractReport, PortfolioReport, Severity
+
+
+def money(amount: Decimal, currency: str, places: int = 2) -> str:
+    return format_money(amount, currency, places)
+
+
+def share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def alerts(
+    items: Sequence[Alert], *, empty: str = "No alerts: every active contract is on track."
+) -> None:
+    if not items:
+        st.success(empty, icon=":material/check_circle:")
+    show = {Severity.critical: st.error, Severity.warning: st.warning, Severity.info: st.info}
+    for alert in items:
+        show[alert.severity](alert.message)
+
+
+def contract_choice(
+    reports: Sequence[ContractReport], key: str, *, label: str = "Contract"
+) -> ContractReport:
+    options = {r.contract.id: r for r in reports}
+    chosen = st.selectbox(
+        label,
+        list(options),
+        format_func=lambda cid: f"{options[cid].label} ({options[cid].contract.status})",
+        key=key,
+    )
+    return options[chosen]
+
+
+def contracts_table(report: PortfolioReport) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for r in report.contracts:
+        c, s = r.contract, r.spend
+        rows.append(
+            {
+                "id": c.id,
+                "vendor": r.vendor.name,
+                "contract": c.title,
+                "status": c.status,
+                "start": c.start_date,
+                "end": c.end_date,
+                "budget": money(s.budget, c.currency),
+                "spent": money(s.spent, c.currency),
+                "pending": money(s.pending, c.currency),
+                "projected": money(s.projected, c.currency),
+                "spent %": share(s.spent_share),
+                "accepted / planned": f"{r.accepted:,} / {r.planned:,}",
+                "delivery problems": len(r.problems),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rows_from_editor(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a data editor as dicts, empty cells as ``None``, blank rows dropped."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [row for row in records if any(value not in (None, "") for value in row.values())]

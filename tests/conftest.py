@@ -1,0 +1,104 @@
+"""Shared fixtures: a fresh workspace per test, on SQLite and (when configured) PostgreSQL.
+
+``PROCURE_TEST_DATABASE_URL`` points at a PostgreSQL server; each test gets its own database.
+``PROCURE_REQUIRE_ALL_TESTS=1`` (set by CI) turns every skipped PostgreSQL or browser test into
+a failure, so CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from sqlmodel import Session
+
+from procure.config import Settings
+from procure.db import session_scope
+from procure.workspace import Workspace, open_workspace
+
+SAMPLE_TODAY = date(2026, 11, 19)  # the date the sample workspace is written for
+TEST_DATABASE_URL = "PROCURE_TEST_DATABASE_URL"
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip on a newcomer's machine; fail in CI, where nothing may be skipped."""
+    if os.environ.get("PROCURE_REQUIRE_ALL_TESTS") == "1":
+        pytest.fail(f"required test cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's workspace or another test's Streamlit caches."""
+    monkeypatch.setenv("PROCURE_HOME", str(tmp_path / "default_home"))
+    monkeypatch.delenv("PROCURE_DATABASE_URL", raising=False)
+    yield
+    if "streamlit.testing.v1" in sys.modules:
+        import streamlit as st
+
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    server = os.environ.get(TEST_DATABASE_URL)
+    if not server:
+        skip_or_fail(f"{TEST_DATABASE_URL} is not set (no PostgreSQL server to test against)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"procure_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(server, autocommit=True)
+    except psycopg.OperationalError as exc:
+        skip_or_fail(f"cannot connect to PostgreSQL at {server}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Workspace settings on each backend: a file-backed SQLite, or a fresh PostgreSQL database."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    return Settings(home=tmp_path / "workspace", database_url=url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "workspace")
+
+
+@pytest.fixture
+def workspace(settings: Settings) -> Iterator[Workspace]:
+    ws = open_workspace(settings, create=True)
+    yield ws
+    ws.engine.dispose()
+
+
+@pytest.fixture
+def session(workspace: Workspace) -> Iterator[Session]:
+    """A session whose work the test commits (or not) itself."""
+    with Session(workspace.engine, expire_on_commit=False) as db:
+        yield db
+
+
+@pytest.fixture
+def sample(workspace: Workspace) -> Workspace:
+    from procure.sample import load_sample
+
+    with session_scope(workspace.engine) as db:
+        load_sample(db, SAMPLE_TODAY)
+    return workspace

@@ -1,0 +1,175 @@
+"""The app, run by Streamlit's AppTest on a fresh file-backed SQLite workspace per test."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from procure.config import Settings
+from procure.contracts import contract_spec, get_contract, list_contracts
+from procure.db import session_scope
+from procure.reports import build_report
+from procure.sample import load_sample
+from procure.workspace import open_workspace
+
+APP = str(Path(__file__).parent.parent / "app.py")
+PAGES = ["pages/overview.py", "pages/vendors_contracts.py", "pages/deliveries.py"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROCURE_HOME", str(tmp_path / "ws"))
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def sample_home(home: Path) -> Path:
+    workspace = open_workspace(Settings(home=home))
+    with session_scope(workspace.engine) as db:
+        load_sample(db, date.today())
+    workspace.engine.dispose()
+    return home
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def records(home: Path) -> Session:
+    return Session(open_workspace(Settings(home=home), create=False).engine)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_on_an_empty_workspace_say_what_to_do(home: Path, page: str) -> None:
+    at = open_page(page)
+    assert not at.error
+    guidance = " ".join(str(i.value) for i in at.info)
+    assert "Vendors & contracts" in guidance or "vendor" in guidance
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_on_the_sample_workspace(sample_home: Path, page: str) -> None:
+    at = open_page(page)
+    assert not at.error
+
+
+def test_overview_kpis_match_the_report(sample_home: Path) -> None:
+    at = open_page(PAGES[0])
+    metrics = {m.label: m.value for m in at.metric}
+    with records(sample_home) as db:
+        totals = build_report(db, date.today()).totals
+    assert totals is not None
+    assert metrics["Active contracts"] == "3"
+    assert metrics["Spent"] == f"${totals.spent:,.2f}"
+    assert metrics["Late or short weeks"] == "2"
+    warnings = " ".join(str(w.value) for w in at.warning)
+    assert (
+        "Lumen Labs: Multilingual SFT instructions: week 3 sft_instruction short by 1,400 units"
+        in warnings
+    )
+
+
+def test_load_sample_from_the_empty_overview(home: Path) -> None:
+    at = open_page(PAGES[0])
+    at.button(key="load_sample").click().run()
+    assert not at.exception
+    assert "Sample workspace loaded." in [s.value for s in at.success]
+    assert {m.label for m in at.metric} >= {"Active contracts", "Spent", "Projected"}
+
+
+def test_create_a_vendor_and_a_contract_through_the_forms(sample_home: Path) -> None:
+    at = open_page(PAGES[1])
+    at.text_input(key="vendor_form_None_name").input("Orchid Raters")
+    at.selectbox(key="vendor_form_None_kind").select("in_house")
+    at.button(key="vendor_form_None_save").click().run()
+    assert "Vendor 'Orchid Raters' saved." in [s.value for s in at.success]
+
+    at.selectbox(key="contract_form_None_vendor").select("Orchid Raters")
+    at.text_input(key="contract_form_None_title").input("Red-team evaluations")
+    at.date_input(key="contract_form_None_start").set_value(date(2026, 12, 7))
+    at.date_input(key="contract_form_None_end").set_value(date(2027, 1, 17))
+    at.selectbox(key="contract_form_None_currency").select("EUR")
+    at.text_input(key="contract_form_None_budget").input("12500.50")
+    at.selectbox(key="contract_form_None_status").select("active")
+    at.button(key="contract_form_None_save").click().run()
+    assert not at.exception and not at.error
+    assert "Contract 'Red-team evaluations' saved." in [s.value for s in at.success]
+    with records(sample_home) as db:
+        stored = next(c for c in list_contracts(db) if c.title == "Red-team evaluations")
+    assert (stored.currency, stored.committed_budget, stored.status) == (
+        "EUR",
+        D("12500.50"),
+        "active",
+    )
+    assert (stored.start_date, stored.end_date) == (date(2026, 12, 7), date(2027, 1, 17))
+
+
+def test_editing_a_contract_keeps_its_price_lines_and_schedule(sample_home: Path) -> None:
+    with records(sample_home) as db:
+        contract = next(c for c in list_contracts(db) if c.title == "Preference pairs for RLHF, Q4")
+        before = contract_spec(db, contract)
+    at = open_page(PAGES[1])
+    at.selectbox(key="contract_pick").select(contract.id).run()
+    form = f"contract_form_{contract.id}"
+    at.text_input(key=f"{form}_budget").input("110000")
+    at.button(key=f"{form}_save").click().run()
+    assert not at.error and not at.exception
+    assert [s.value for s in at.success] == [f"Contract {contract.title!r} saved."]
+    with records(sample_home) as db:
+        after = contract_spec(db, get_contract(db, contract.id or 0))
+    assert after.committed_budget == D(110000)
+    assert after.model_dump(exclude={"committed_budget"}) == before.model_dump(
+        exclude={"committed_budget"}
+    )
+
+
+def test_form_errors_are_shown_and_nothing_is_saved(sample_home: Path) -> None:
+    at = open_page(PAGES[1])
+    at.text_input(key="contract_form_None_title").input("Backwards")
+    at.date_input(key="contract_form_None_start").set_value(date(2027, 1, 17))
+    at.date_input(key="contract_form_None_end").set_value(date(2026, 12, 7))
+    at.button(key="contract_form_None_save").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "contract, end_date: end date 2026-12-07 is before start date 2027-01-17; "
+        "expected an end on or after the start"
+    ]
+    at.text_input(key="contract_form_None_budget").input("a lot")
+    at.date_input(key="contract_form_None_end").set_value(date(2027, 2, 7))
+    at.button(key="contract_form_None_save").click().run()
+    assert "committed_budget: Input should be a valid decimal" in at.error[0].value
+    with records(sample_home) as db:
+        assert "Backwards" not in [c.title for c in list_contracts(db)]
+
+
+def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> None:
+    with records(sample_home) as db:
+        lumen = next(c for c in list_contracts(db) if c.title == "Multilingual SFT instructions")
+    at = open_page(PAGES[2])
+    at.selectbox(key="deliveries_contract").select(lumen.id).run()
+    form = f"batch_form_{lumen.id}"
+    at.number_input(key=f"{form}_week").set_value(5)
+    at.number_input(key=f"{form}_quantity").set_value(4000)
+    at.date_input(key=f"{form}_delivered_on").set_value(lumen.start_date + timedelta(days=30))
+    at.button(key=f"{form}_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == ["Batch W5-sft_instruction-1 recorded."]
+
+    with records(sample_home) as db:
+        report = build_report(db, date.today(), [lumen.id or 0])
+    [week5] = [row for row in report.contracts[0].rows if row.week == 5]
+    assert week5.delivered == 4000
+
+    at.number_input(key=f"{form}_quantity").set_value(0)
+    at.button(key=f"{form}_save").click().run()
+    assert [e.value for e in at.error] == ["batch, quantity: Input should be greater than 0, got 0"]

@@ -1,0 +1,118 @@
+"""The real app in headless Chromium: `streamlit run` on a free loopback port, driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from procure.config import Settings
+from procure.db import session_scope
+from procure.reports import build_report
+from procure.sample import load_sample
+from procure.workspace import open_workspace
+from tests.conftest import skip_or_fail
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served_sample(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    home = tmp_path / "ws"
+    workspace = open_workspace(Settings(home=home))
+    with session_scope(workspace.engine) as db:
+        load_sample(db, date.today())
+    workspace.engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "PROCURE_HOME": str(home)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the app did not become healthy within 60 s")
+        yield url, home
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_overview_shows_the_sample_kpis(served_sample: tuple[str, Path], tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    url, home = served_sample
+    workspace = open_workspace(Settings(home=home), create=False)
+    with session_scope(workspace.engine) as db:
+        totals = build_report(db, date.today()).totals
+    assert totals is not None
+    spent = f"${totals.spent:,.2f}"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 2000})
+        page.goto(url)
+        page.get_by_text("Active contracts").wait_for(timeout=60_000)
+        page.get_by_text(spent).first.wait_for(timeout=30_000)
+        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=30_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+        browser.close()
+    assert "Overview" in body and "Committed budget" in body and "Late or short weeks" in body
+    assert "Kestrel Experts: Expert reports: chemistry and law" in body
+    assert (tmp_path / "overview.png").stat().st_size > 10_000

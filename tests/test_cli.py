@@ -1,0 +1,178 @@
+"""The procure command line: exit codes, JSON on stdout, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+import typer
+
+from procure.cli import app, run
+
+DATA = Path(__file__).parent / "data"
+README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> str:
+    return str(tmp_path / "ws")
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_sample_and_reports(capsys: pytest.CaptureFixture[str], home: str) -> None:
+    code, out, _ = cli(capsys, "--home", home, "init", "--with-sample")
+    assert code == 0 and "sample workspace loaded" in out
+    assert cli(capsys, "--home", home, "sample")[1].strip() == "sample workspace already loaded"
+
+    code, out, err = cli(capsys, "--home", home, "spend", "--json", "--as-of", "2026-11-21")
+    assert code == 0 and err == ""
+    payload = json.loads(out)
+    assert payload["reporting_currency"] == "USD" and payload["missing_exchange_rates"] == []
+    spent = {c["title"]: D(c["spent"]) for c in payload["contracts"]}
+    assert spent["Expert reports: chemistry and law"] == D("86100")
+    assert spent["Preference pairs for RLHF, Q4"] == D("50750")
+
+    code, out, _ = cli(capsys, "--home", home, "deliveries", "--json", "--as-of", "2026-11-21")
+    deliveries = json.loads(out)
+    lumen = next(
+        c for c in deliveries["contracts"] if c["title"] == "Multilingual SFT instructions"
+    )
+    assert [(w["week"], w["short_by"], w["state"]) for w in lumen["schedule"] if w["short_by"]] == [
+        (3, 1400, "late and short"),
+        (4, 900, "late and short"),
+    ]
+    assert any("short by 1,400 units" in a["message"] for a in deliveries["alerts"])
+
+
+def test_commands_need_a_workspace(capsys: pytest.CaptureFixture[str], home: str) -> None:
+    code, out, err = cli(capsys, "--home", home, "spend")
+    assert code == 2 and out == ""
+    assert "no procure workspace" in err and "procure init" in err and "Traceback" not in err
+
+
+def test_contract_import_export_round_trip(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    cli(capsys, "--home", home, "init")
+    code, out, _ = cli(capsys, "--home", home, "contract", "import", str(DATA / "contract.yaml"))
+    assert code == 0 and "1 contracts created" in out
+    code, _, err = cli(capsys, "--home", home, "contract", "import", str(DATA / "contract.yaml"))
+    assert code == 2 and "already imported" in err
+    exported = tmp_path / "out.json"
+    code, _, _ = cli(
+        capsys,
+        "--home",
+        home,
+        "contract",
+        "export",
+        "--format",
+        "json",
+        "--with-batches",
+        "-o",
+        str(exported),
+    )
+    assert code == 0
+    document = json.loads(exported.read_text())
+    assert document["contracts"][0]["price_lines"][0]["unit_price"] == "2.50"
+    other = str(tmp_path / "other")
+    cli(capsys, "--home", other, "init")
+    assert cli(capsys, "--home", other, "contract", "import", str(exported))[0] == 0
+    code, out, _ = cli(capsys, "--home", other, "contract", "list", "--json")
+    assert [c["title"] for c in json.loads(out)["contracts"]] == ["Pilot"]
+
+
+def test_bad_input_exits_2_with_one_message(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    cli(capsys, "--home", home, "init")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        (DATA / "contract.yaml").read_text().replace("currency: USD", "currency: usdollar")
+    )
+    code, out, err = cli(capsys, "--home", home, "contract", "import", str(broken))
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "procure: broken.yaml, line 12, contracts[0].currency: unknown currency 'usdollar'; "
+        "expected an ISO 4217 code such as USD or EUR"
+    )
+    assert cli(capsys, "--home", home, "contract", "list", "--json")[1].count('"title"') == 0
+
+    missing = cli(capsys, "--home", home, "contract", "import", str(tmp_path / "nope.yaml"))
+    assert missing[0] == 2 and "cannot read the file" in missing[2]
+    assert cli(capsys, "--home", home, "fx", "set", "EUR", "abc")[0] == 2
+    assert (
+        cli(
+            capsys,
+            "--home",
+            home,
+            "batch",
+            "add",
+            "99",
+            "--task-type",
+            "x",
+            "--week",
+            "1",
+            "--quantity",
+            "5",
+        )[0]
+        == 2
+    )
+    assert cli(capsys, "--home", home, "spend", "--as-of", "yesterday")[0] == 2  # usage error
+
+
+def test_batches_from_the_cli(capsys: pytest.CaptureFixture[str], home: str) -> None:
+    cli(capsys, "--home", home, "init")
+    cli(capsys, "--home", home, "contract", "import", str(DATA / "contract.yaml"))
+    add = ["--home", home, "batch", "add", "1", "--task-type", "pref_pair", "--quantity", "1000"]
+    code, out, _ = cli(capsys, *add, "--week", "2", "--delivered-on", "2026-10-18")
+    assert code == 0 and "W2-pref_pair-1" in out
+    code, _, err = cli(capsys, *add, "--week", "8", "--delivered-on", "2026-10-18")
+    assert code == 2 and "week 8 is outside the contract" in err
+    code, _, _ = cli(
+        capsys,
+        "--home",
+        home,
+        "batch",
+        "status",
+        "2",
+        "partially_accepted",
+        "--accepted-quantity",
+        "500",
+    )
+    assert code == 0
+    code, out, _ = cli(capsys, "--home", home, "batch", "list", "--json")
+    batches = {b["ref"]: b for b in json.loads(out)["batches"]}
+    assert batches["W2-pref_pair-1"]["billable_units"] == 500
+    assert D(batches["A1"]["effective_unit_price"]) == D(
+        "2.25"
+    )  # 2.50 less the 10% first-batch discount
+
+
+def _command_names(typer_app: typer.Typer, prefix: str = "") -> list[str]:
+    names = [
+        f"{prefix}{(c.name or c.callback.__name__).replace('_', '-')}"
+        for c in typer_app.registered_commands
+        if c.callback
+    ]
+    for group in typer_app.registered_groups:
+        assert group.typer_instance is not None
+        names += _command_names(group.typer_instance, f"{prefix}{group.name} ")
+    return names
+
+
+def test_every_command_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = README.read_text()
+    commands = _command_names(app)
+    assert len(commands) > 15
+    undocumented = [name for name in commands if f"procure {name}" not in readme]
+    assert undocumented == []
+    for name in commands:
+        code, out, _ = cli(capsys, *name.split(), "--help")
+        assert code == 0 and "Usage" in out

@@ -1,0 +1,289 @@
+"""Records on a real database (file-backed SQLite and PostgreSQL): create, edit, import, export."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from procure import catalog, contracts, deliveries, transfer
+from procure.db import session_scope
+from procure.errors import AlreadyImportedError, InputError
+from procure.models import AuditEvent, Batch, BatchStatus, Contract, ImportedFile, PriceTier, Vendor
+from procure.reports import build_report, spend_payload
+from procure.workspace import Workspace, set_exchange_rate
+
+DATA = Path(__file__).parent / "data"
+
+
+def _import(
+    ws: Workspace, content: bytes, name: str = "contract.yaml", force: bool = False
+) -> transfer.ImportSummary:
+    with session_scope(ws.engine) as db:
+        return transfer.import_document(db, content, name, force=force)
+
+
+def _snapshot(ws: Workspace) -> tuple[int, ...]:
+    """Row counts that any write would change."""
+    with Session(ws.engine) as db:
+        return tuple(
+            db.exec(select(func.count()).select_from(table)).one()
+            for table in (Vendor, Contract, Batch, PriceTier, ImportedFile, AuditEvent)
+        )
+
+
+def test_import_creates_everything_and_money_stays_exact(workspace: Workspace) -> None:
+    summary = _import(workspace, (DATA / "contract.yaml").read_bytes())
+    assert summary.created["contracts"] == 1 and summary.created["vendors"] == 1
+    with Session(workspace.engine) as db:
+        [contract] = contracts.list_contracts(db)
+        spec = contracts.contract_spec(db, contract, with_batches=True)
+    assert spec.committed_budget == D(20000)
+    assert spec.price_lines[0].unit_price == D("2.50")
+    assert spec.price_lines[0].tiers[0].unit_price == D("2.00")
+    assert [b.ref for b in spec.batches] == ["A1"]
+
+
+def test_export_imports_back_to_the_same_document(workspace: Workspace, tmp_path: Path) -> None:
+    _import(workspace, (DATA / "contract.yaml").read_bytes())
+    with Session(workspace.engine) as db:
+        yaml_text = transfer.export_document(db, with_batches=True)
+        json_text = transfer.export_document(db, with_batches=True, fmt="json")
+    from procure.config import Settings
+    from procure.workspace import open_workspace
+
+    other = open_workspace(Settings(home=tmp_path / "other"), create=True)
+    with session_scope(other.engine) as db:
+        transfer.import_document(db, json_text.encode(), "export.json")
+    with Session(other.engine) as db:
+        assert transfer.export_document(db, with_batches=True) == yaml_text
+
+
+def test_same_file_twice_is_refused_unless_forced(workspace: Workspace) -> None:
+    content = (DATA / "contract.yaml").read_bytes()
+    _import(workspace, content)
+    before = _snapshot(workspace)
+    with pytest.raises(AlreadyImportedError, match="already imported"):
+        _import(workspace, content)
+    assert _snapshot(workspace) == before
+    summary = _import(workspace, content, force=True)
+    assert summary.updated["contracts"] == 1 and not summary.created["contracts"]
+    with Session(workspace.engine) as db:
+        assert len(contracts.list_contracts(db)) == 1
+        assert len(db.exec(select(Batch)).all()) == 1  # matched by ref, not duplicated
+
+
+BAD_DOCUMENTS = {
+    "negative price": (
+        ("unit_price: 2.50", "unit_price: -2.50"),
+        "line 19, contracts[0].price_lines[0].unit_price: Input should be greater than 0, got -2.50",
+    ),
+    "zero price": (("unit_price: 400", "unit_price: 0"), "contracts[0].price_lines[1].unit_price"),
+    "price line for a task type the workspace lacks": (
+        ("task_type: expert_report", "task_type: essay"),
+        "line 23, contracts[0].price_lines[1].task_type: unknown task type 'essay'; expected one of the workspace's task types (expert_report, pref_pair)",
+    ),
+    "schedule for a task type the contract does not cover": (
+        ("{week: 3, task_type: expert_report", "{week: 3, task_type: helpfulness"),
+        "line 28, contracts[0].schedule[3].task_type: the contract has no price line for task type 'helpfulness'",
+    ),
+    "overlapping tiers": (
+        (
+            "- {from_unit: 3001, unit_price: 2.00}",
+            "- {from_unit: 3001, unit_price: 2.00}\n          - {from_unit: 3001, unit_price: 1.90}",
+        ),
+        "tiers overlap: more than one tier starts at unit 3001",
+    ),
+    "end before start": (
+        ("end_date: 2026-11-15", "end_date: 2026-10-01"),
+        "line 11, contracts[0].end_date: end date 2026-10-01 is before start date 2026-10-05",
+    ),
+    "batch outside the contract": (
+        ("{ref: A1, task_type: pref_pair, week: 1", "{ref: A1, task_type: pref_pair, week: 9"),
+        "week 9 is outside the contract (2026-10-05 to 2026-11-15 has weeks 1 to 6)",
+    ),
+    "unknown currency": (
+        ("currency: USD", "currency: USX"),
+        "line 12, contracts[0].currency: unknown currency 'USX'",
+    ),
+    "malformed YAML": (("title: Pilot", "title: [Pilot"), "malformed YAML"),
+    "unknown field": (
+        ("status: active", "status: active\n    budget: 3"),
+        "contracts[0].budget: Extra inputs are not permitted",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DOCUMENTS))
+def test_bad_documents_get_one_clear_message_and_change_nothing(
+    workspace: Workspace, case: str
+) -> None:
+    (old, new), expected = BAD_DOCUMENTS[case]
+    text = (DATA / "contract.yaml").read_text()
+    assert old in text
+    before = _snapshot(workspace)
+    with pytest.raises(InputError) as raised:
+        _import(workspace, text.replace(old, new).encode())
+    assert expected in str(raised.value)
+    assert str(raised.value).startswith("contract.yaml")
+    assert _snapshot(workspace) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"contracts": [}', "export.json, line 1: malformed JSON"),
+        (b"\xff\xfe\x00bad", "export.json: not UTF-8 text (byte 0)"),
+        (b"[1, 2]", "export.json: expected a document with any of"),
+    ],
+)
+def test_malformed_json(workspace: Workspace, content: bytes, expected: str) -> None:
+    with pytest.raises(InputError) as raised:
+        _import(workspace, content, "export.json")
+    assert str(raised.value).startswith(expected)
+
+
+def test_vendor_and_task_type_validation(workspace: Workspace) -> None:
+    with session_scope(workspace.engine) as db:
+        vendor = catalog.save_vendor(db, {"name": "Acme", "kind": "platform"})
+    with (
+        pytest.raises(InputError, match="a vendor named 'Acme' exists already"),
+        session_scope(workspace.engine) as db,
+    ):
+        catalog.save_vendor(db, {"name": " Acme ", "kind": "platform"})
+    with (
+        pytest.raises(InputError, match="kind: Input should be"),
+        session_scope(workspace.engine) as db,
+    ):
+        catalog.save_vendor(db, {"name": "B", "kind": "agency"})
+    with (
+        pytest.raises(InputError, match="needs at least two labels"),
+        session_scope(workspace.engine) as db,
+    ):
+        catalog.save_task_type(
+            db, {"key": "x", "name": "X", "unit": "u", "label_kind": "ordinal", "labels": ["a"]}
+        )
+    with session_scope(workspace.engine) as db:
+        catalog.save_vendor(db, {"name": "Acme Data", "kind": "marketplace"}, vendor_id=vendor.id)
+    with Session(workspace.engine) as db:
+        [stored] = catalog.list_vendors(db)
+    assert (stored.name, stored.kind) == ("Acme Data", "marketplace")
+
+
+def test_record_and_review_batches(workspace: Workspace) -> None:
+    _import(workspace, (DATA / "contract.yaml").read_bytes())
+    with Session(workspace.engine) as db:
+        [contract] = contracts.list_contracts(db)
+    cid = contract.id or 0
+    good = {
+        "task_type": "pref_pair",
+        "week": 2,
+        "delivered_on": date(2026, 10, 17),
+        "quantity": 1000,
+    }
+    with session_scope(workspace.engine) as db:
+        batch = deliveries.record_batch(db, cid, good)
+    assert batch.ref == "W2-pref_pair-1" and batch.status == BatchStatus.received
+    before = _snapshot(workspace)
+    for bad, message in [
+        ({**good, "week": 7}, "week 7 is outside the contract"),
+        ({**good, "task_type": "essay"}, "no price line for task type 'essay'"),
+        ({**good, "delivered_on": date(2026, 9, 1)}, "before the contract starts"),
+        ({**good, "quantity": 0}, "quantity: Input should be greater than 0"),
+        ({**good, "status": "partially_accepted"}, "needs an accepted quantity between 1 and 999"),
+        ({**good, "ref": "A1"}, "already has a batch with ref 'A1'"),
+    ]:
+        with pytest.raises(InputError, match=message), session_scope(workspace.engine) as db:
+            deliveries.record_batch(db, cid, bad)
+    assert _snapshot(workspace) == before
+    with session_scope(workspace.engine) as db:
+        deliveries.set_batch_status(db, batch.id or 0, "partially_accepted", accepted_quantity=800)
+    with (
+        pytest.raises(InputError, match="only for partially_accepted"),
+        session_scope(workspace.engine) as db,
+    ):
+        deliveries.set_batch_status(db, batch.id or 0, "accepted", accepted_quantity=800)
+    with Session(workspace.engine) as db:
+        payload = spend_payload(build_report(db, date(2026, 10, 20)))
+    # A1: 1000 x 2.50 x 0.9 = 2,250; W2: 800 x 2.50 = 2,000
+    assert D(payload["contracts"][0]["spent"]) == D("4250")
+
+
+def test_editing_a_contract_cannot_strand_its_batches(workspace: Workspace) -> None:
+    _import(workspace, (DATA / "contract.yaml").read_bytes())
+    with Session(workspace.engine) as db:
+        [contract] = contracts.list_contracts(db)
+        spec = contracts.contract_spec(db, contract)
+    shorter = spec.model_copy(update={"start_date": date(2026, 10, 12)})
+    with (
+        pytest.raises(InputError, match="recorded batch 'A1' would no longer fit"),
+        session_scope(workspace.engine) as db,
+    ):
+        contracts.save_contract(db, shorter, contract_id=contract.id)
+    renamed = spec.model_copy(
+        update={"title": "Pilot, extended", "committed_budget": D("25000.10")}
+    )
+    with session_scope(workspace.engine) as db:
+        contracts.save_contract(db, renamed, contract_id=contract.id)
+    with Session(workspace.engine) as db:
+        [stored] = contracts.list_contracts(db)
+    assert (stored.title, stored.committed_budget) == ("Pilot, extended", D("25000.10"))
+
+
+def test_sample_workspace_figures(sample: Workspace) -> None:
+    """The sample's stories, with figures computed by hand from sample_data/workspace.yaml."""
+    from tests.conftest import SAMPLE_TODAY
+
+    with Session(sample.engine) as db:
+        report = build_report(db, SAMPLE_TODAY)
+    by_vendor = {(r.vendor.name, r.contract.title): r for r in report.contracts}
+    northwind = by_vendor[("Northwind Annotation", "Preference pairs for RLHF, Q4")]
+    assert northwind.problems == []
+    assert (northwind.spend.spent, northwind.spend.projected) == (D("50750"), D("100250"))
+    lumen = by_vendor[("Lumen Labs", "Multilingual SFT instructions")]
+    assert [(r.week, r.short_by, r.days_late) for r in lumen.problems] == [
+        (3, 1400, 3),
+        (4, 900, 2),
+    ]
+    assert lumen.spend.spent == D("16480")  # (4000 + 4000 + 2300) x 1.60 EUR
+    kestrel = by_vendor[("Kestrel Experts", "Expert reports: chemistry and law")]
+    assert kestrel.spend.spent == D("86100")  # 205 reports x 420
+    assert kestrel.spend.over_budget_by == D("10800")  # 240 x 420 - 90,000
+    pilot = by_vendor[("Lumen Labs", "Helpfulness evaluations, pilot")]
+    assert pilot.spend.spent == D("17100")  # 20,000 x 0.90 x 0.95
+    totals = report.totals
+    assert totals is not None
+    # USD: 50,750 + 86,100; EUR at 1.08: (16,480 + 17,100) x 1.08 = 36,266.40; the draft is excluded
+    assert totals.spent == D("50750") + D("86100") + D("36266.40")
+    assert totals.budget == D(105000) + D(90000) + (D(40000) + D(18000)) * D("1.08")
+
+
+def test_totals_are_withheld_without_an_exchange_rate(sample: Workspace) -> None:
+    with session_scope(sample.engine) as db:
+        from procure.workspace import delete_exchange_rate
+
+        delete_exchange_rate(db, "EUR")
+    with Session(sample.engine) as db:
+        report = build_report(db, date(2026, 11, 19))
+    assert report.totals is None and report.missing_rates == ["EUR"]
+    assert spend_payload(report)["totals"] is None
+    with pytest.raises(InputError, match="greater than 0"), session_scope(sample.engine) as db:
+        set_exchange_rate(db, "EUR", "-1", date(2026, 11, 19))
+    with (
+        pytest.raises(InputError, match="expected a decimal number"),
+        session_scope(sample.engine) as db,
+    ):
+        set_exchange_rate(db, "EUR", "abc", date(2026, 11, 19))
+
+
+def test_sample_loads_once(sample: Workspace) -> None:
+    from procure.sample import load_sample
+
+    with session_scope(sample.engine) as db:
+        assert load_sample(db, date(2026, 11, 19)) is None
+    with Session(sample.engine) as db:
+        assert len(contracts.list_contracts(db)) == 5
