@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from procure import catalog, contracts, transfer, workspace
-from procure.ui import forms
+from procure.ui import forms, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash
 
 st.title("Vendors & contracts")
@@ -63,51 +63,34 @@ with tab_vendors:
             ],
             hide_index=True,
         )
-    by_id = {v.id: v for v in vendors}
-    picked = st.selectbox(
-        "Vendor",
-        [None, *by_id],
-        format_func=lambda i: "New vendor" if i is None else by_id[i].name,
-        key="vendor_pick",
-    )
-    with reported_errors():
-        values = forms.vendor_form(
-            f"vendor_form_{picked}", by_id[picked].model_dump() if picked else None
+    vendor = widgets.pick_record("Vendor", vendors, lambda v: v.name, key="vendor_pick")
+    vendor_id = vendor.id if vendor else None
+    values = forms.vendor_form(f"vendor_form_{vendor_id}", vendor.model_dump() if vendor else None)
+    if values is not None:
+        commit(
+            partial(catalog.save_vendor, data=values, vendor_id=vendor_id),
+            lambda saved: f"Vendor {saved.name!r} saved.",
         )
-        if values is not None:
-            commit(
-                partial(catalog.save_vendor, data=values, vendor_id=picked),
-                lambda vendor: f"Vendor {vendor.name!r} saved.",
-            )
-        if picked is not None and st.button("Delete vendor", key="delete_vendor"):
-            commit(partial(catalog.delete_vendor, vendor_id=picked), "Vendor deleted.")
+    if vendor_id is not None and st.button("Delete vendor", key="delete_vendor"):
+        commit(partial(catalog.delete_vendor, vendor_id=vendor_id), "Vendor deleted.")
 
 with tab_types:
     if task_types:
         frame = pd.DataFrame([t.model_dump() for t in task_types])
         frame["labels"] = frame["labels"].map(", ".join)
         st.dataframe(frame[["id", "key", "name", "unit", "label_kind", "labels"]], hide_index=True)
-    types_by_id = {t.id: t for t in task_types}
-    picked_type = st.selectbox(
-        "Task type",
-        [None, *types_by_id],
-        format_func=lambda i: "New task type" if i is None else types_by_id[i].key,
-        key="task_type_pick",
+    task_type = widgets.pick_record("Task type", task_types, lambda t: t.key, key="task_type_pick")
+    type_id = task_type.id if task_type else None
+    values = forms.task_type_form(
+        f"task_type_form_{type_id}", task_type.model_dump() if task_type else None
     )
-    with reported_errors():
-        values = forms.task_type_form(
-            f"task_type_form_{picked_type}",
-            types_by_id[picked_type].model_dump() if picked_type else None,
+    if values is not None:
+        commit(
+            partial(catalog.save_task_type, data=values, task_type_id=type_id),
+            lambda saved: f"Task type {saved.key!r} saved.",
         )
-        if values is not None:
-            commit(
-                partial(catalog.save_task_type, data=values, task_type_id=picked_type),
-                lambda task_type: f"Task type {task_type.key!r} saved.",
-            )
-        if picked_type is not None and st.button("Delete task type", key="delete_task_type"):
-            commit(
-                partial(catalog.delete_task_type, task_type_id=picked_type), "Task type deleted."
-            )
+    if type_id is not None and st.button("Delete task type", key="delete_task_type"):
+        commit(partial(catalog.delete_task_type, task_type_id=type_id), "Task type deleted.")
 
 with tab_files:
     st.markdown(

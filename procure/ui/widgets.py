@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from procure.money import format_money
 from procure.reports import Alert, ContractReport, PortfolioReport, Severity
+
+
+class _Record(Protocol):
+    id: int | None
+
+
+R = TypeVar("R", bound=_Record)
 
 
 def money(amount: Decimal, currency: str, places: int = 2) -> str:
@@ -42,6 +49,18 @@ def contract_choice(
         key=key,
     )
     return options[chosen]
+
+
+def pick_record(label: str, records: Sequence[R], name: Callable[[R], str], key: str) -> R | None:
+    """A selectbox over records with a first 'New ...' choice; returns the record or ``None``."""
+    by_id = {record.id: record for record in records}
+    picked = st.selectbox(
+        label,
+        [None, *by_id],
+        format_func=lambda i: f"New {label.lower()}" if i is None else name(by_id[i]),
+        key=key,
+    )
+    return by_id.get(picked)
 
 
 def contracts_table(report: PortfolioReport) -> pd.DataFrame:
