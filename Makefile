@@ -9,6 +9,9 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# irrCAC (Gwet's package, the reference for AC1 in the tests) pins scipy==1.12, which would
+	# drag numpy back to 1.x; its code runs on current versions, so install it without its pins.
+	$(BIN)/python -m pip install --quiet --no-deps 'irrcac==0.4.4'
 	touch $@
 
 setup: $(BIN)/.installed
