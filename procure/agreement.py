@@ -2,7 +2,8 @@
 (in DuckDB) into one of two shapes:
 
 - ``counts``: an items x categories matrix, ``counts[i, k]`` = how many annotators gave item ``i``
-  category ``k`` (missing labels are simply not counted);
+  category ``k`` (missing labels are simply not counted); optionally with ``frequency``, how
+  many items share each row, so that millions of items travel as a few hundred distinct rows;
 - ``confusion``: a categories x categories matrix of two sources over the items both labelled,
   rows the first source, columns the second.
 
@@ -56,7 +57,13 @@ def _chance_corrected(observed: float, expected: float) -> float | None:
 # --- many annotators: item x category counts ------------------------------------------------
 
 
-def percent_agreement(counts: IntArray) -> float | None:
+def _weights(counts: IntArray, frequency: IntArray | None) -> FloatArray:
+    if frequency is None:
+        return np.ones(len(counts), dtype=np.float64)
+    return np.asarray(frequency, dtype=np.float64)
+
+
+def percent_agreement(counts: IntArray, frequency: IntArray | None = None) -> float | None:
     """Mean share of agreeing label pairs over pairable items.
 
     ``P = mean_i sum_k n_ik (n_ik - 1) / (m_i (m_i - 1))`` over items with ``m_i >= 2``.
@@ -65,14 +72,16 @@ def percent_agreement(counts: IntArray) -> float | None:
     0.6666666666666666
     """
     m = counts.sum(axis=1)
-    pairable = m >= 2
+    weights = _weights(counts, frequency)
+    pairable = (m >= 2) & (weights > 0)
     if not pairable.any():
         return None
     c, mm = counts[pairable].astype(np.float64), m[pairable].astype(np.float64)
-    return float(np.mean((c * (c - 1)).sum(axis=1) / (mm * (mm - 1))))
+    per_item = (c * (c - 1)).sum(axis=1) / (mm * (mm - 1))
+    return float(np.average(per_item, weights=weights[pairable]))
 
 
-def fleiss_kappa(counts: IntArray) -> float | None:
+def fleiss_kappa(counts: IntArray, frequency: IntArray | None = None) -> float | None:
     """Fleiss' kappa; defined only when every item has the same number ``m >= 2`` of labels.
 
     ``kappa = (P_bar - P_e) / (1 - P_e)`` with ``P_bar`` the percent agreement above and
@@ -87,16 +96,18 @@ def fleiss_kappa(counts: IntArray) -> float | None:
     >>> round(fleiss_kappa(table), 3)
     0.21
     """
-    m = counts.sum(axis=1)
+    weights = _weights(counts, frequency)
+    m = counts.sum(axis=1)[weights > 0]
     if len(m) == 0 or m.min() != m.max() or m[0] < 2:
         return None
-    observed = percent_agreement(counts)
+    observed = percent_agreement(counts, frequency)
     assert observed is not None
-    shares = counts.sum(axis=0) / counts.sum()
+    totals = weights @ counts
+    shares = totals / totals.sum()
     return _chance_corrected(observed, float((shares**2).sum()))
 
 
-def gwet_ac1(counts: IntArray) -> float | None:
+def gwet_ac1(counts: IntArray, frequency: IntArray | None = None) -> float | None:
     """Gwet's AC1 for any number of annotators and missing labels (Gwet 2008, eqs. for AC1).
 
     ``p_a`` = percent agreement over pairable items; ``pi_k = mean_i n_ik / m_i`` over items with
@@ -112,35 +123,39 @@ def gwet_ac1(counts: IntArray) -> float | None:
     (0.8895, -0.0526)
     """
     q = counts.shape[1]
-    observed = percent_agreement(counts)
+    observed = percent_agreement(counts, frequency)
     if observed is None or q < 2:
         return None
     m = counts.sum(axis=1)
-    rated = m >= 1
-    pi = (counts[rated] / m[rated, None]).mean(axis=0)
+    weights = _weights(counts, frequency)
+    rated = (m >= 1) & (weights > 0)
+    pi = np.average(counts[rated] / m[rated, None], axis=0, weights=weights[rated])
     return _chance_corrected(observed, float((pi * (1 - pi)).sum() / (q - 1)))
 
 
-def coincidence_matrix(counts: IntArray) -> FloatArray:
+def coincidence_matrix(counts: IntArray, frequency: IntArray | None = None) -> FloatArray:
     """Krippendorff's coincidence matrix: ``o_ck = sum_u n_uc (n_uk - [c = k]) / (m_u - 1)`` over
     pairable units. Units sharing a count vector are computed once (a few hundred patterns
     cover millions of items), so this is linear in items with a tiny constant."""
-    patterns, frequency = _patterns(counts)
+    patterns, pattern_frequency = _patterns(counts, frequency)
     coincidences: FloatArray = np.einsum(
-        "p,pck->ck", frequency.astype(np.float64), _unit_coincidences(patterns)
+        "p,pck->ck", pattern_frequency.astype(np.float64), _unit_coincidences(patterns)
     )
     return coincidences
 
 
-def _patterns(counts: IntArray) -> tuple[IntArray, IntArray]:
+def _patterns(counts: IntArray, frequency: IntArray | None = None) -> tuple[IntArray, IntArray]:
     """Distinct count vectors of the pairable units and how often each occurs."""
-    pairable = counts[counts.sum(axis=1) >= 2]
+    weights = np.ones(len(counts), dtype=np.int64) if frequency is None else np.asarray(frequency)
+    keep = (counts.sum(axis=1) >= 2) & (weights > 0)
+    pairable, weights = counts[keep], weights[keep]
     if len(pairable) == 0:
         return np.zeros((0, counts.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64)
     base = int(pairable.max()) + 1
     keys = pairable.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
-    _, first, frequency = np.unique(keys, return_index=True, return_counts=True)
-    return pairable[first].astype(np.int64), frequency.astype(np.int64)
+    unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    totals = np.bincount(inverse, weights=weights, minlength=len(unique_keys))
+    return pairable[first].astype(np.int64), totals.astype(np.int64)
 
 
 def _unit_coincidences(patterns: IntArray) -> FloatArray:
@@ -201,7 +216,10 @@ def alpha_from_coincidences(
 
 
 def krippendorff_alpha(
-    counts: IntArray, level: Level | str = Level.nominal, values: FloatArray | None = None
+    counts: IntArray,
+    level: Level | str = Level.nominal,
+    values: FloatArray | None = None,
+    frequency: IntArray | None = None,
 ) -> float | None:
     """Krippendorff's alpha at ``level``, with missing labels, from item x category counts.
 
@@ -217,7 +235,7 @@ def krippendorff_alpha(
     ...  for level in ("nominal", "ordinal", "interval", "ratio")]
     [0.743, 0.815, 0.849, 0.797]
     """
-    return alpha_from_coincidences(coincidence_matrix(counts), level, values)
+    return alpha_from_coincidences(coincidence_matrix(counts, frequency), level, values)
 
 
 @dataclass(frozen=True)
@@ -230,6 +248,7 @@ def alpha_bootstrap(
     counts: IntArray,
     level: Level | str = Level.nominal,
     values: FloatArray | None = None,
+    frequency: IntArray | None = None,
     *,
     draws: int = 2000,
     confidence: float = 0.95,
@@ -241,11 +260,12 @@ def alpha_bootstrap(
     multinomial with the observed shares, so each draw costs one small matrix product
     (Hayes & Krippendorff 2007 bootstrap items the same way).
     """
-    patterns, frequency = _patterns(counts)
-    if frequency.sum() < 2:
+    patterns, pattern_frequency = _patterns(counts, frequency)
+    total = int(pattern_frequency.sum())
+    if total < 2:
         return None
     rng = np.random.default_rng(seed)
-    resampled = rng.multinomial(int(frequency.sum()), frequency / frequency.sum(), size=draws)
+    resampled = rng.multinomial(total, pattern_frequency / total, size=draws)
     per_pattern = _unit_coincidences(patterns).reshape(len(patterns), -1)
     k = counts.shape[1]
     coincidences = (resampled @ per_pattern).reshape(draws, k, k)

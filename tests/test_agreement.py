@@ -187,3 +187,25 @@ def test_alpha_bootstrap_matches_a_direct_item_resampling() -> None:
     assert interval.low == pytest.approx(low, abs=0.02) and interval.high == pytest.approx(
         high, abs=0.02
     )
+
+
+def test_frequency_weighted_tables_equal_the_expanded_items() -> None:
+    counts = _counts(_ratings(8, items=400), 5)
+    patterns, inverse = np.unique(counts, axis=0, return_inverse=True)
+    frequency = np.bincount(inverse.ravel())
+    for statistic in (ag.percent_agreement, ag.gwet_ac1, ag.krippendorff_alpha):
+        assert statistic(patterns, frequency=frequency) == pytest.approx(
+            statistic(counts), abs=1e-12
+        )
+    equal = _counts(_ratings(8, missing=0.0), 5)
+    patterns, inverse = np.unique(equal, axis=0, return_inverse=True)
+    assert ag.fleiss_kappa(patterns, np.bincount(inverse.ravel())) == pytest.approx(
+        ag.fleiss_kappa(equal), abs=1e-12
+    )
+    assert (
+        ag.alpha_bootstrap(
+            patterns,
+            frequency=np.bincount(np.unique(counts, axis=0, return_inverse=True)[1].ravel()),
+        )
+        is not None
+    )
