@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
+from procure.agreement import Level
 from procure.config import Settings
 from procure.db import session_scope
 from procure.errors import InputError, ProcureError
@@ -545,6 +546,80 @@ def spend(
         typer.echo(
             f"\nNo total: missing exchange rates for {', '.join(payload['missing_exchange_rates'])}"
         )
+
+
+@app.command()
+def agreement(
+    file: Annotated[
+        Path, typer.Argument(help="A label file (CSV, TSV, JSON Lines, JSON, Parquet; gzip ok).")
+    ],
+    against: Annotated[
+        Path | None, typer.Option(help="Compare FILE's per-item consensus with this file's.")
+    ] = None,
+    level: Annotated[
+        Level, typer.Option(help="Measurement level for Krippendorff's alpha.")
+    ] = Level.nominal,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="Label order, comma-separated (ordinal data); numbers sort numerically otherwise."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Agreement among FILE's annotators and, with --against, between two files. No workspace needed."""
+    from procure.compare import file_agreement
+
+    order = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
+    report = file_agreement(file, against, level=level, labels=order)
+    if as_json:
+        _print_json(report)
+        return
+    typer.echo(_agreement_text(report))
+
+
+def _agreement_text(report: dict[str, Any]) -> str:
+    def show(value: object) -> str:
+        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        f"{report['items']:,} items, {report['annotators']} annotators, {report['ratings']:,} labels ({report['level']})",
+        f"percent agreement   {show(report['percent_agreement'])}",
+        f"Krippendorff alpha  {show(report['krippendorff_alpha'])}"
+        + (
+            f"  95% CI {show(report['krippendorff_alpha_ci95'][0])} to {show(report['krippendorff_alpha_ci95'][1])}"
+            if report["krippendorff_alpha_ci95"]
+            else ""
+        ),
+        f"Fleiss kappa        {show(report['fleiss_kappa'])}",
+        f"Gwet AC1            {show(report['gwet_ac1'])}",
+        f"Cohen kappa         {show(report['cohen_kappa'])}",
+    ]
+    other = report.get("against")
+    if other:
+        ci = other["cohen_kappa_ci95"]
+        lines += [
+            "",
+            f"against: {other['items']:,} items in both",
+            f"percent agreement   {show(other['percent_agreement'])}",
+            f"Cohen kappa         {show(other['cohen_kappa'])}"
+            + (f"  95% CI {show(ci[0])} to {show(ci[1])}" if ci else ""),
+            f"weighted kappa      {show(other['weighted_kappa'])}",
+            f"Gwet AC1            {show(other['gwet_ac1'])}",
+            "confusion (rows FILE, columns --against):",
+        ]
+        names = other["confusion"]["labels"]
+        width = (
+            max(
+                len(str(n))
+                for n in [*names, *(c for row in other["confusion"]["counts"] for c in row)]
+            )
+            + 2
+        )
+        lines.append(" " * width + "".join(str(n).rjust(width) for n in names))
+        for name, row in zip(names, other["confusion"]["counts"], strict=True):
+            lines.append(str(name).rjust(width) + "".join(str(c).rjust(width) for c in row))
+    return "\n".join(lines)
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -1,0 +1,356 @@
+"""Label files (long format, one row per judgement) read by DuckDB and validated in SQL.
+
+Formats: CSV, TSV, JSON Lines, a JSON array and Parquet, each optionally gzip-compressed,
+detected from the content first and the file name second. Every problem is reported as one
+``InputError`` naming the file, the line (text formats) or row (JSON array, Parquet), the column
+and what was expected. Nothing here loops over label rows in Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
+
+from procure.errors import InputError
+
+REQUIRED = ("item_id", "label")
+ANONYMOUS = "anonymous"
+NUMERIC_COLUMNS = {
+    "confidence": "DOUBLE",
+    "duration_s": "DOUBLE",
+    "input_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "cost": "DOUBLE",
+}
+TEXT_COLUMNS = ("labeled_at", "text", "rationale")
+SHOWN_PROBLEMS = 5
+
+
+class Format(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    json = "json"
+    parquet = "parquet"
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    format: Format
+    gzip: bool
+    display_name: str | None = None  # the name the user knows (uploads live under a temporary one)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.path.name
+
+    def where(self, rowid: int) -> str:
+        """Where 0-based data row ``rowid`` is, as a user finds it in the file."""
+        if self.format in (Format.csv, Format.tsv):
+            return f"line {rowid + 2}"  # after the header line
+        if self.format is Format.jsonl:
+            return f"line {rowid + 1}"
+        return f"row {rowid + 1}"
+
+
+def _open_text(path: Path, compressed: bool) -> io.TextIOWrapper:
+    """The file as UTF-8 text, decompressed if need be (the caller closes it)."""
+    raw = gzip.open(path, "rb") if compressed else path.open("rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def detect(path: Path, display_name: str | None = None) -> Source:
+    """The file's format, from its first bytes, then its name (``labels.csv.gz``)."""
+    shown = display_name or path.name
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", source=shown) from None
+    if not magic:
+        raise InputError(
+            "the file is empty; expected label rows with item_id and label", source=shown
+        )
+    compressed = magic[:2] == b"\x1f\x8b"
+    if magic == b"PAR1":
+        return Source(path, Format.parquet, False, display_name)
+    name = shown.lower().removesuffix(".gz")
+    by_name = {
+        ".csv": Format.csv,
+        ".tsv": Format.tsv,
+        ".tab": Format.tsv,
+        ".jsonl": Format.jsonl,
+        ".ndjson": Format.jsonl,
+        ".parquet": Format.parquet,
+    }
+    suffix = Path(name).suffix
+    if suffix in by_name:
+        return Source(path, by_name[suffix], compressed, display_name)
+    try:
+        with _open_text(path, compressed) as handle:
+            first = handle.readline()
+    except (UnicodeDecodeError, OSError, EOFError):
+        first = ""
+    start = first.lstrip()[:1]
+    if start == "[":
+        return Source(path, Format.json, compressed, display_name)
+    if start == "{":
+        return Source(path, Format.jsonl, compressed, display_name)
+    return Source(path, Format.tsv if "\t" in first else Format.csv, compressed, display_name)
+
+
+def _csv_header(source: Source) -> list[str]:
+    try:
+        with gzip.open(source.path, "rb") if source.gzip else source.path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            "not UTF-8 text; save the file as UTF-8", source=source.name, line=1
+        ) from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read the file: {exc}", source=source.name) from None
+    if not first.strip():
+        raise InputError(
+            "the file is empty; expected a header line naming item_id and label", source=source.name
+        )
+    delimiter = "\t" if source.format is Format.tsv else ","
+    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
+
+
+READ_CSV = """
+SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns,
+    delim = $delim, quote = '"', escape = '"', strict_mode = true, compression = $compression)
+"""
+READ_JSONL = (
+    "SELECT * FROM read_json($path, format = 'newline_delimited', compression = $compression)"
+)
+READ_JSON = "SELECT * FROM read_json($path, format = 'array', compression = $compression)"
+READ_PARQUET = "SELECT * FROM read_parquet($path)"
+
+
+def _reader(source: Source) -> tuple[str, dict[str, object]]:
+    params: dict[str, object] = {"path": str(source.path)}
+    if source.format is Format.parquet:
+        return READ_PARQUET, params
+    params["compression"] = "gzip" if source.gzip else "none"
+    if source.format is Format.jsonl:
+        return READ_JSONL, params
+    if source.format is Format.json:
+        return READ_JSON, params
+    header = _csv_header(source)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"column {repeated[0]!r} appears twice in the header", source=source.name, line=1
+        )
+    params["columns"] = {name: "VARCHAR" for name in header}
+    params["delim"] = "\t" if source.format is Format.tsv else ","
+    return READ_CSV, params
+
+
+def _json_error_line(source: Source) -> int | None:
+    """The first line that is not valid JSON (only called once DuckDB has refused the file)."""
+    with _open_text(source.path, source.gzip) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError:
+                    return number
+    return None
+
+
+def _read_error(exc: duckdb.Error, source: Source) -> InputError:
+    message = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if line and columns:
+        return InputError(
+            f"expected {columns[1]} columns as in the header, found {columns[2]}",
+            source=source.name,
+            line=int(line[1]),
+        )
+    if "Invalid unicode" in message or "not utf-8" in message.lower():
+        return InputError(
+            "not UTF-8 text; save the file as UTF-8",
+            source=source.name,
+            line=int(line[1]) if line else None,
+        )
+    if source.format in (Format.jsonl, Format.json) and "JSON" in message:
+        where = _json_error_line(source) if source.format is Format.jsonl else None
+        return InputError(
+            "malformed JSON; expected one JSON object per line"
+            if where
+            else "malformed JSON; expected an array of objects",
+            source=source.name,
+            line=where,
+        )
+    if source.format is Format.parquet:
+        return InputError("not a readable Parquet file", source=source.name)
+    if "gzip" in message.lower() or "compress" in message.lower():
+        return InputError("not a readable gzip file", source=source.name)
+    first = message.splitlines()[0].removeprefix("Invalid Input Error: ")
+    return InputError(f"cannot read the file: {first}", source=source.name)
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """A validated label file loaded into a DuckDB table on one connection."""
+
+    source: Source
+    table: str
+    columns: tuple[str, ...]
+    rows: int
+
+
+def load_label_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    *,
+    label_set: list[str] | None = None,
+    numeric: bool = False,
+    display_name: str | None = None,
+) -> LabelTable:
+    """Read ``path`` into temporary table ``table`` (item_id, annotator_id, label, and the
+    optional columns present), after checking everything the label store relies on.
+
+    ``label_set`` restricts labels to the task type's; ``numeric`` requires labels that parse
+    as numbers (interval and ratio data).
+    """
+    source = detect(path, display_name)
+    query, params = _reader(source)
+    try:
+        names = [row[0] for row in con.execute(f"DESCRIBE {query}", params).fetchall()]
+    except duckdb.Error as exc:
+        raise _read_error(exc, source) from None
+    missing = [column for column in REQUIRED if column not in names]
+    if missing:
+        raise InputError(
+            f"missing column {missing[0]!r}; expected item_id and label (and optionally annotator_id), "
+            f"found: {', '.join(names) or 'no columns'}",
+            source=source.name,
+            line=1 if source.format in (Format.csv, Format.tsv) else None,
+        )
+    annotator = (
+        f"COALESCE(NULLIF(trim(CAST(annotator_id AS VARCHAR)), ''), '{ANONYMOUS}')"
+        if "annotator_id" in names
+        else f"'{ANONYMOUS}'"
+    )
+    optional = [name for name in (*NUMERIC_COLUMNS, *TEXT_COLUMNS) if name in names]
+    select = ", ".join(
+        [
+            "NULLIF(trim(CAST(item_id AS VARCHAR)), '') AS item_id",
+            f"{annotator} AS annotator_id",
+            "NULLIF(trim(CAST(label AS VARCHAR)), '') AS label",
+            *(f"CAST({name} AS VARCHAR) AS {name}" for name in optional),
+        ]
+    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM ({query})", params
+        )
+    except duckdb.Error as exc:
+        raise _read_error(exc, source) from None
+    rows = _scalar(con, f"SELECT count(*) FROM {table}")
+    if rows == 0:
+        raise InputError(
+            "no label rows after the header; expected one row per judgement", source=source.name
+        )
+    _check(con, table, source, label_set=label_set, numeric=numeric, optional=optional)
+    return LabelTable(source, table, ("item_id", "annotator_id", "label", *optional), rows)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _check(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Source,
+    *,
+    label_set: list[str] | None,
+    numeric: bool,
+    optional: list[str],
+) -> None:
+    for column in REQUIRED:
+        empty = con.execute(
+            f"SELECT min(rowid), count(*) FROM {table} WHERE {column} IS NULL"
+        ).fetchone()
+        if empty and empty[1]:
+            raise InputError(
+                f"{source.where(empty[0])}, column {column}: expected a value, found an empty one "
+                f"({empty[1]:,} rows like this)",
+                source=source.name,
+            )
+    conflict = con.execute(
+        f"""
+        SELECT item_id, annotator_id, min(rowid), max(rowid), count(*) OVER ()
+        FROM {table} GROUP BY item_id, annotator_id
+        HAVING count(DISTINCT label) > 1 ORDER BY min(rowid) LIMIT 1
+        """
+    ).fetchone()
+    if conflict:
+        item, who, first, second, total = conflict
+        raise InputError(
+            f"{source.where(first)} and {source.where(second)}, columns item_id/annotator_id: "
+            f"item {item!r} has different labels from annotator {who!r}; expected one label per "
+            f"item and annotator ({total:,} such pairs"
+            + (
+                "; add an annotator_id column if several annotators labelled the file)"
+                if who == ANONYMOUS
+                else ")"
+            ),
+            source=source.name,
+        )
+    if label_set is not None:
+        outside = con.execute(
+            f"""
+            SELECT label, min(rowid) AS first, count(*) FROM {table}
+            WHERE label NOT IN (SELECT unnest($labels)) GROUP BY label ORDER BY first LIMIT {SHOWN_PROBLEMS}
+            """,
+            {"labels": label_set},
+        ).fetchall()
+        if outside:
+            listed = "; ".join(
+                f"{label!r} ({n:,} rows, first at {source.where(first)})"
+                for label, first, n in outside
+            )
+            raise InputError(
+                f"column label: labels outside the task type's set ({', '.join(label_set)}): {listed}",
+                source=source.name,
+            )
+    if numeric:
+        _require_numbers(con, table, "label", "DOUBLE", source)
+    for column in optional:
+        if column in NUMERIC_COLUMNS:
+            _require_numbers(con, table, column, NUMERIC_COLUMNS[column], source)
+
+
+def _require_numbers(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, sql_type: str, source: Source
+) -> None:
+    bad = con.execute(
+        f"""
+        SELECT {column}, rowid FROM {table}
+        WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {sql_type}) IS NULL
+        ORDER BY rowid LIMIT 1
+        """
+    ).fetchone()
+    if bad:
+        kind = "a whole number" if sql_type == "BIGINT" else "a number"
+        raise InputError(
+            f"{source.where(bad[1])}, column {column}: expected {kind}, got {bad[0]!r}",
+            source=source.name,
+        )
