@@ -5,7 +5,7 @@ import streamlit as st
 
 from procure import deliveries
 from procure.charts import burnup_figure
-from procure.models import BatchStatus
+from procure.kinds import BatchStatus
 from procure.reports import build_report
 from procure.schedule import week_of
 from procure.ui import forms, widgets

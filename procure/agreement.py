@@ -24,21 +24,15 @@ Choices a user should know:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
+from procure.kinds import Level
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 Z95 = 1.959963984540054  # standard normal quantile for a two-sided 95% interval
-
-
-class Level(StrEnum):
-    nominal = "nominal"
-    ordinal = "ordinal"
-    interval = "interval"
-    ratio = "ratio"
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -12,16 +12,17 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlmodel import Session
 
-from procure.agreement import Level
-from procure.config import Settings
-from procure.db import session_scope
 from procure.errors import InputError, ProcureError
-from procure.models import BatchStatus, LabelKind, VendorKind
+from procure.kinds import BatchStatus, LabelKind, Level, VendorKind
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from procure.config import Settings
 
 app = typer.Typer(
     name="procure",
@@ -67,14 +68,21 @@ def _workspace(
         typer.Option(help="Workspace folder (default: $PROCURE_HOME or ./procure_data)."),
     ] = None,
 ) -> None:
-    ctx.obj = Settings(home=home) if home else Settings()
+    ctx.obj = home  # Settings are built by the commands that need the workspace
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    from procure.config import Settings
+
+    return Settings(home=ctx.obj) if ctx.obj else Settings()
 
 
 @contextmanager
 def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
+    from procure.db import session_scope
     from procure.workspace import open_workspace
 
-    workspace = open_workspace(ctx.obj, create=create)
+    workspace = open_workspace(_settings(ctx), create=create)
     try:
         with session_scope(workspace.engine) as session:
             yield session
@@ -115,7 +123,7 @@ def init(
     from procure.sample import load_sample
     from procure.workspace import workspace_exists
 
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     new = not workspace_exists(settings)
     with _session(ctx, create=True) as session:
         summary = load_sample(session, date.today()) if new and with_sample else None

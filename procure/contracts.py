@@ -18,13 +18,11 @@ from sqlmodel import Session, col, delete, select
 from procure.catalog import list_task_types, task_type_by_key, vendor_by_name
 from procure.documents import Problem, problems_error, validate
 from procure.errors import InputError, NotFoundError
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.models import (
     Batch,
-    BatchStatus,
     Contract,
-    ContractStatus,
     Discount,
-    DiscountKind,
     PriceLine,
     PriceTier,
     ScheduleEntry,

@@ -10,7 +10,8 @@ from procure.catalog import task_type_by_key
 from procure.contracts import BatchSpec, contract_spec, get_contract
 from procure.documents import problems_error, validate
 from procure.errors import InputError, NotFoundError
-from procure.models import Batch, BatchStatus
+from procure.kinds import BatchStatus
+from procure.models import Batch
 from procure.workspace import record_event
 
 

@@ -203,16 +203,36 @@ def _read_error(exc: duckdb.Error, source: Source) -> InputError:
 
 
 @dataclass(frozen=True)
-class LabelTable:
-    """A validated label file loaded into a DuckDB table on one connection."""
+class LabelFile:
+    """A validated label file on one DuckDB connection.
+
+    ``relation`` (with ``params``) reads its typed rows: item_id, annotator_id, label and the
+    optional columns present. ``judgements`` is a temporary table with one row per (item,
+    annotator): an annotator's repeated identical label counts once.
+    """
 
     source: Source
-    table: str
+    relation: str
+    params: dict[str, object]
     columns: tuple[str, ...]
+    judgements: str
     rows: int
 
 
-def load_label_file(
+JUDGEMENTS = """
+CREATE OR REPLACE TEMP TABLE {table} AS
+SELECT item_id, annotator_id, min(label) AS label, max(label) AS other,
+       count(*) AS copies, count(*) - count(label) AS empty_labels
+FROM ({relation}) GROUP BY item_id, annotator_id
+"""
+PROBLEMS = """
+SELECT sum(copies), sum(copies) FILTER (WHERE item_id IS NULL), sum(empty_labels),
+       count(*) FILTER (WHERE label <> other)
+FROM {table}
+"""
+
+
+def open_label_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     table: str,
@@ -220,12 +240,12 @@ def load_label_file(
     label_set: list[str] | None = None,
     numeric: bool = False,
     display_name: str | None = None,
-) -> LabelTable:
-    """Read ``path`` into temporary table ``table`` (item_id, annotator_id, label, and the
-    optional columns present), after checking everything the label store relies on.
+) -> LabelFile:
+    """Read and check ``path`` in one pass, leaving its judgements in temporary table ``table``.
 
     ``label_set`` restricts labels to the task type's; ``numeric`` requires labels that parse
-    as numbers (interval and ratio data).
+    as numbers (interval and ratio data). Rows are located (a second read, with row numbers)
+    only when something is wrong.
     """
     source = detect(path, display_name)
     query, params = _reader(source)
@@ -255,19 +275,71 @@ def load_label_file(
             *(f"CAST({name} AS VARCHAR) AS {name}" for name in optional),
         ]
     )
+    relation = f"SELECT {select} FROM ({query})"
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM ({query})", params
-        )
+        con.execute(JUDGEMENTS.format(table=table, relation=relation), params)
+        summary = con.execute(PROBLEMS.format(table=table)).fetchone()
     except duckdb.Error as exc:
         raise _read_error(exc, source) from None
-    rows = _scalar(con, f"SELECT count(*) FROM {table}")
+    assert summary is not None
+    rows, empty_items, empty_labels, conflicts = (int(value or 0) for value in summary)
     if rows == 0:
         raise InputError(
             "no label rows after the header; expected one row per judgement", source=source.name
         )
-    _check(con, table, source, label_set=label_set, numeric=numeric, optional=optional)
-    return LabelTable(source, table, ("item_id", "annotator_id", "label", *optional), rows)
+    labels = {row[0] for row in con.execute(f"SELECT DISTINCT label FROM {table}").fetchall()} - {
+        None
+    }
+    outside = label_set is not None and not labels <= set(label_set)
+    not_numbers = numeric and any(_not_a_number(label) for label in labels)
+    bad_optional = _bad_numbers(
+        con, relation, params, [c for c in optional if c in NUMERIC_COLUMNS]
+    )
+    if empty_items or empty_labels or conflicts or outside or not_numbers or bad_optional:
+        _locate_problem(
+            con, relation, params, source, label_set=label_set, numeric=numeric, optional=optional
+        )
+    return LabelFile(
+        source, relation, params, ("item_id", "annotator_id", "label", *optional), table, rows
+    )
+
+
+def _not_a_number(label: str) -> bool:
+    try:
+        float(label)
+    except ValueError:
+        return True
+    return False
+
+
+def _bad_numbers(
+    con: duckdb.DuckDBPyConnection, relation: str, params: dict[str, object], columns: list[str]
+) -> bool:
+    if not columns:
+        return False
+    checks = " + ".join(
+        f"count(*) FILTER (WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {NUMERIC_COLUMNS[c]}) IS NULL)"
+        for c in columns
+    )
+    return _scalar(con, f"SELECT {checks} FROM ({relation})", params) > 0
+
+
+def _locate_problem(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    params: dict[str, object],
+    source: Source,
+    *,
+    label_set: list[str] | None,
+    numeric: bool,
+    optional: list[str],
+) -> None:
+    """Read the rows again with their numbers and raise the first problem found."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE located_rows AS {relation}", params)
+    try:
+        _check(con, "located_rows", source, label_set=label_set, numeric=numeric, optional=optional)
+    finally:
+        con.execute("DROP TABLE IF EXISTS located_rows")
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:

@@ -19,41 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
 from procure.money import MoneyType, check_currency
-
-
-class VendorKind(StrEnum):
-    managed_workforce = "managed_workforce"
-    platform = "platform"
-    marketplace = "marketplace"
-    in_house = "in_house"
-    synthetic_provider = "synthetic_provider"
-
-
-class LabelKind(StrEnum):
-    categorical = "categorical"
-    ordinal = "ordinal"
-    rating = "rating"
-
-
-class ContractStatus(StrEnum):
-    draft = "draft"
-    active = "active"
-    completed = "completed"
-    terminated = "terminated"
-
-
-class BatchStatus(StrEnum):
-    received = "received"
-    in_review = "in_review"
-    accepted = "accepted"
-    rejected = "rejected"
-    partially_accepted = "partially_accepted"
-
-
-class DiscountKind(StrEnum):
-    first_batch = "first_batch"  # off every batch of schedule week 1
-    flat = "flat"  # off every unit
 
 
 class StrEnumType(TypeDecorator[StrEnum]):

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from procure.models import DiscountKind
+from procure.kinds import DiscountKind
 
 HUNDRED = Decimal(100)
 

@@ -13,13 +13,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from procure.fx import RateTable
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.models import (
     Batch,
-    BatchStatus,
     Contract,
-    ContractStatus,
     Discount,
-    DiscountKind,
     PriceLine,
     PriceTier,
     ScheduleEntry,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from procure.models import BatchStatus
+from procure.kinds import BatchStatus
 
 
 def week_count(start: date, end: date) -> int:

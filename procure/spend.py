@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from procure.models import BatchStatus
+from procure.kinds import BatchStatus
 from procure.pricing import BillableBatch, DiscountRule, PriceSchedule, price_batches
 from procure.schedule import accepted_units
 

@@ -37,7 +37,8 @@ from procure.contracts import (
 )
 from procure.documents import dump, field_path, line_of, parse_text, validate
 from procure.errors import InputError
-from procure.models import Contract, LabelKind, Vendor, VendorKind
+from procure.kinds import LabelKind, VendorKind
+from procure.models import Contract, Vendor
 from procure.workspace import (
     claim_import,
     exchange_rates,

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from procure.models import DiscountKind
+from procure.kinds import DiscountKind
 from procure.pricing import (
     BillableBatch,
     DiscountRule,

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from procure import catalog, contracts, deliveries, transfer
 from procure.db import session_scope
 from procure.errors import AlreadyImportedError, InputError
-from procure.models import AuditEvent, Batch, BatchStatus, Contract, ImportedFile, PriceTier, Vendor
+from procure.kinds import BatchStatus
+from procure.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
 from procure.reports import build_report, spend_payload
 from procure.workspace import Workspace, set_exchange_rate
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from procure.models import BatchStatus
+from procure.kinds import BatchStatus
 from procure.schedule import (
     Delivery,
     PlanLine,

@@ -2,7 +2,7 @@
 
 from decimal import Decimal as D
 
-from procure.models import BatchStatus, DiscountKind
+from procure.kinds import BatchStatus, DiscountKind
 from procure.pricing import DiscountRule, PriceSchedule, Tier
 from procure.spend import BatchFacts, LineInput, contract_spend, future_units
 

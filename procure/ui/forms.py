@@ -11,7 +11,7 @@ import streamlit as st
 
 from procure.contracts import ContractSpec
 from procure.errors import InputError
-from procure.models import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
 from procure.money import ISO_CURRENCIES
 from procure.schedule import week_count
 from procure.ui.widgets import rows_from_editor

@@ -1,0 +1,46 @@
+"""The enumerations of the domain, importable without the database layer (the CLI starts fast)."""
+
+from enum import StrEnum
+
+
+class VendorKind(StrEnum):
+    managed_workforce = "managed_workforce"
+    platform = "platform"
+    marketplace = "marketplace"
+    in_house = "in_house"
+    synthetic_provider = "synthetic_provider"
+
+
+class LabelKind(StrEnum):
+    categorical = "categorical"
+    ordinal = "ordinal"
+    rating = "rating"
+
+
+class ContractStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    completed = "completed"
+    terminated = "terminated"
+
+
+class BatchStatus(StrEnum):
+    received = "received"
+    in_review = "in_review"
+    accepted = "accepted"
+    rejected = "rejected"
+    partially_accepted = "partially_accepted"
+
+
+class DiscountKind(StrEnum):
+    first_batch = "first_batch"  # off every batch of schedule week 1
+    flat = "flat"  # off every unit
+
+
+class Level(StrEnum):
+    """Measurement level of labels, for Krippendorff's alpha."""
+
+    nominal = "nominal"
+    ordinal = "ordinal"
+    interval = "interval"
+    ratio = "ratio"
