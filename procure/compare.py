@@ -5,18 +5,22 @@ Choices (also in the README):
 
 - Labels are coded by the order ``--labels`` gives; without it, numeric labels sort as numbers
   and others as text. The same order is the one weighted kappa and ordinal alpha use.
-- An annotator's repeated identical judgement of an item counts once.
+- An annotator's repeated identical judgement of an item counts once; two different labels from
+  one annotator for one item are refused.
 - A file's per-item *consensus* is its most frequent label; a tie goes to the label that comes
   first in the label order.
 
-How it stays fast on millions of labels: one DuckDB pass reduces a file to judgements (one row
-per item and annotator); a second gives each item a key, the sum of ``base^code`` over its
-labels, which is its count vector written in base ``base``. Items then travel as a few hundred
-distinct keys, and a comparison of two files as the pairs of keys that occur together.
+How it stays fast on millions of labels: each file is read once into judgements (one per item
+and annotator) and then items, all inside one query. An item's key is the sum of ``base^code``
+over its labels: its count vector written in base ``base`` (one more than the number of
+annotators, so no digit overflows). The query returns one row per pair of keys that occur
+together, a few hundred rows however many items there are, and everything else is computed
+from those rows.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,42 +31,46 @@ import numpy as np
 from procure import agreement as ag
 from procure.errors import InputError
 from procure.kinds import Level
-from procure.labelfiles import LabelFile, open_label_file
+from procure.labelfiles import LabelFile, locate_problem, open_label_file
 
-CODES = """
-CREATE OR REPLACE TEMP TABLE codes AS
-SELECT unnest($labels) AS label, unnest(range(len($labels))) AS code,
-       unnest($weights)::HUGEINT AS weight
+MAX_KEY = 2**126  # keys are HUGEINT sums
+JUDGEMENTS = """
+SELECT item_id, annotator_id, min(code) AS code, (max(code) <> min(code))::INTEGER AS conflict
+FROM (SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation}))
+GROUP BY item_id, annotator_id
 """
-OBSERVED_LABELS = "SELECT DISTINCT label FROM {judgements}"
-SUMMARY = "SELECT count(DISTINCT item_id), count(DISTINCT annotator_id), count(*) FROM {judgements}"
-ANNOTATORS = "SELECT count(DISTINCT annotator_id) FROM {judgements}"
-# An item's key is the sum of its labels' weights base^code: its count vector in base ``base``.
-ITEM_KEYS = """
-CREATE OR REPLACE TEMP TABLE {items} AS
-SELECT item_id, sum(weight) AS key FROM {judgements} JOIN codes USING (label) GROUP BY item_id
+NUMERIC_KEYS = """
+SELECT item_id, sum(CAST($weights AS HUGEINT[])[code + 1]) AS key, sum(conflict) AS conflicts,
+       count(*) AS judgements
+FROM ({judgements}) GROUP BY item_id
 """
-# Fallback when base^k does not fit in 128 bits (very many labels): the vector as text.
-ITEM_TEXT_KEYS = """
-CREATE OR REPLACE TEMP TABLE {items} AS
-SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key FROM (
-    SELECT item_id, code, count(*) AS n FROM {judgements} JOIN codes USING (label) GROUP BY ALL
-) GROUP BY item_id
+# When base^k does not fit in 128 bits (very many labels), the count vector is written as text.
+TEXT_KEYS = """
+SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key, sum(conflicts) AS conflicts,
+       sum(n) AS judgements
+FROM (SELECT item_id, code, count(*) AS n, sum(conflict) AS conflicts FROM ({judgements}) GROUP BY ALL)
+GROUP BY item_id
 """
-PATTERNS = "SELECT key, count(*) FROM {items} GROUP BY key ORDER BY key"
-PAIRED_KEYS = (
-    "SELECT a.key, b.key, count(*) FROM {left} AS a JOIN {right} AS b USING (item_id) GROUP BY ALL"
-)
-TWO_ANNOTATORS = "SELECT DISTINCT annotator_id FROM {judgements} ORDER BY annotator_id"
-PAIRED = """
-SELECT a.label, b.label, count(*) FROM {judgements} AS a JOIN {judgements} AS b USING (item_id)
+KEY_PAIRS = """
+WITH a AS ({items_a}), b AS ({items_b})
+SELECT a.key, b.key, count(*), coalesce(sum(a.conflicts), 0), coalesce(sum(b.conflicts), 0),
+       coalesce(sum(a.judgements), 0), coalesce(sum(b.judgements), 0)
+FROM a FULL OUTER JOIN b USING (item_id) GROUP BY ALL ORDER BY ALL
+"""
+ONE_FILE_KEYS = """
+WITH a AS ({items_a})
+SELECT key, NULL, count(*), sum(conflicts), 0, sum(judgements), 0 FROM a GROUP BY key ORDER BY key
+"""
+TWO_ANNOTATORS = """
+WITH j AS ({judgements})
+SELECT a.code, b.code, count(*) FROM j AS a JOIN j AS b USING (item_id)
 WHERE a.annotator_id = $first AND b.annotator_id = $second GROUP BY ALL
 """
-MAX_KEY = 2**126
+ANNOTATOR_NAMES = "SELECT DISTINCT annotator_id FROM ({relation}) ORDER BY annotator_id"
 
 
 def label_order(
-    observed: set[str], given: list[str] | None, *, source: str = "--labels"
+    observed: set[str] | frozenset[str], given: list[str] | None, *, source: str = "--labels"
 ) -> list[str]:
     """The label order: ``given`` (which must cover every observed label), else numbers by
     value when every label is a number, else text order.
@@ -73,7 +81,7 @@ def label_order(
     ['b', 'a', 'c']
     """
     if given:
-        unknown = sorted(observed - set(given))
+        unknown = sorted(set(observed) - set(given))
         if unknown:
             raise InputError(
                 f"labels not in the given order: {', '.join(map(repr, unknown))}; expected only "
@@ -102,69 +110,86 @@ class PatternCodec:
     def weights(self) -> list[str]:
         return [str(self.base**code) for code in range(self.k)]
 
-    def decode(self, key: int | str) -> list[int]:
+    def decode(self, key: int | str) -> tuple[int, ...]:
         vector = [0] * self.k
         if isinstance(key, str):
             for part in key.split(","):
                 position, n = part.split(":")
                 vector[int(position)] = int(n)
-            return vector
+            return tuple(vector)
         rest = int(key)
         for code in range(self.k):
             rest, vector[code] = divmod(rest, self.base)
-        return vector
+        return tuple(vector)
 
 
-def consensus(vector: list[int]) -> int:
+def consensus(vector: tuple[int, ...]) -> int:
     """The most frequent label; a tie goes to the first in the label order.
 
-    >>> consensus([1, 2, 2])
+    >>> consensus((1, 2, 2))
     1
     """
     return max(range(len(vector)), key=lambda code: (vector[code], -code))
 
 
 @dataclass(frozen=True)
-class ItemTable:
-    """One file's items with their count-vector keys."""
+class KeyPairs:
+    """What one query returns: how many items have each pair of count vectors (``None`` where
+    the item is missing from a file), with judgement and conflict totals."""
 
-    file: LabelFile
-    items: str
-    item_count: int
-    annotators: int
-    ratings: int
+    rows: list[tuple[tuple[int, ...] | None, tuple[int, ...] | None, int]]
+    judgements: tuple[int, int]
 
-
-def _item_table(con: duckdb.DuckDBPyConnection, file: LabelFile, codec: PatternCodec) -> ItemTable:
-    items = f"{file.judgements}_items"
-    template = ITEM_KEYS if codec.numeric else ITEM_TEXT_KEYS
-    con.execute(template.format(items=items, judgements=file.judgements))
-    summary = con.execute(SUMMARY.format(judgements=file.judgements)).fetchone()
-    assert summary is not None
-    return ItemTable(file, items, *map(int, summary))
-
-
-def _patterns(
-    con: duckdb.DuckDBPyConnection, table: ItemTable, codec: PatternCodec
-) -> tuple[ag.IntArray, ag.IntArray]:
-    rows = con.execute(
-        PATTERNS.format(items=table.items)
-    ).fetchall()  # one row per distinct pattern
-    patterns = np.array([codec.decode(key) for key, _ in rows], dtype=np.int64).reshape(
-        len(rows), codec.k
-    )
-    return patterns, np.array([n for _, n in rows], dtype=np.int64)
-
-
-def _consensus_confusion(
-    con: duckdb.DuckDBPyConnection, left: ItemTable, right: ItemTable, codec: PatternCodec
-) -> ag.IntArray:
-    confusion = np.zeros((codec.k, codec.k), dtype=np.int64)
-    for a, b, n in con.execute(PAIRED_KEYS.format(left=left.items, right=right.items)).fetchall():
-        confusion[consensus(codec.decode(a)), consensus(codec.decode(b))] += (
-            n  # one row per pair of patterns
+    def patterns(self, side: int) -> tuple[ag.IntArray, ag.IntArray]:
+        counts: dict[tuple[int, ...], int] = defaultdict(int)
+        for a, b, n in self.rows:
+            vector = a if side == 0 else b
+            if vector is not None:
+                counts[vector] += n
+        ordered = sorted(counts)
+        return np.array(ordered, dtype=np.int64), np.array(
+            [counts[v] for v in ordered], dtype=np.int64
         )
-    return confusion
+
+    def items(self, side: int) -> int:
+        return sum(row[2] for row in self.rows if row[side] is not None)
+
+    def consensus_confusion(self, k: int) -> ag.IntArray:
+        confusion = np.zeros((k, k), dtype=np.int64)
+        for a, b, n in self.rows:
+            if a is not None and b is not None:
+                confusion[consensus(a), consensus(b)] += n
+        return confusion
+
+
+def _items_sql(file: LabelFile, codec: PatternCodec) -> str:
+    judgements = JUDGEMENTS.format(relation=file.relation)
+    return (NUMERIC_KEYS if codec.numeric else TEXT_KEYS).format(judgements=judgements)
+
+
+def key_pairs(
+    con: duckdb.DuckDBPyConnection, files: list[LabelFile], order: list[str], codec: PatternCodec
+) -> KeyPairs:
+    """Run the one aggregation over one or two files; refuse conflicting judgements."""
+    params: dict[str, object] = {"labels": order, **files[0].params}
+    if codec.numeric:
+        params["weights"] = codec.weights
+    if len(files) == 2:
+        params.update(files[1].params)
+        sql = KEY_PAIRS.format(
+            items_a=_items_sql(files[0], codec), items_b=_items_sql(files[1], codec)
+        )
+    else:
+        sql = ONE_FILE_KEYS.format(items_a=_items_sql(files[0], codec))
+    result = con.execute(sql, params).fetchall()
+    for side, file in enumerate(files):
+        if any(row[3 + side] for row in result):
+            locate_problem(con, file)
+    rows = [
+        (None if a is None else codec.decode(a), None if b is None else codec.decode(b), int(n))
+        for a, b, n, *_ in result
+    ]
+    return KeyPairs(rows, (sum(int(r[5]) for r in result), sum(int(r[6]) for r in result)))
 
 
 def _interval(interval: ag.Interval | None) -> list[float] | None:
@@ -183,27 +208,18 @@ def file_agreement(
     level = Level(level)
     numeric = level in (Level.interval, Level.ratio)
     with duckdb.connect() as con:
-        files = [open_label_file(con, path, "labels_a", numeric=numeric)]
+        files = [open_label_file(con, path, name="a", numeric=numeric)]
         if against is not None:
-            files.append(open_label_file(con, against, "labels_b", numeric=numeric))
-        observed = {
-            row[0]
-            for f in files
-            for row in con.execute(OBSERVED_LABELS.format(judgements=f.judgements)).fetchall()
-        }
-        order = label_order(observed, labels)
-        most_annotators = max(
-            _count(con, ANNOTATORS.format(judgements=f.judgements)) for f in files
-        )
-        codec = PatternCodec(len(order), most_annotators + 1)
-        con.execute(CODES, {"labels": order, "weights": codec.weights})
+            files.append(open_label_file(con, against, name="b", numeric=numeric))
+        order = label_order(frozenset().union(*(f.labels for f in files)), labels)
+        codec = PatternCodec(len(order), max(f.annotators for f in files) + 1)
+        pairs = key_pairs(con, files, order, codec)
         values = np.array([float(label) for label in order]) if numeric else None
-        first = _item_table(con, files[0], codec)
-        patterns, frequency = _patterns(con, first, codec)
+        patterns, frequency = pairs.patterns(0)
         report: dict[str, Any] = {
-            "items": first.item_count,
-            "annotators": first.annotators,
-            "ratings": first.ratings,
+            "items": pairs.items(0),
+            "annotators": files[0].annotators,
+            "ratings": pairs.judgements[0],
             "level": level.value,
             "labels": order,
             "percent_agreement": ag.percent_agreement(patterns, frequency),
@@ -213,34 +229,33 @@ def file_agreement(
             ),
             "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
             "gwet_ac1": ag.gwet_ac1(patterns, frequency),
-            "cohen_kappa": None,
+            "cohen_kappa": _two_annotator_kappa(con, files[0], order)
+            if files[0].annotators == 2
+            else None,
         }
-        if first.annotators == 2:
-            who = [
-                row[0]
-                for row in con.execute(
-                    TWO_ANNOTATORS.format(judgements=files[0].judgements)
-                ).fetchall()
-            ]
-            rows = con.execute(
-                PAIRED.format(judgements=files[0].judgements), {"first": who[0], "second": who[1]}
-            ).fetchall()
-            code = {label: i for i, label in enumerate(order)}
-            paired = np.zeros((codec.k, codec.k), dtype=np.int64)
-            for a, b, n in rows:  # at most k x k rows
-                paired[code[a], code[b]] = n
-            report["cohen_kappa"] = ag.cohen_kappa(paired)
         if against is not None:
-            second = _item_table(con, files[1], codec)
-            report["against"] = against_report(
-                _consensus_confusion(con, first, second, codec), order, level
-            )
+            report["against"] = against_report(pairs.consensus_confusion(codec.k), order, level)
     return report
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+def _two_annotator_kappa(
+    con: duckdb.DuckDBPyConnection, file: LabelFile, order: list[str]
+) -> float | None:
+    """Cohen's kappa between a file's two annotators, on the items both labelled."""
+    first, second = (
+        row[0]
+        for row in con.execute(
+            ANNOTATOR_NAMES.format(relation=file.relation), file.params
+        ).fetchall()
+    )
+    rows = con.execute(
+        TWO_ANNOTATORS.format(judgements=JUDGEMENTS.format(relation=file.relation)),
+        {"labels": order, "first": first, "second": second, **file.params},
+    ).fetchall()
+    confusion = np.zeros((len(order), len(order)), dtype=np.int64)
+    for a, b, n in rows:  # at most k x k rows
+        confusion[a, b] = n
+    return ag.cohen_kappa(confusion)
 
 
 def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> dict[str, Any]:

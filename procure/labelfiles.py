@@ -137,7 +137,15 @@ READ_JSON = "SELECT * FROM read_json($path, format = 'array', compression = $com
 READ_PARQUET = "SELECT * FROM read_parquet($path)"
 
 
-def _reader(source: Source) -> tuple[str, dict[str, object]]:
+def _reader(source: Source, name: str) -> tuple[str, dict[str, object]]:
+    """The reading query and its parameters, named ``$path_<name>`` and so on."""
+    query, params = _base_reader(source)
+    for key in params:
+        query = re.sub(rf"\${key}\b", f"${key}_{name}", query)
+    return query, {f"{key}_{name}": value for key, value in params.items()}
+
+
+def _base_reader(source: Source) -> tuple[str, dict[str, object]]:
     params: dict[str, object] = {"path": str(source.path)}
     if source.format is Format.parquet:
         return READ_PARQUET, params
@@ -204,51 +212,51 @@ def _read_error(exc: duckdb.Error, source: Source) -> InputError:
 
 @dataclass(frozen=True)
 class LabelFile:
-    """A validated label file on one DuckDB connection.
+    """A label file that passed the first checks, readable by ``relation`` with ``params``.
 
-    ``relation`` (with ``params``) reads its typed rows: item_id, annotator_id, label and the
-    optional columns present. ``judgements`` is a temporary table with one row per (item,
-    annotator): an annotator's repeated identical label counts once.
+    ``relation`` gives the typed rows: item_id, annotator_id, label and the optional columns
+    present. Whether an annotator gave an item two different labels is found by the caller's
+    own aggregation over (item, annotator) (see ``conflict_check``), so the file is read once.
     """
 
     source: Source
     relation: str
     params: dict[str, object]
     columns: tuple[str, ...]
-    judgements: str
     rows: int
+    labels: frozenset[str]
+    annotators: int
 
 
-JUDGEMENTS = """
-CREATE OR REPLACE TEMP TABLE {table} AS
-SELECT item_id, annotator_id, min(label) AS label, max(label) AS other,
-       count(*) AS copies, count(*) - count(label) AS empty_labels
-FROM ({relation}) GROUP BY item_id, annotator_id
+FIRST_PASS = """
+SELECT count(*), count(*) FILTER (WHERE item_id IS NULL), count(*) FILTER (WHERE label IS NULL),
+       list(DISTINCT label) FILTER (WHERE label IS NOT NULL), count(DISTINCT annotator_id)
+FROM ({relation})
 """
-PROBLEMS = """
-SELECT sum(copies), sum(copies) FILTER (WHERE item_id IS NULL), sum(empty_labels),
-       count(*) FILTER (WHERE label <> other)
-FROM {table}
+CONFLICT = """
+SELECT count(*) FROM (
+    SELECT item_id, annotator_id FROM ({relation}) GROUP BY ALL HAVING min(label) <> max(label) LIMIT 1
+)
 """
 
 
 def open_label_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
-    table: str,
     *,
+    name: str = "file",
     label_set: list[str] | None = None,
     numeric: bool = False,
     display_name: str | None = None,
 ) -> LabelFile:
-    """Read and check ``path`` in one pass, leaving its judgements in temporary table ``table``.
+    """Check ``path`` in one cheap pass: columns, empty values, labels outside ``label_set``,
+    non-numbers where ``numeric`` labels (interval and ratio data) or numeric columns are
+    needed. ``name`` keeps the file's SQL parameters apart from another file's in one query.
 
-    ``label_set`` restricts labels to the task type's; ``numeric`` requires labels that parse
-    as numbers (interval and ratio data). Rows are located (a second read, with row numbers)
-    only when something is wrong.
+    Rows are located (a second read, with row numbers) only when something is wrong.
     """
     source = detect(path, display_name)
-    query, params = _reader(source)
+    query, params = _reader(source, name)
     try:
         names = [row[0] for row in con.execute(f"DESCRIBE {query}", params).fetchall()]
     except duckdb.Error as exc:
@@ -262,46 +270,55 @@ def open_label_file(
             line=1 if source.format in (Format.csv, Format.tsv) else None,
         )
     annotator = (
-        f"COALESCE(NULLIF(trim(CAST(annotator_id AS VARCHAR)), ''), '{ANONYMOUS}')"
+        f"COALESCE(NULLIF(CAST(annotator_id AS VARCHAR), ''), '{ANONYMOUS}')"
         if "annotator_id" in names
         else f"'{ANONYMOUS}'"
     )
-    optional = [name for name in (*NUMERIC_COLUMNS, *TEXT_COLUMNS) if name in names]
+    optional = [column for column in (*NUMERIC_COLUMNS, *TEXT_COLUMNS) if column in names]
     select = ", ".join(
         [
-            "NULLIF(trim(CAST(item_id AS VARCHAR)), '') AS item_id",
+            "NULLIF(CAST(item_id AS VARCHAR), '') AS item_id",
             f"{annotator} AS annotator_id",
-            "NULLIF(trim(CAST(label AS VARCHAR)), '') AS label",
-            *(f"CAST({name} AS VARCHAR) AS {name}" for name in optional),
+            "NULLIF(CAST(label AS VARCHAR), '') AS label",
+            *(f"CAST({column} AS VARCHAR) AS {column}" for column in optional),
         ]
     )
     relation = f"SELECT {select} FROM ({query})"
     try:
-        con.execute(JUDGEMENTS.format(table=table, relation=relation), params)
-        summary = con.execute(PROBLEMS.format(table=table)).fetchone()
+        summary = con.execute(FIRST_PASS.format(relation=relation), params).fetchone()
     except duckdb.Error as exc:
         raise _read_error(exc, source) from None
     assert summary is not None
-    rows, empty_items, empty_labels, conflicts = (int(value or 0) for value in summary)
+    rows, empty_items, empty_labels, observed, annotators = summary
     if rows == 0:
         raise InputError(
             "no label rows after the header; expected one row per judgement", source=source.name
         )
-    labels = {row[0] for row in con.execute(f"SELECT DISTINCT label FROM {table}").fetchall()} - {
-        None
-    }
+    labels = frozenset(observed or [])
     outside = label_set is not None and not labels <= set(label_set)
     not_numbers = numeric and any(_not_a_number(label) for label in labels)
     bad_optional = _bad_numbers(
         con, relation, params, [c for c in optional if c in NUMERIC_COLUMNS]
     )
-    if empty_items or empty_labels or conflicts or outside or not_numbers or bad_optional:
-        _locate_problem(
-            con, relation, params, source, label_set=label_set, numeric=numeric, optional=optional
-        )
-    return LabelFile(
-        source, relation, params, ("item_id", "annotator_id", "label", *optional), table, rows
+    file = LabelFile(
+        source,
+        relation,
+        params,
+        ("item_id", "annotator_id", "label", *optional),
+        rows,
+        labels,
+        annotators,
     )
+    if empty_items or empty_labels or outside or not_numbers or bad_optional:
+        locate_problem(con, file, label_set=label_set, numeric=numeric)
+    return file
+
+
+def conflict_check(con: duckdb.DuckDBPyConnection, file: LabelFile) -> None:
+    """Refuse a file where an annotator gave one item two different labels (its own pass; callers
+    that aggregate over (item, annotator) anyway count conflicts there instead)."""
+    if _scalar(con, CONFLICT.format(relation=file.relation), file.params):
+        locate_problem(con, file)
 
 
 def _not_a_number(label: str) -> bool:
@@ -324,20 +341,25 @@ def _bad_numbers(
     return _scalar(con, f"SELECT {checks} FROM ({relation})", params) > 0
 
 
-def _locate_problem(
+def locate_problem(
     con: duckdb.DuckDBPyConnection,
-    relation: str,
-    params: dict[str, object],
-    source: Source,
+    file: LabelFile,
     *,
-    label_set: list[str] | None,
-    numeric: bool,
-    optional: list[str],
+    label_set: list[str] | None = None,
+    numeric: bool = False,
 ) -> None:
     """Read the rows again with their numbers and raise the first problem found."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE located_rows AS {relation}", params)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE located_rows AS {file.relation}", file.params)
+    optional = [column for column in file.columns if column in NUMERIC_COLUMNS]
     try:
-        _check(con, "located_rows", source, label_set=label_set, numeric=numeric, optional=optional)
+        _check(
+            con,
+            "located_rows",
+            file.source,
+            label_set=label_set,
+            numeric=numeric,
+            optional=optional,
+        )
     finally:
         con.execute("DROP TABLE IF EXISTS located_rows")
 
