@@ -146,9 +146,14 @@ def _patterns(counts: IntArray, frequency: IntArray | None = None) -> tuple[IntA
     if len(pairable) == 0:
         return np.zeros((0, counts.shape[1]), dtype=np.int64), np.zeros(0, dtype=np.int64)
     base = int(pairable.max()) + 1
-    keys = pairable.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
-    unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    totals = np.bincount(inverse, weights=weights, minlength=len(unique_keys))
+    if base ** counts.shape[1] < 2**62:  # one int64 key per row: fast
+        keys = pairable.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
+        unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    else:  # many labels: compare whole rows
+        unique_keys, first, inverse = np.unique(
+            pairable, axis=0, return_index=True, return_inverse=True
+        )
+    totals = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique_keys))
     return pairable[first].astype(np.int64), totals.astype(np.int64)
 
 

@@ -33,14 +33,14 @@ from procure.errors import InputError
 from procure.kinds import Level
 from procure.labelfiles import LabelFile, locate_problem, open_label_file
 
-MAX_KEY = 2**126  # keys are HUGEINT sums
+MAX_KEY = 2**126  # keys are at most HUGEINT sums
 JUDGEMENTS = """
 SELECT item_id, annotator_id, min(code) AS code, (max(code) <> min(code))::INTEGER AS conflict
 FROM (SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation}))
 GROUP BY item_id, annotator_id
 """
 NUMERIC_KEYS = """
-SELECT item_id, sum(CAST($weights AS HUGEINT[])[code + 1]) AS key, sum(conflict) AS conflicts,
+SELECT item_id, sum(CAST($weights AS {key_type}[])[code + 1]) AS key, sum(conflict) AS conflicts,
        count(*) AS judgements
 FROM ({judgements}) GROUP BY item_id
 """
@@ -107,6 +107,11 @@ class PatternCodec:
         return bool(self.base**self.k < MAX_KEY)
 
     @property
+    def key_type(self) -> str:
+        """BIGINT sums are cheaper; HUGEINT when the keys need more than 63 bits."""
+        return "BIGINT" if self.base**self.k < 2**62 else "HUGEINT"
+
+    @property
     def weights(self) -> list[str]:
         return [str(self.base**code) for code in range(self.k)]
 
@@ -164,7 +169,9 @@ class KeyPairs:
 
 def _items_sql(file: LabelFile, codec: PatternCodec) -> str:
     judgements = JUDGEMENTS.format(relation=file.relation)
-    return (NUMERIC_KEYS if codec.numeric else TEXT_KEYS).format(judgements=judgements)
+    if codec.numeric:
+        return NUMERIC_KEYS.format(judgements=judgements, key_type=codec.key_type)
+    return TEXT_KEYS.format(judgements=judgements)
 
 
 def key_pairs(

@@ -203,3 +203,11 @@ def test_frequency_weighted_tables_equal_the_expanded_items() -> None:
     assert ag.fleiss_kappa(patterns, np.bincount(inverse.ravel())) == pytest.approx(
         expected_kappa, abs=1e-12
     )
+
+
+def test_many_labels_do_not_overflow_the_pattern_keys() -> None:
+    """40 labels and 3 annotators: base-4 keys would need 80 bits (a regression test)."""
+    krippendorff = pytest.importorskip("krippendorff")
+    ratings = _ratings(9, items=300, raters=3, k=40)
+    expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="nominal")
+    assert ag.krippendorff_alpha(_counts(ratings, 40)) == pytest.approx(expected, abs=1e-9)

@@ -221,3 +221,28 @@ def test_cli_json_is_the_design_contract(capsys: pytest.CaptureFixture[str]) -> 
     } <= set(report["against"])
     assert run(["agreement", str(DATA / "pairs.csv")]) == 0
     assert "Cohen kappa         0.4000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("labels", [5, 40, 90])
+def test_bigint_hugeint_and_text_keys_agree(tmp_path: Path, labels: int) -> None:
+    """With 3 annotators (base 4), 5 labels fit BIGINT keys, 40 need HUGEINT, 90 fall back to text
+    keys; all give alpha as
+    the krippendorff package does."""
+    krippendorff = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(labels)
+    grid = rng.integers(0, labels, (3, 200)).astype(float)
+    grid[1] = np.where(rng.random(200) < 0.6, grid[0], grid[1])
+    grid[rng.random((3, 200)) < 0.2] = np.nan
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "item_id,annotator_id,label\n"
+        + "".join(
+            f"{i},{a},{int(grid[a, i])}\n"
+            for a in range(3)
+            for i in range(200)
+            if not np.isnan(grid[a, i])
+        )
+    )
+    report = file_agreement(path, labels=[str(v) for v in range(labels)])
+    expected = krippendorff.alpha(reliability_data=grid, level_of_measurement="nominal")
+    assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
