@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from procure.agreement import krippendorff_alpha  # noqa: E402
+from procure.agreement import krippendorff_alpha
 
 TARGET = 1.5
 
@@ -60,7 +60,9 @@ def main() -> int:
     measured, alpha = best(lambda: krippendorff_alpha(counts) or 0.0)
     assert abs(alpha - expected) < 1e-9, (alpha, expected)
     ratio = measured / baseline
-    print(f"{'Krippendorff alpha, ' + format(len(counts), ',') + ' items':<58} {measured:7.3f}s vs {baseline:6.3f}s  ratio {ratio:5.2f} (target {TARGET}) {'ok' if ratio <= TARGET else 'MISSED'}")
+    print(
+        f"{'Krippendorff alpha, ' + format(len(counts), ',') + ' items':<58} {measured:7.3f}s vs {baseline:6.3f}s  ratio {ratio:5.2f} (target {TARGET}) {'ok' if ratio <= TARGET else 'MISSED'}"
+    )
     return 0 if ratio <= TARGET else 1
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from procure.errors import InputError, ProcureError
-from procure.kinds import BatchStatus, LabelKind, Level, VendorKind
+from procure.kinds import BatchStatus, LabelKind, LabelSource, Level, VendorKind
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -38,11 +38,15 @@ task_type_app = typer.Typer(help="Task types: what is bought, its unit and its l
 contract_app = typer.Typer(help="Contracts with price lines and schedules, as YAML or JSON.")
 batch_app = typer.Typer(help="Delivered batches and their review status.")
 fx_app = typer.Typer(help="The reporting currency and exchange rates used to add currencies.")
+labels_app = typer.Typer(
+    help="Label files in the label store: vendor batches, LLM runs, gold sets."
+)
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(task_type_app, name="task-type")
 app.add_typer(contract_app, name="contract")
 app.add_typer(batch_app, name="batch")
 app.add_typer(fx_app, name="fx")
+app.add_typer(labels_app, name="labels")
 
 
 class DocumentFormat(StrEnum):
@@ -455,6 +459,91 @@ def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             [(r["currency"], r["rate"], r["as_of"]) for r in rates],
             ["currency", f"rate ({base})", "as of"],
         )
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+@labels_app.command("import")
+def labels_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="Label file: CSV, TSV, JSON Lines, JSON or Parquet (gzip ok).")
+    ],
+    task_type: Annotated[str, typer.Option(help="Task type key; labels must be in its label set.")],
+    batch: Annotated[
+        int | None, typer.Option(help="Vendor labels: the id of the delivered batch.")
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="LLM labels: the model that produced them.")
+    ] = None,
+    provider: Annotated[str, typer.Option(help="LLM provider, e.g. openai.")] = "",
+    prompt_version: Annotated[str, typer.Option(help="LLM prompt version.")] = "",
+    currency: Annotated[str, typer.Option(help="Currency of the file's cost column.")] = "USD",
+    gold: Annotated[bool, typer.Option("--gold", help="Gold or reviewed labels.")] = False,
+    name: Annotated[str | None, typer.Option(help="A name for the label set.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Import even if this file was imported before.")
+    ] = False,
+) -> None:
+    """Import labels into the store (exactly one of --batch, --llm-model, --gold); all or nothing."""
+    from procure.labelstore import LlmRunSpec, import_labels
+
+    chosen = [
+        option
+        for option, given in (
+            ("--batch", batch is not None),
+            ("--llm-model", llm_model),
+            ("--gold", gold),
+        )
+        if given
+    ]
+    if len(chosen) != 1:
+        raise InputError(
+            f"give exactly one of --batch, --llm-model, --gold (got {', '.join(chosen) or 'none'})"
+        )
+    source = (
+        LabelSource.vendor
+        if batch is not None
+        else LabelSource.llm
+        if llm_model
+        else LabelSource.gold
+    )
+    llm = LlmRunSpec(llm_model, provider, prompt_version, currency) if llm_model else None
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        label_set = import_labels(
+            session,
+            settings.label_store,
+            file,
+            source=source,
+            task_type_key=task_type,
+            batch_id=batch,
+            name=name,
+            llm=llm,
+            force=force,
+        )
+        typer.echo(
+            f"label set {label_set.id} ({label_set.name}): {label_set.rows:,} labels, "
+            f"{label_set.items:,} items, {label_set.annotators} annotators"
+        )
+
+
+@labels_app.command("list")
+def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the label sets in the store."""
+    from procure.labelstore import label_sets
+
+    with _session(ctx) as session:
+        sets = [s.model_dump(mode="json") for s in label_sets(session)]
+    if as_json:
+        _print_json({"label_sets": sets})
+        return
+    rows = [
+        (s["id"], s["source"], s["name"], s["rows"], s["items"], s["annotators"], s["filename"])
+        for s in sets
+    ]
+    _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file"])
 
 
 # --- reports ---------------------------------------------------------------------------------

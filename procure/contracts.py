@@ -505,7 +505,14 @@ def _check_stored_batches(
 
 
 def delete_contract(session: Session, contract_id: int) -> None:
+    from procure.deliveries import refuse_if_labelled
+
     contract = get_contract(session, contract_id)
+    refuse_if_labelled(
+        session,
+        [b.id or 0 for b in contract_batches(session, contract_id)],
+        f"contract {contract.title!r}",
+    )
     _delete_terms(session, contract_id, with_batches=True)
     session.delete(contract)
     record_event(session, "delete", "contract", contract_id, contract.title)

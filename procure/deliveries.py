@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.catalog import task_type_by_key
 from procure.contracts import BatchSpec, contract_spec, get_contract
 from procure.documents import problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus
-from procure.models import Batch
+from procure.models import Batch, LabelSet
 from procure.workspace import record_event
 
 
@@ -94,7 +94,14 @@ def set_batch_status(
     return batch
 
 
+def refuse_if_labelled(session: Session, batch_ids: list[int], what: str) -> None:
+    """Labels point at their batch: delete the label sets first, on purpose."""
+    if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
+        raise InputError(f"{what} has imported labels; delete its label sets first")
+
+
 def delete_batch(session: Session, batch_id: int) -> None:
     batch = get_batch(session, batch_id)
+    refuse_if_labelled(session, [batch_id], f"batch {batch.ref}")
     session.delete(batch)
     record_event(session, "delete", "batch", batch_id, batch.ref)

@@ -44,3 +44,11 @@ class Level(StrEnum):
     ordinal = "ordinal"
     interval = "interval"
     ratio = "ratio"
+
+
+class LabelSource(StrEnum):
+    """Where a set of labels comes from."""
+
+    vendor = "vendor"  # a delivered batch's labels
+    llm = "llm"  # an LLM run
+    gold = "gold"  # gold or reviewed labels

@@ -177,7 +177,7 @@ def _json_error_line(source: Source) -> int | None:
     return None
 
 
-def _read_error(exc: duckdb.Error, source: Source) -> InputError:
+def read_error(exc: duckdb.Error, source: Source) -> InputError:
     message = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", message)
     columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
@@ -233,34 +233,38 @@ SELECT count(*), count(*) FILTER (WHERE item_id IS NULL), count(*) FILTER (WHERE
        list(DISTINCT label) FILTER (WHERE label IS NOT NULL), count(DISTINCT annotator_id)
 FROM ({relation})
 """
-CONFLICT = """
-SELECT count(*) FROM (
-    SELECT item_id, annotator_id FROM ({relation}) GROUP BY ALL HAVING min(label) <> max(label) LIMIT 1
+DUPLICATES = """
+SELECT count(*) FILTER (WHERE low <> high), count(*) FILTER (WHERE copies > 1) FROM (
+    SELECT min(label) AS low, max(label) AS high, count(*) AS copies
+    FROM ({relation}) GROUP BY item_id, annotator_id
 )
 """
 
 
-def open_label_file(
+@dataclass(frozen=True)
+class TypedRelation:
+    """SQL that reads a label file's rows with the standard column names and text types."""
+
+    source: Source
+    sql: str
+    params: dict[str, object]
+    columns: tuple[str, ...]
+
+
+def typed_relation(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     *,
     name: str = "file",
-    label_set: list[str] | None = None,
-    numeric: bool = False,
     display_name: str | None = None,
-) -> LabelFile:
-    """Check ``path`` in one cheap pass: columns, empty values, labels outside ``label_set``,
-    non-numbers where ``numeric`` labels (interval and ratio data) or numeric columns are
-    needed. ``name`` keeps the file's SQL parameters apart from another file's in one query.
-
-    Rows are located (a second read, with row numbers) only when something is wrong.
-    """
+) -> TypedRelation:
+    """Detect the format and the columns (reading only the header or the schema)."""
     source = detect(path, display_name)
     query, params = _reader(source, name)
     try:
         names = [row[0] for row in con.execute(f"DESCRIBE {query}", params).fetchall()]
     except duckdb.Error as exc:
-        raise _read_error(exc, source) from None
+        raise read_error(exc, source) from None
     missing = [column for column in REQUIRED if column not in names]
     if missing:
         raise InputError(
@@ -283,11 +287,37 @@ def open_label_file(
             *(f"CAST({column} AS VARCHAR) AS {column}" for column in optional),
         ]
     )
-    relation = f"SELECT {select} FROM ({query})"
+    return TypedRelation(
+        source,
+        f"SELECT {select} FROM ({query})",
+        params,
+        ("item_id", "annotator_id", "label", *optional),
+    )
+
+
+def open_label_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    name: str = "file",
+    label_set: list[str] | None = None,
+    numeric: bool = False,
+    display_name: str | None = None,
+    located_as: Source | None = None,
+) -> LabelFile:
+    """Check ``path`` in one cheap pass: columns, empty values, labels outside ``label_set``,
+    non-numbers where ``numeric`` labels (interval and ratio data) or numeric columns are
+    needed. ``name`` keeps the file's SQL parameters apart from another file's in one query;
+    ``located_as`` names the original file when ``path`` is a copy of it in the same row order.
+
+    Rows are located (a second read, with row numbers) only when something is wrong.
+    """
+    relation = typed_relation(con, path, name=name, display_name=display_name)
+    source = located_as or relation.source
     try:
-        summary = con.execute(FIRST_PASS.format(relation=relation), params).fetchone()
+        summary = con.execute(FIRST_PASS.format(relation=relation.sql), relation.params).fetchone()
     except duckdb.Error as exc:
-        raise _read_error(exc, source) from None
+        raise read_error(exc, relation.source) from None
     assert summary is not None
     rows, empty_items, empty_labels, observed, annotators = summary
     if rows == 0:
@@ -297,28 +327,25 @@ def open_label_file(
     labels = frozenset(observed or [])
     outside = label_set is not None and not labels <= set(label_set)
     not_numbers = numeric and any(_not_a_number(label) for label in labels)
-    bad_optional = _bad_numbers(
-        con, relation, params, [c for c in optional if c in NUMERIC_COLUMNS]
-    )
+    numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
+    bad_optional = _bad_numbers(con, relation.sql, relation.params, numbers)
     file = LabelFile(
-        source,
-        relation,
-        params,
-        ("item_id", "annotator_id", "label", *optional),
-        rows,
-        labels,
-        annotators,
+        source, relation.sql, relation.params, relation.columns, rows, labels, annotators
     )
     if empty_items or empty_labels or outside or not_numbers or bad_optional:
         locate_problem(con, file, label_set=label_set, numeric=numeric)
     return file
 
 
-def conflict_check(con: duckdb.DuckDBPyConnection, file: LabelFile) -> None:
-    """Refuse a file where an annotator gave one item two different labels (its own pass; callers
-    that aggregate over (item, annotator) anyway count conflicts there instead)."""
-    if _scalar(con, CONFLICT.format(relation=file.relation), file.params):
+def conflict_check(con: duckdb.DuckDBPyConnection, file: LabelFile) -> int:
+    """Refuse a file where an annotator gave one item two different labels; return how many
+    (item, annotator) pairs repeat the same label (its own pass; callers that aggregate over
+    (item, annotator) anyway count conflicts there instead)."""
+    row = con.execute(DUPLICATES.format(relation=file.relation), file.params).fetchone()
+    conflicts, repeated = (int(value or 0) for value in (row or (0, 0)))
+    if conflicts:
         locate_problem(con, file)
+    return repeated
 
 
 def _not_a_number(label: str) -> bool:

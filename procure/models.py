@@ -19,7 +19,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
+from procure.kinds import (
+    BatchStatus,
+    ContractStatus,
+    DiscountKind,
+    LabelKind,
+    LabelSource,
+    VendorKind,
+)
 from procure.money import MoneyType, check_currency
 
 
@@ -195,6 +202,43 @@ class Batch(SQLModel, table=True):
     accepted_quantity: int | None = None
     notes: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+class LabelSet(SQLModel, table=True):
+    """An immutable Parquet file of labels in the label store, committed after the file is in
+    place: a batch's vendor labels, an LLM run, or a gold set."""
+
+    __tablename__ = "label_set"
+    id: int | None = Field(default=None, primary_key=True)
+    source: LabelSource = Field(sa_type=StrEnumType(LabelSource))
+    task_type_id: int = Field(foreign_key="task_type.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    name: str = Field(max_length=200)
+    path: str = Field(max_length=400, unique=True)  # relative to the label store
+    sha256: str = Field(max_length=64, index=True)
+    filename: str = Field(max_length=400)
+    rows: int
+    items: int
+    annotators: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LlmRun(SQLModel, table=True):
+    """What produced an LLM label set: model, provider, prompt version, tokens and cost."""
+
+    __tablename__ = "llm_run"
+    id: int | None = Field(default=None, primary_key=True)
+    label_set_id: int = Field(foreign_key="label_set.id", unique=True, ondelete="CASCADE")
+    model: str = Field(max_length=200)
+    provider: str = Field(default="", max_length=200)
+    prompt_version: str = Field(default="", max_length=200)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: Decimal | None = Field(default=None, sa_type=MoneyType)
+    currency: str = Field(default="USD", max_length=3)
 
 
 # --- workspace -------------------------------------------------------------------------------

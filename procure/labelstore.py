@@ -1,0 +1,270 @@
+"""The label store: immutable Parquet files of labels under the workspace, one per vendor batch,
+LLM run or gold set, each referenced by a ``LabelSet`` record with its path and sha256.
+
+An import validates the file, writes Parquet to a temporary name, renames it into place and
+only then adds the record, which the caller's transaction commits last. A reader only ever finds
+files through records, so an interrupted import leaves nothing visible; ``sweep`` removes the
+leftovers (temporary files, and files no record points to) when the workspace opens.
+
+Stored columns: item_id, annotator_id, label, label_code (the label's position in the task
+type's label order, so statistics can aggregate small integers) and the optional columns the
+file had (confidence, duration_s, labeled_at, text, rationale, input_tokens, output_tokens,
+cost). An annotator's repeated identical label is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from sqlmodel import Session, col, select
+
+from procure.errors import AlreadyImportedError, InputError, NotFoundError
+from procure.kinds import LabelKind, LabelSource
+from procure.labelfiles import (
+    NUMERIC_COLUMNS,
+    conflict_check,
+    open_label_file,
+    read_error,
+    typed_relation,
+)
+from procure.models import Batch, LabelSet, LlmRun, TaskType
+from procure.money import check_currency
+from procure.workspace import record_event
+
+TEMPORARY_PREFIX = ".importing-"
+ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
+# The file is parsed once, into a staging copy in the same row order; checks run on that.
+STAGE = "COPY ({relation}) TO '{target}' (FORMAT parquet)"
+FINAL = """
+COPY (
+    SELECT {columns} FROM read_parquet('{staged}') {dedupe}
+) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
+"""
+DEDUPE = "QUALIFY row_number() OVER (PARTITION BY item_id, annotator_id) = 1"
+SUMMARY = "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id) FROM read_parquet($path)"
+
+
+@dataclass(frozen=True)
+class LlmRunSpec:
+    model: str
+    provider: str = ""
+    prompt_version: str = ""
+    currency: str = "USD"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_target(
+    session: Session, source: LabelSource, batch_id: int | None, llm: LlmRunSpec | None
+) -> Batch | None:
+    if source is LabelSource.vendor:
+        if batch_id is None:
+            raise InputError(
+                "vendor labels belong to a delivered batch; give its id", field="batch"
+            )
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFoundError(f"no batch with id {batch_id}", field="batch")
+        return batch
+    if source is LabelSource.llm and (llm is None or not llm.model.strip()):
+        raise InputError("an LLM run needs the model that labelled it", field="model")
+    return None
+
+
+def import_labels(
+    session: Session,
+    store: Path,
+    path: Path,
+    *,
+    source: LabelSource | str,
+    task_type_key: str,
+    batch_id: int | None = None,
+    name: str | None = None,
+    llm: LlmRunSpec | None = None,
+    force: bool = False,
+    display_name: str | None = None,
+) -> LabelSet:
+    """Validate a label file and add it to the store (all or nothing; see the module)."""
+    source = LabelSource(source)
+    shown = display_name or path.name
+    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
+    if task_type is None:
+        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    batch = _check_target(session, source, batch_id, llm)
+    if batch is not None and batch.task_type_id != task_type.id:
+        raise InputError(
+            f"batch {batch.ref} is not a batch of task type {task_type_key!r}", field="batch"
+        )
+    digest = file_sha256(path)
+    earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
+    if earlier is not None and not force:
+        raise AlreadyImportedError(
+            f"this file was already imported as label set {earlier.id} ({earlier.name!r}, "
+            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC); import it again with --force",
+            source=shown,
+        )
+    closed_set = task_type.label_kind in (LabelKind.categorical, LabelKind.ordinal)
+    store.mkdir(parents=True, exist_ok=True)
+    relative = Path(source.value) / f"{uuid.uuid4().hex}.parquet"
+    staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
+    temporary = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
+    try:
+        with duckdb.connect() as con:
+            relation = typed_relation(con, path, display_name=shown)
+            try:
+                con.execute(
+                    STAGE.format(relation=relation.sql, target=_quoted(staged)), relation.params
+                )
+            except duckdb.Error as exc:
+                raise read_error(exc, relation.source) from None
+            file = open_label_file(
+                con,
+                staged,
+                label_set=list(task_type.labels) if closed_set else None,
+                numeric=task_type.label_kind is LabelKind.rating,
+                located_as=relation.source,
+            )
+            repeated = conflict_check(con, file)
+            con.execute(
+                FINAL.format(
+                    columns=_stored_columns(file.columns),
+                    staged=_quoted(staged),
+                    dedupe=DEDUPE if repeated else "",
+                    target=_quoted(temporary),
+                ),
+                {"labels": list(task_type.labels)},
+            )
+            rows, items, annotators = con.execute(SUMMARY, {"path": str(temporary)}).fetchone() or (
+                0,
+                0,
+                0,
+            )
+            tokens = _token_totals(con, file.columns, temporary)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    finally:
+        staged.unlink(missing_ok=True)
+    final = store / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temporary, final)  # atomic on one file system
+    label_set = LabelSet(
+        source=source,
+        task_type_id=task_type.id or 0,
+        batch_id=batch_id,
+        name=name or _default_name(source, batch, llm, shown),
+        path=relative.as_posix(),
+        sha256=digest,
+        filename=shown,
+        rows=int(rows),
+        items=int(items),
+        annotators=int(annotators),
+    )
+    session.add(label_set)
+    session.flush()
+    if source is LabelSource.llm and llm is not None:
+        session.add(
+            LlmRun(
+                label_set_id=label_set.id or 0,
+                model=llm.model.strip(),
+                provider=llm.provider,
+                prompt_version=llm.prompt_version,
+                currency=check_currency(llm.currency),
+                input_tokens=tokens.input_tokens,
+                output_tokens=tokens.output_tokens,
+                cost=tokens.cost,
+            )
+        )
+    record_event(session, "import", "label_set", label_set.id, f"{shown}: {rows} labels")
+    return label_set
+
+
+def _default_name(
+    source: LabelSource, batch: Batch | None, llm: LlmRunSpec | None, filename: str
+) -> str:
+    if batch is not None:
+        return f"batch {batch.ref}"
+    if llm is not None:
+        return f"{llm.model} {llm.prompt_version}".strip()
+    return Path(filename).stem
+
+
+def _quoted(path: Path) -> str:
+    """A path inside a SQL string literal (COPY targets cannot be parameters)."""
+    return str(path).replace("'", "''")
+
+
+def _stored_columns(columns: tuple[str, ...]) -> str:
+    optional = [c for c in columns if c not in ("item_id", "annotator_id", "label")]
+    return ", ".join(
+        [
+            "item_id",
+            "annotator_id",
+            "label",
+            "CAST(list_position($labels, label) - 1 AS SMALLINT) AS label_code",
+            *(
+                f"CAST({c} AS {NUMERIC_COLUMNS[c]}) AS {c}" if c in NUMERIC_COLUMNS else c
+                for c in optional
+            ),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: Decimal | None = None
+
+
+def _token_totals(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], written: Path) -> Usage:
+    """Summed token usage and cost of an LLM run, from its columns when the file had them."""
+    present = [c for c in ("input_tokens", "output_tokens", "cost") if c in columns]
+    if not present:
+        return Usage()
+    sums = ", ".join(f"sum({c})" for c in present)
+    row = con.execute(f"SELECT {sums} FROM read_parquet($path)", {"path": str(written)}).fetchone()
+    found = dict(zip(present, row or (), strict=False))
+    cost = found.get("cost")
+    return Usage(
+        input_tokens=None if found.get("input_tokens") is None else int(found["input_tokens"]),
+        output_tokens=None if found.get("output_tokens") is None else int(found["output_tokens"]),
+        cost=None if cost is None else Decimal(str(cost)),
+    )
+
+
+def label_sets(session: Session, *, source: LabelSource | None = None) -> list[LabelSet]:
+    query = select(LabelSet).order_by(col(LabelSet.created_at))
+    if source is not None:
+        query = query.where(LabelSet.source == source)
+    return list(session.exec(query))
+
+
+def sweep(session: Session, store: Path, *, now: float | None = None) -> list[Path]:
+    """Remove what interrupted imports left: temporary files, and Parquet files that no record
+    points to and that are older than an hour (a younger one may be an import in progress)."""
+    if not store.exists():
+        return []
+    now = time.time() if now is None else now
+    known = set(session.exec(select(LabelSet.path)))
+    removed = []
+    for path in store.rglob("*.parquet"):
+        relative = path.relative_to(store).as_posix()
+        old = now - path.stat().st_mtime > ORPHAN_AGE_SECONDS
+        if (path.name.startswith(TEMPORARY_PREFIX) or relative not in known) and old:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -1,0 +1,179 @@
+"""The label store: imports are validated, all or nothing, detected when repeated, and an
+interrupted import leaves nothing a reader can see."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from decimal import Decimal as D
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlmodel import Session, select
+
+from procure.db import session_scope
+from procure.errors import AlreadyImportedError, InputError
+from procure.labelstore import LlmRunSpec, import_labels, label_sets, sweep
+from procure.models import Batch, LabelSet, LlmRun
+from procure.workspace import Workspace, open_workspace
+
+
+def _store_files(ws: Workspace) -> list[Path]:
+    return sorted(p for p in ws.settings.label_store.rglob("*") if p.is_file())
+
+
+def _first_batch(ws: Workspace, ref: str = "NW-PP-01") -> Batch:
+    with Session(ws.engine) as db:
+        batch = db.exec(select(Batch).where(Batch.ref == ref)).one()
+    return batch
+
+
+def _import(ws: Workspace, path: Path, **options: object) -> LabelSet:
+    with session_scope(ws.engine) as db:
+        return import_labels(db, ws.settings.label_store, path, **options)  # type: ignore[arg-type]
+
+
+def test_vendor_labels_are_stored_as_parquet_with_codes(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(
+            "item_id,annotator_id,label,confidence\n1,a,A,0.9\n1,b,B,\n2,a,tie,0.5\n2,a,tie,0.5\n"
+        )
+    label_set = _import(
+        sample, path, source="vendor", task_type_key="pref_pair", batch_id=_first_batch(sample).id
+    )
+    assert (label_set.rows, label_set.items, label_set.annotators) == (
+        3,
+        2,
+        2,
+    )  # the repeated row counts once
+    stored = sample.settings.label_store / label_set.path
+    rows = duckdb.execute(
+        f"SELECT item_id, annotator_id, label, label_code, confidence FROM '{stored}' ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("1", "a", "A", 0, 0.9), ("1", "b", "B", 1, None), ("2", "a", "tie", 2, 0.5)]
+    assert _store_files(sample) == [stored]
+
+
+def test_llm_run_keeps_model_tokens_and_cost(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "llm.jsonl"
+    path.write_text(
+        '{"item_id": "1", "label": "A", "input_tokens": 120, "output_tokens": 3, "cost": 0.00031}\n'
+        '{"item_id": "2", "label": "B", "input_tokens": 100, "output_tokens": 2, "cost": 0.00027}\n'
+    )
+    label_set = _import(
+        sample,
+        path,
+        source="llm",
+        task_type_key="pref_pair",
+        llm=LlmRunSpec("gpt-x", "openai", "v1"),
+    )
+    with Session(sample.engine) as db:
+        run = db.exec(select(LlmRun).where(LlmRun.label_set_id == label_set.id)).one()
+    assert (run.model, run.provider, run.prompt_version) == ("gpt-x", "openai", "v1")
+    assert (run.input_tokens, run.output_tokens) == (220, 5)
+    assert run.cost == pytest.approx(D("0.00058"), abs=D("1e-12"))
+
+
+def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Path) -> None:
+    batch_id = _first_batch(sample).id
+    cases = {
+        "outside.csv": (
+            "item_id,label\n1,A\n2,C\n3,maybe\n4,C\n",
+            "column label: labels outside the task type's set (A, B, tie): 'C' (2 rows, first at line 3); 'maybe' (1 rows, first at line 4)",
+        ),
+        "conflict.csv": (
+            "item_id,annotator_id,label\n1,a,A\n1,a,B\n",
+            "line 2 and line 3, columns item_id/annotator_id: item '1' has different labels",
+        ),
+        "ragged.csv": ("item_id,label\n1,A\n2,B,x\n", "ragged.csv, line 3: expected 2 columns"),
+        "tokens.csv": (
+            "item_id,label,input_tokens\n1,A,ten\n",
+            "line 2, column input_tokens: expected a whole number, got 'ten'",
+        ),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_text(content)
+        with pytest.raises(InputError) as raised:
+            _import(sample, path, source="vendor", task_type_key="pref_pair", batch_id=batch_id)
+        assert message in str(raised.value), name
+        with Session(sample.engine) as db:
+            assert label_sets(db) == []
+        assert _store_files(sample) == [], name
+
+
+def test_rating_labels_must_be_numbers(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("item_id,label\n1,4\n2,good\n")
+    with pytest.raises(InputError, match="line 3, column label: expected a number, got 'good'"):
+        _import(sample, path, source="gold", task_type_key="sft_instruction")
+
+
+def test_the_same_file_twice_is_refused_unless_forced(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "gold.csv"
+    path.write_text("item_id,label\n1,A\n2,B\n")
+    _import(sample, path, source="gold", task_type_key="pref_pair")
+    with pytest.raises(AlreadyImportedError, match="already imported as label set"):
+        _import(sample, path, source="gold", task_type_key="pref_pair")
+    _import(sample, path, source="gold", task_type_key="pref_pair", force=True)
+    with Session(sample.engine) as db:
+        assert len(label_sets(db)) == 2
+
+
+def test_targets_are_checked(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_text("item_id,label\n1,A\n")
+    with pytest.raises(InputError, match="belong to a delivered batch"):
+        _import(sample, path, source="vendor", task_type_key="pref_pair")
+    with pytest.raises(InputError, match="is not a batch of task type 'pref_pair'"):
+        _import(
+            sample,
+            path,
+            source="vendor",
+            task_type_key="pref_pair",
+            batch_id=_first_batch(sample, "LL-SFT-1").id,
+        )
+    with pytest.raises(InputError, match="needs the model"):
+        _import(sample, path, source="llm", task_type_key="pref_pair", llm=LlmRunSpec(" "))
+    with pytest.raises(InputError, match="no task type 'essay'"):
+        _import(sample, path, source="gold", task_type_key="essay")
+
+
+def test_an_interrupted_import_leaves_nothing_visible_and_is_swept(
+    sample: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "gold.csv"
+    path.write_text("item_id,label\n1,A\n")
+    with pytest.raises(RuntimeError), session_scope(sample.engine) as db:
+        import_labels(
+            db, sample.settings.label_store, path, source="gold", task_type_key="pref_pair"
+        )
+        raise RuntimeError("the process dies before the record is committed")
+    with Session(sample.engine) as db:
+        assert label_sets(db) == []
+    [orphan] = _store_files(sample)
+    stale = sample.settings.label_store / ".importing-stale.parquet"
+    stale.write_bytes(b"half written")
+    with session_scope(sample.engine) as db:
+        assert (
+            sweep(db, sample.settings.label_store) == []
+        )  # too young: may be an import in progress
+    hours_ago = time.time() - 7200
+    for leftover in (orphan, stale):
+        os.utime(leftover, (hours_ago, hours_ago))
+    open_workspace(sample.settings)  # the next start sweeps
+    assert _store_files(sample) == []
+
+
+def test_records_survive_a_sweep(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "gold.csv"
+    path.write_text("item_id,label\n1,A\n")
+    label_set = _import(sample, path, source="gold", task_type_key="pref_pair")
+    stored = sample.settings.label_store / label_set.path
+    os.utime(stored, (time.time() - 7200,) * 2)
+    with session_scope(sample.engine) as db:
+        assert sweep(db, sample.settings.label_store) == []
+    assert stored.exists()
