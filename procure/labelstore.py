@@ -29,6 +29,7 @@ from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource
 from procure.labelfiles import (
     NUMERIC_COLUMNS,
+    TypedRelation,
     conflict_check,
     open_label_file,
     read_error,
@@ -40,15 +41,32 @@ from procure.workspace import record_event
 
 TEMPORARY_PREFIX = ".importing-"
 ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
-# The file is parsed once, into a staging copy in the same row order; checks run on that.
-STAGE = "COPY ({relation}) TO '{target}' (FORMAT parquet)"
-FINAL = """
-COPY (
-    SELECT {columns} FROM read_parquet('{staged}') {dedupe}
-) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
+# The file is parsed once, straight into the stored form (in the file's row order).
+STAGE = """
+COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
 """
-DEDUPE = "QUALIFY row_number() OVER (PARTITION BY item_id, annotator_id) = 1"
-SUMMARY = "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id) FROM read_parquet($path)"
+# One aggregate checks everything. Pairs are grouped by a 64-bit hash of (item, annotator): a
+# collision could only report a conflict or a repeat that is not there, never hide one, and any
+# report is confirmed exactly (see ``import_labels``); when nothing is reported, the counts are exact.
+CHECK = """
+SELECT sum(copies), count(*) FILTER (WHERE copies > 1), count(*) FILTER (WHERE low <> high),
+       sum(empty_items), sum(empty_labels), sum(outside), sum(not_numbers)
+FROM (
+    SELECT count(*) AS copies, min({key}) AS low, max({key}) AS high,
+           count(*) FILTER (WHERE item_id IS NULL) AS empty_items,
+           count(*) - count(label) AS empty_labels,
+           count(*) FILTER (WHERE label IS NOT NULL AND label_code IS NULL AND $closed) AS outside,
+           count(*) FILTER (WHERE label IS NOT NULL AND $numeric AND TRY_CAST(label AS DOUBLE) IS NULL)
+               AS not_numbers
+    FROM read_parquet('{staged}') GROUP BY hash(item_id, annotator_id)
+)
+"""
+COUNTS = "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id) FROM read_parquet('{path}')"
+DEDUPE = """
+COPY (SELECT * FROM read_parquet('{staged}')
+      QUALIFY row_number() OVER (PARTITION BY item_id, annotator_id) = 1)
+TO '{target}' (FORMAT parquet, COMPRESSION zstd)
+"""
 
 
 @dataclass(frozen=True)
@@ -116,51 +134,28 @@ def import_labels(
             f"{earlier.created_at:%Y-%m-%d %H:%M} UTC); import it again with --force",
             source=shown,
         )
-    closed_set = task_type.label_kind in (LabelKind.categorical, LabelKind.ordinal)
+    labels = list(task_type.labels)
     store.mkdir(parents=True, exist_ok=True)
     relative = Path(source.value) / f"{uuid.uuid4().hex}.parquet"
     staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
-    temporary = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
+    deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     try:
         with duckdb.connect() as con:
             relation = typed_relation(con, path, display_name=shown)
-            try:
-                con.execute(
-                    STAGE.format(relation=relation.sql, target=_quoted(staged)), relation.params
-                )
-            except duckdb.Error as exc:
-                raise read_error(exc, relation.source) from None
-            file = open_label_file(
-                con,
-                staged,
-                label_set=list(task_type.labels) if closed_set else None,
-                numeric=task_type.label_kind is LabelKind.rating,
-                located_as=relation.source,
-            )
-            repeated = conflict_check(con, file)
-            con.execute(
-                FINAL.format(
-                    columns=_stored_columns(file.columns),
-                    staged=_quoted(staged),
-                    dedupe=DEDUPE if repeated else "",
-                    target=_quoted(temporary),
-                ),
-                {"labels": list(task_type.labels)},
-            )
-            rows, items, annotators = con.execute(SUMMARY, {"path": str(temporary)}).fetchone() or (
-                0,
-                0,
-                0,
-            )
-            tokens = _token_totals(con, file.columns, temporary)
+            ready = _stage(con, relation, labels, task_type.label_kind, staged, deduplicated)
+            rows, items, annotators = con.execute(
+                COUNTS.format(path=_quoted(ready))
+            ).fetchone() or (0, 0, 0)
+            tokens = _token_totals(con, relation.columns, ready)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
+        deduplicated.unlink(missing_ok=True)
         raise
-    finally:
+    if ready != staged:
         staged.unlink(missing_ok=True)
     final = store / relative
     final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temporary, final)  # atomic on one file system
+    os.replace(ready, final)  # atomic on one file system
     label_set = LabelSet(
         source=source,
         task_type_id=task_type.id or 0,
@@ -200,6 +195,65 @@ def _default_name(
     if llm is not None:
         return f"{llm.model} {llm.prompt_version}".strip()
     return Path(filename).stem
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    relation: TypedRelation,
+    labels: list[str],
+    kind: LabelKind,
+    staged: Path,
+    deduplicated: Path,
+) -> Path:
+    """Parse the file once into ``staged``, check it, and return the file to keep: ``staged``, or
+    ``deduplicated`` when an annotator repeated a label. Raises on the first problem found."""
+    params = {"labels": labels, **relation.params}
+    numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
+    if numbers:  # checked on the file itself: DuckDB pushes the conversions into the reader
+        open_label_file(con, relation.source.path, display_name=relation.source.name)
+    try:
+        con.execute(
+            STAGE.format(
+                columns=_stored_columns(relation.columns),
+                relation=relation.sql,
+                target=_quoted(staged),
+            ),
+            params,
+        )
+    except duckdb.Error as exc:
+        raise read_error(exc, relation.source) from None
+    key = "label_code" if labels else "label"
+    closed = bool(labels)
+    numeric = kind is LabelKind.rating
+    check = con.execute(
+        CHECK.format(key=key, staged=_quoted(staged)), {"closed": closed, "numeric": numeric}
+    ).fetchone()
+    rows, repeated, conflicts, empty_items, empty_labels, outside, not_numbers = (
+        int(v or 0) for v in (check or ())
+    )
+    if rows == 0:
+        raise InputError(
+            "no label rows after the header; expected one row per judgement",
+            source=relation.source.name,
+        )
+    numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
+    if conflicts or empty_items or empty_labels or outside or not_numbers or numbers:
+        # The exact checks, with row numbers, on the staged copy (same rows, same order); numeric
+        # side columns were converted while staging, so those are checked on the file itself.
+        staged_file = open_label_file(
+            con,
+            staged,
+            label_set=labels if closed else None,
+            numeric=numeric,
+            located_as=relation.source,
+        )
+        conflict_check(con, staged_file)
+        if numbers:
+            open_label_file(con, relation.source.path, display_name=relation.source.name)
+    if not repeated:
+        return staged
+    con.execute(DEDUPE.format(staged=_quoted(staged), target=_quoted(deduplicated)))
+    return deduplicated
 
 
 def _quoted(path: Path) -> str:

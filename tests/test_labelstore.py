@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from sqlmodel import Session, select
 
+from procure.catalog import save_task_type
 from procure.db import session_scope
 from procure.errors import AlreadyImportedError, InputError
 from procure.labelstore import LlmRunSpec, import_labels, label_sets, sweep
@@ -105,11 +106,21 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
         assert _store_files(sample) == [], name
 
 
-def test_rating_labels_must_be_numbers(sample: Workspace, tmp_path: Path) -> None:
+def test_rating_labels_must_be_on_the_scale_or_numbers(sample: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "ratings.csv"
     path.write_text("item_id,label\n1,4\n2,good\n")
-    with pytest.raises(InputError, match="line 3, column label: expected a number, got 'good'"):
+    with pytest.raises(
+        InputError,
+        match=r"outside the task type's set \(1, 2, 3, 4, 5\): 'good' \(1 rows, first at line 3\)",
+    ):
         _import(sample, path, source="gold", task_type_key="sft_instruction")
+    with session_scope(sample.engine) as db:
+        save_task_type(
+            db,
+            {"key": "score", "name": "Score", "unit": "item", "label_kind": "rating", "labels": []},
+        )
+    with pytest.raises(InputError, match="line 3, column label: expected a number, got 'good'"):
+        _import(sample, path, source="gold", task_type_key="score")
 
 
 def test_the_same_file_twice_is_refused_unless_forced(sample: Workspace, tmp_path: Path) -> None:

@@ -31,3 +31,11 @@ def test_upgrade_downgrade_round_trip(settings: Settings) -> None:
         assert db.is_current(engine) and _drift(engine) == []
     finally:
         engine.dispose()
+
+
+def test_head_revision_constant_matches_the_scripts(sqlite_settings: Settings) -> None:
+    engine = db.make_engine(sqlite_settings)
+    try:
+        assert db.script_heads(engine) == [db.HEAD_REVISION]
+    finally:
+        engine.dispose()
