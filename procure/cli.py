@@ -546,6 +546,54 @@ def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file"])
 
 
+@app.command()
+def quality(
+    ctx: typer.Context,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    batch: Annotated[
+        list[int] | None, typer.Option(help="Only these batches' vendor labels (repeatable).")
+    ] = None,
+    llm_run: Annotated[
+        int | None, typer.Option(help="The LLM label set to compare with (default: newest).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Vendor consensus vs LLM vs gold, the vendor's own agreement, annotators and weeks."""
+    from procure.quality import quality_report, select_labels
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        selection = select_labels(session, task_type, batch_ids=batch, llm_set_id=llm_run)
+        report = quality_report(session, settings.label_store, selection)
+    if as_json:
+        _print_json(report)
+        return
+
+    def show(value: object) -> str:
+        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    human = report["human"]
+    if human:
+        typer.echo(
+            f"vendor annotators (human ceiling): {human['items']:,} items, agreement {show(human['percent_agreement'])}, "
+            f"alpha {show(human['krippendorff_alpha'])}, AC1 {show(human['gwet_ac1'])}"
+        )
+    for name, pair in report["pairs"].items():
+        ci = pair["cohen_kappa_ci95"]
+        typer.echo(
+            f"{name.replace('_', ' ')}: {pair['items']:,} items, agreement {show(pair['percent_agreement'])}, "
+            f"kappa {show(pair['cohen_kappa'])}"
+            + (f" [{show(ci[0])}, {show(ci[1])}]" if ci else "")
+            + f", AC1 {show(pair['gwet_ac1'])}"
+        )
+    for week in report["weeks"]:
+        typer.echo(
+            f"  week {week['week']}: vendor vs LLM agreement {show(week['percent_agreement'])}, kappa {show(week['cohen_kappa'])} ({week['items']:,} items)"
+        )
+    if not report["pairs"] and not human:
+        typer.echo("no labels imported for this selection yet (procure labels import)")
+
+
 # --- reports ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,131 @@
+"""Quality from the label store, against hand-computed figures and independent libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import Session, select
+
+from procure.cli import run
+from procure.db import session_scope
+from procure.labelstore import LlmRunSpec, import_labels
+from procure.models import Batch
+from procure.quality import quality_report, select_labels
+from procure.workspace import Workspace
+
+
+def _batch(ws: Workspace, ref: str) -> int:
+    with Session(ws.engine) as db:
+        return db.exec(select(Batch).where(Batch.ref == ref)).one().id or 0
+
+
+def _import(ws: Workspace, tmp_path: Path, name: str, text: str, **options: object) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with session_scope(ws.engine) as db:
+        import_labels(db, ws.settings.label_store, path, task_type_key="pref_pair", **options)  # type: ignore[arg-type]
+
+
+def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
+    # week 1: items 1-3 by annotators a, b; week 2: item 4 by a, b
+    _import(
+        sample,
+        tmp_path,
+        "w1.csv",
+        "item_id,annotator_id,label\n1,a,A\n1,b,A\n2,a,B\n2,b,A\n3,a,tie\n3,b,tie\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "w2.csv",
+        "item_id,annotator_id,label\n4,a,B\n4,b,B\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-02"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "llm.csv",
+        "item_id,label\n1,A\n2,B\n3,tie\n4,A\n",
+        source="llm",
+        llm=LlmRunSpec("model-x"),
+    )
+    _import(sample, tmp_path, "gold.csv", "item_id,label\n1,A\n2,B\n4,B\n", source="gold")
+    with Session(sample.engine) as db:
+        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    # vendor consensus: 1 A, 2 tie(A,B) -> A (first in order), 3 tie, 4 B
+    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == [
+        [1, 1, 0],
+        [1, 0, 0],
+        [0, 0, 1],
+    ]
+    assert report["pairs"]["vendor_vs_llm"]["percent_agreement"] == pytest.approx(2 / 4)
+    assert report["pairs"]["vendor_vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
+    assert report["pairs"]["llm_vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
+    assert report["human"]["percent_agreement"] == pytest.approx(3 / 4)  # items 1, 3, 4 agree
+    weeks = {w["week"]: w for w in report["weeks"]}
+    assert (weeks[1]["items"], weeks[1]["percent_agreement"]) == (3, pytest.approx(2 / 3))
+    assert (weeks[2]["items"], weeks[2]["percent_agreement"]) == (1, 0.0)
+    annotators = {a["annotator"]: a for a in report["annotators"]}
+    # annotator a vs LLM: A/A, B/B, tie/tie, B/A -> 3 of 4; vs gold: A/A, B/B, B/B -> 3 of 3
+    assert annotators["a"]["labels"] == 4
+    assert annotators["a"]["vs_llm"]["percent_agreement"] == pytest.approx(3 / 4)
+    assert annotators["a"]["vs_gold"]["percent_agreement"] == pytest.approx(1.0)
+    assert annotators["b"]["vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
+    assert report["llm"]["model"] == "model-x"
+
+
+def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(5)
+    labels = np.array(["A", "B", "tie"])
+    vendor = rng.integers(0, 3, 500)
+    llm = np.where(rng.random(500) < 0.7, vendor, rng.integers(0, 3, 500))
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,label\n" + "".join(f"{i},{labels[v]}\n" for i, v in enumerate(vendor)),
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-03"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "l.csv",
+        "item_id,label\n" + "".join(f"{i},{labels[v]}\n" for i, v in enumerate(llm)),
+        source="llm",
+        llm=LlmRunSpec("m"),
+    )
+    with Session(sample.engine) as db:
+        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    pair = report["pairs"]["vendor_vs_llm"]
+    assert pair["cohen_kappa"] == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
+    assert pair["confusion"]["counts"] == metrics.confusion_matrix(vendor, llm).tolist()
+
+
+def test_quality_cli(
+    sample: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if sample.settings.database_url:
+        monkeypatch.setenv("PROCURE_DATABASE_URL", sample.settings.database_url)
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,annotator_id,label\n1,a,A\n1,b,A\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    home = str(sample.settings.home)
+    assert run(["--home", home, "quality", "--task-type", "pref_pair", "--json"]) == 0
+    assert '"human"' in capsys.readouterr().out
+    assert run(["--home", home, "quality", "--task-type", "essay"]) == 2
+    assert "no task type 'essay'" in capsys.readouterr().err
