@@ -15,6 +15,7 @@ page = st.navigation(
             "pages/vendors_contracts.py", title="Vendors & contracts", icon=":material/handshake:"
         ),
         st.Page("pages/deliveries.py", title="Deliveries", icon=":material/local_shipping:"),
+        st.Page("pages/quality.py", title="Labels & quality", icon=":material/fact_check:"),
     ]
 )
 

@@ -73,3 +73,64 @@ def spend_figure(reports: Sequence[ContractReport], rates: RateTable) -> go.Figu
     )
     figure.update_yaxes(autorange="reversed")
     return figure
+
+
+def confusion_figure(
+    labels: Sequence[str], counts: Sequence[Sequence[int]], rows: str, columns: str
+) -> go.Figure:
+    """A confusion matrix as a heatmap with the counts written in the cells."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=list(labels),
+            y=list(labels),
+            colorscale="Blues",
+            text=counts,
+            texttemplate="%{text}",
+            showscale=False,
+        )
+    )
+    figure.update_layout(
+        xaxis_title=columns,
+        yaxis_title=rows,
+        yaxis_autorange="reversed",
+        margin={"t": 30, "b": 10},
+        height=360,
+    )
+    return figure
+
+
+def trend_figure(weeks: Sequence[dict[str, object]]) -> go.Figure:
+    """Cohen's kappa of vendor consensus vs LLM labels by delivery week, with its 95% band."""
+    x = [w["week"] for w in weeks]
+    kappa = [w["cohen_kappa"] for w in weeks]
+    low = [w["cohen_kappa_ci95"][0] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
+    high = [w["cohen_kappa_ci95"][1] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
+    figure = go.Figure()
+    figure.add_scatter(x=x, y=high, line={"width": 0}, showlegend=False, hoverinfo="skip")
+    figure.add_scatter(
+        x=x,
+        y=low,
+        fill="tonexty",
+        fillcolor="rgba(59,130,246,0.15)",
+        line={"width": 0},
+        name="95% CI",
+    )
+    figure.add_scatter(x=x, y=kappa, mode="lines+markers", name="kappa", line={"color": DELIVERED})
+    figure.add_scatter(
+        x=x,
+        y=[w["percent_agreement"] for w in weeks],
+        mode="lines+markers",
+        name="agreement",
+        line={"color": ACCEPTED, "dash": "dot"},
+    )
+    figure.update_layout(
+        title="Vendor vs LLM by delivery week",
+        xaxis_title="week",
+        xaxis_dtick=1,
+        yaxis_range=[-0.1, 1.05],
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50, "b": 10},
+        height=360,
+    )
+    return figure

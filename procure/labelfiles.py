@@ -475,3 +475,27 @@ def _require_numbers(
             f"{source.where(bad[1])}, column {column}: expected {kind}, got {bad[0]!r}",
             source=source.name,
         )
+
+
+@dataclass(frozen=True)
+class Preview:
+    format: Format
+    gzip: bool
+    columns: tuple[str, ...]
+    header: list[str]
+    rows: list[tuple[object, ...]]
+
+
+def preview(path: Path, display_name: str | None = None, limit: int = 10) -> Preview:
+    """The detected format, the standard columns found and the first rows, before any import."""
+    with duckdb.connect() as con:
+        relation = typed_relation(con, path, display_name=display_name)
+        try:
+            result = con.execute(
+                f"SELECT * FROM ({relation.sql}) LIMIT {int(limit)}", relation.params
+            )
+            rows = result.fetchall()
+        except duckdb.Error as exc:
+            raise read_error(exc, relation.source) from None
+        header = [d[0] for d in result.description or []]
+    return Preview(relation.source.format, relation.source.gzip, relation.columns, header, rows)

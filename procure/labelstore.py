@@ -322,3 +322,15 @@ def sweep(session: Session, store: Path, *, now: float | None = None) -> list[Pa
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def batches_of(session: Session, task_type_key: str) -> list[Batch]:
+    """The delivered batches of a task type, newest first (vendor labels attach to one)."""
+    return list(
+        session.exec(
+            select(Batch)
+            .join(TaskType, col(TaskType.id) == col(Batch.task_type_id))
+            .where(TaskType.key == task_type_key)
+            .order_by(col(Batch.delivered_on).desc(), col(Batch.id).desc())
+        )
+    )

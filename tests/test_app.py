@@ -18,7 +18,12 @@ from procure.sample import load_sample
 from procure.workspace import open_workspace
 
 APP = str(Path(__file__).parent.parent / "app.py")
-PAGES = ["pages/overview.py", "pages/vendors_contracts.py", "pages/deliveries.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/vendors_contracts.py",
+    "pages/deliveries.py",
+    "pages/quality.py",
+]
 
 
 @pytest.fixture
@@ -173,3 +178,45 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
     at.number_input(key=f"{form}_quantity").set_value(0)
     at.button(key=f"{form}_save").click().run()
     assert [e.value for e in at.error] == ["batch, quantity: Input should be greater than 0, got 0"]
+
+
+def test_quality_page_shows_the_stored_figures(sample_home: Path, tmp_path: Path) -> None:
+    from procure.labelstore import LlmRunSpec, import_labels
+    from procure.models import Batch
+    from sqlmodel import select
+
+    workspace = open_workspace(Settings(home=sample_home))
+    files = {
+        "vendor.csv": "item_id,annotator_id,label\n1,a,A\n1,b,A\n2,a,B\n2,b,B\n3,a,tie\n3,b,A\n",
+        "llm.csv": "item_id,label\n1,A\n2,B\n3,A\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with session_scope(workspace.engine) as db:
+        batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-01")).one()
+        store = workspace.settings.label_store
+        import_labels(
+            db,
+            store,
+            tmp_path / "vendor.csv",
+            source="vendor",
+            task_type_key="pref_pair",
+            batch_id=batch.id,
+        )
+        import_labels(
+            db,
+            store,
+            tmp_path / "llm.csv",
+            source="llm",
+            task_type_key="pref_pair",
+            llm=LlmRunSpec("model-x"),
+        )
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").select("pref_pair").run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Items"] == "3" and metrics["Agreement"] == "66.7%"
+    table = at.dataframe[0].value
+    assert list(table["comparison"]) == ["vendor vs llm"] and table["agreement"].iloc[
+        0
+    ] == pytest.approx(1.0)
