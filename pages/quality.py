@@ -143,7 +143,11 @@ if report["pairs"]:
             ]
         ),
         hide_index=True,
-        column_config={"agreement": st.column_config.NumberColumn(format="percent")},
+        column_config={
+            "agreement": st.column_config.NumberColumn(format="percent"),
+            "Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
+            "Gwet's AC1": st.column_config.NumberColumn(format="%.3f"),
+        },
     )
     shown_pair = st.selectbox(
         "Confusion matrix",
@@ -177,4 +181,9 @@ if report["annotators"]:
             ]
         ),
         hide_index=True,
+        column_config={
+            "agreement with LLM": st.column_config.NumberColumn(format="percent"),
+            "agreement with gold": st.column_config.NumberColumn(format="percent"),
+            "kappa with LLM": st.column_config.NumberColumn(format="%.3f"),
+        },
     )

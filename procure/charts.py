@@ -107,7 +107,9 @@ def trend_figure(weeks: Sequence[dict[str, object]]) -> go.Figure:
     low = [w["cohen_kappa_ci95"][0] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
     high = [w["cohen_kappa_ci95"][1] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
     figure = go.Figure()
-    figure.add_scatter(x=x, y=high, line={"width": 0}, showlegend=False, hoverinfo="skip")
+    figure.add_scatter(
+        x=x, y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+    )
     figure.add_scatter(
         x=x,
         y=low,
