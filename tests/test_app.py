@@ -181,9 +181,10 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
 
 
 def test_quality_page_shows_the_stored_figures(sample_home: Path, tmp_path: Path) -> None:
+    from sqlmodel import select
+
     from procure.labelstore import LlmRunSpec, import_labels
     from procure.models import Batch
-    from sqlmodel import select
 
     workspace = open_workspace(Settings(home=sample_home))
     files = {
