@@ -4,7 +4,7 @@ from procure.charts import burnup_figure, spend_figure
 from procure.reports import build_report
 from procure.sample import load_sample
 from procure.ui import widgets
-from procure.ui.state import as_of, commit, session, show_flash
+from procure.ui.state import as_of, commit, session, show_flash, workspace
 from procure.workspace import is_empty
 
 st.title("Overview")
@@ -21,7 +21,8 @@ if report is None:
         icon=":material/info:",
     )
     if st.button("Load the sample workspace", key="load_sample", type="primary"):
-        commit(lambda db: load_sample(db, as_of()), "Sample workspace loaded.")
+        store = workspace().settings.label_store
+        commit(lambda db: load_sample(db, as_of(), store), "Sample workspace loaded.")
     st.page_link(
         "pages/vendors_contracts.py", label="Vendors & contracts", icon=":material/handshake:"
     )

@@ -130,7 +130,11 @@ def init(
     settings = _settings(ctx)
     new = not workspace_exists(settings)
     with _session(ctx, create=True) as session:
-        summary = load_sample(session, date.today()) if new and with_sample else None
+        summary = (
+            load_sample(session, date.today(), settings.label_store)
+            if new and with_sample
+            else None
+        )
     state = "created" if new else "up to date"
     typer.echo(f"workspace {state}: {settings.home.resolve()} ({settings.database_label})")
     if summary:
@@ -143,7 +147,7 @@ def sample(ctx: typer.Context, today: AsOf = None) -> None:
     from procure.sample import load_sample
 
     with _session(ctx, create=True) as session:
-        summary = load_sample(session, _today(today))
+        summary = load_sample(session, _today(today), _settings(ctx).label_store)
     typer.echo(
         f"sample workspace loaded: {summary}" if summary else "sample workspace already loaded"
     )

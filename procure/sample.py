@@ -47,8 +47,9 @@ def is_sample_loaded(session: Session) -> bool:
     )
 
 
-def load_sample(session: Session, today: date) -> ImportSummary | None:
-    """Load the sample with its dates moved to ``today``'s week; ``None`` if already loaded."""
+def load_sample(session: Session, today: date, store: Path | None = None) -> ImportSummary | None:
+    """Load the sample with its dates moved to ``today``'s week and, given the label ``store``,
+    its label files; ``None`` if already loaded."""
     if is_sample_loaded(session):
         return None
     path = SAMPLE_FILE
@@ -58,4 +59,9 @@ def load_sample(session: Session, today: date) -> ImportSummary | None:
     shifted = _shift_dates(data, sample_shift(written_as_of, today))
     document, _ = validate_document(shifted, path.name)
     claim_import(session, content, SAMPLE_KIND, path.name, force=False)
-    return apply_document(session, document, path.name)
+    summary = apply_document(session, document, path.name)
+    if store is not None:
+        from procure.sample_labels import load_sample_labels
+
+        summary.created["label sets"] = load_sample_labels(session, store)
+    return summary

@@ -36,7 +36,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample_home(home: Path) -> Path:
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today())
+        load_sample(db, date.today(), workspace.settings.label_store)
     workspace.engine.dispose()
     return home
 
@@ -180,13 +180,15 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
     assert [e.value for e in at.error] == ["batch, quantity: Input should be greater than 0, got 0"]
 
 
-def test_quality_page_shows_the_stored_figures(sample_home: Path, tmp_path: Path) -> None:
+def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> None:
     from sqlmodel import select
 
     from procure.labelstore import LlmRunSpec, import_labels
     from procure.models import Batch
 
-    workspace = open_workspace(Settings(home=sample_home))
+    workspace = open_workspace(Settings(home=home))
+    with session_scope(workspace.engine) as db:
+        load_sample(db, date.today())  # the records only: this test brings its own labels
     files = {
         "vendor.csv": "item_id,annotator_id,label\n1,a,A\n1,b,A\n2,a,B\n2,b,B\n3,a,tie\n3,b,A\n",
         "llm.csv": "item_id,label\n1,A\n2,B\n3,A\n",

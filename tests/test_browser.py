@@ -46,7 +46,7 @@ def served_sample(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     home = tmp_path / "ws"
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today())
+        load_sample(db, date.today(), workspace.settings.label_store)
     workspace.engine.dispose()
     port = _free_port()
     env = {**os.environ, "PROCURE_HOME": str(home)}

@@ -129,3 +129,25 @@ def test_quality_cli(
     assert '"human"' in capsys.readouterr().out
     assert run(["--home", home, "quality", "--task-type", "essay"]) == 2
     assert "no task type 'essay'" in capsys.readouterr().err
+
+
+def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
+    """sample_labels.py's three stories hold in the figures a lead would look at."""
+    from procure.sample_labels import load_sample_labels
+
+    with session_scope(sample.engine) as db:
+        assert load_sample_labels(db, sample.settings.label_store) == 18
+    with Session(sample.engine) as db:
+        reports = {
+            key: quality_report(db, sample.settings.label_store, select_labels(db, key))
+            for key in ("pref_pair", "sft_instruction", "expert_report")
+        }
+    weekly = [w["cohen_kappa"] for w in reports["pref_pair"]["weeks"]]
+    assert weekly == sorted(weekly) and weekly[-1] - weekly[0] > 0.2  # Northwind improves
+    lumen = reports["sft_instruction"]
+    assert (
+        lumen["pairs"]["vendor_vs_llm"]["cohen_kappa"] > lumen["human"]["krippendorff_alpha"] + 0.3
+    )
+    kestrel = reports["expert_report"]["pairs"]["vendor_vs_llm"]
+    assert kestrel["percent_agreement"] > 0.7 and kestrel["gwet_ac1"] > kestrel["cohen_kappa"] + 0.3
+    assert reports["expert_report"]["llm"]["cost"] is not None

@@ -1,0 +1,173 @@
+"""Label files for the sample workspace, generated with a fixed seed and imported through the
+same path as any user's files. Each task tells a story a lead would recognise:
+
+- preference pairs (Northwind): the annotators improve week by week, so agreement with the LLM
+  and with gold rises from week 1 to week 4;
+- SFT instruction ratings (Lumen Labs): each annotator copies the LLM's rating more often than
+  not and guesses otherwise, so the vendor's consensus matches the LLM far more closely than its
+  own annotators match each other (a sign the data is LLM-generated);
+- expert report reviews (Kestrel): nearly every report is accepted, so raw agreement is high
+  while kappa is low; Gwet's AC1 stays high.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session, select
+
+from procure.labelstore import LlmRunSpec, import_labels
+from procure.models import Batch, TaskType
+
+SEED = 20261119
+ITEMS_PER_BATCH = 300  # the sample labels a sample of each batch's units
+
+
+@dataclass(frozen=True)
+class Story:
+    task_type: str
+    annotators: int
+    priors: tuple[float, ...]
+    annotator_accuracy: tuple[float, ...]  # by delivery week (last value repeats)
+    llm_accuracy: float
+    copies_llm: float = 0.0  # probability an annotator copies the LLM instead of judging
+    gold_items: int = 0
+    llm_model: str = "gpt-4o-mini"
+    tokens: tuple[int, int] = (350, 4)  # input, output tokens per item
+    price_per_mtok: tuple[str, str] = ("0.15", "0.60")  # USD per million input, output tokens
+
+
+STORIES = (
+    Story("pref_pair", 3, (0.45, 0.45, 0.10), (0.62, 0.70, 0.78, 0.86), 0.85, gold_items=120),
+    Story("sft_instruction", 3, (0.05, 0.15, 0.30, 0.35, 0.15), (0.45,), 0.80, copies_llm=0.6),
+    Story(
+        "expert_report",
+        2,
+        (0.03, 0.04, 0.93),
+        (0.93,),
+        0.90,
+        gold_items=60,
+        llm_model="gpt-4o",
+        tokens=(2600, 6),
+        price_per_mtok=("2.50", "10.00"),
+    ),
+)
+
+
+def _judge(rng: np.random.Generator, truth: np.ndarray, accuracy: float, k: int) -> np.ndarray:
+    wrong = rng.random(len(truth)) > accuracy
+    return np.where(wrong, (truth + rng.integers(1, k, len(truth))) % k, truth)
+
+
+def load_sample_labels(session: Session, store: Path) -> int:
+    """Generate and import the sample's vendor, LLM and gold labels; returns the label sets added."""
+    rng = np.random.default_rng(SEED)
+    added = 0
+    with tempfile.TemporaryDirectory(prefix="procure-sample-") as scratch:
+        folder = Path(scratch)
+        for story in STORIES:
+            task_type = session.exec(select(TaskType).where(TaskType.key == story.task_type)).one()
+            labels = np.array(task_type.labels)
+            k = len(labels)
+            batches = session.exec(
+                select(Batch).where(Batch.task_type_id == task_type.id).order_by(Batch.delivered_on)  # type: ignore[arg-type]
+            ).all()
+            items, truths, llm_labels = [], [], []
+            for batch in batches:
+                n = min(batch.quantity, ITEMS_PER_BATCH)
+                truth = rng.choice(k, n, p=story.priors)
+                llm = _judge(rng, truth, story.llm_accuracy, k)
+                accuracy = story.annotator_accuracy[
+                    min(batch.week, len(story.annotator_accuracy)) - 1
+                ]
+                ids = np.array([f"{batch.ref}-{i:04d}" for i in range(n)])
+                frames = []
+                for a in range(story.annotators):
+                    judged = _judge(rng, truth, accuracy, k)
+                    copied = np.where(rng.random(n) < story.copies_llm, llm, rng.integers(0, k, n))
+                    label = copied if story.copies_llm else judged
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "item_id": ids,
+                                "annotator_id": f"{batch.ref[:2].lower()}_annotator_{a + 1}",
+                                "label": labels[label],
+                            }
+                        )
+                    )
+                path = folder / f"{batch.ref}.csv"
+                pd.concat(frames).to_csv(path, index=False)
+                import_labels(
+                    session,
+                    store,
+                    path,
+                    source="vendor",
+                    task_type_key=story.task_type,
+                    batch_id=batch.id,
+                )
+                added += 1
+                items.append(ids)
+                truths.append(truth)
+                llm_labels.append(llm)
+            if not items:
+                continue
+            all_items, all_truth, all_llm = (
+                np.concatenate(items),
+                np.concatenate(truths),
+                np.concatenate(llm_labels),
+            )
+            input_tokens = rng.integers(
+                int(story.tokens[0] * 0.7), int(story.tokens[0] * 1.3), len(all_items)
+            )
+            output_tokens = np.full(len(all_items), story.tokens[1])
+            price_in, price_out = (Decimal(p) for p in story.price_per_mtok)
+            cost = [
+                str((price_in * int(i) + price_out * int(o)) / Decimal(1_000_000))
+                for i, o in zip(input_tokens, output_tokens, strict=True)
+            ]
+            llm_path = folder / f"{story.task_type}_llm.csv"
+            pd.DataFrame(
+                {
+                    "item_id": all_items,
+                    "label": labels[all_llm],
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "cost": cost,
+                }
+            ).to_csv(llm_path, index=False)
+            import_labels(
+                session,
+                store,
+                llm_path,
+                source="llm",
+                task_type_key=story.task_type,
+                llm=LlmRunSpec(story.llm_model, "openai", "sample-v1"),
+            )
+            added += 1
+            if story.gold_items:
+                chosen = rng.choice(
+                    len(all_items), min(story.gold_items, len(all_items)), replace=False
+                )
+                gold_path = folder / f"{story.task_type}_gold.csv"
+                pd.DataFrame(
+                    {
+                        "item_id": all_items[chosen],
+                        "annotator_id": "lead_review",
+                        "label": labels[all_truth[chosen]],
+                    }
+                ).to_csv(gold_path, index=False)
+                import_labels(
+                    session,
+                    store,
+                    gold_path,
+                    source="gold",
+                    task_type_key=story.task_type,
+                    name=f"{story.task_type} gold (lead review)",
+                )
+                added += 1
+    return added
