@@ -241,6 +241,32 @@ class LlmRun(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)
 
 
+class Review(SQLModel, table=True):
+    """A reviewer's verdict on one item: the correct label, which counts as gold everywhere.
+    The newest review of an item wins."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_type_id: int = Field(foreign_key="task_type.id", index=True)
+    item_id: str = Field(max_length=400, index=True)
+    label: str = Field(max_length=200)
+    reviewer: str = Field(default="", max_length=200)
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AcceptanceRule(SQLModel, table=True):
+    """Accept a batch when the 95% upper bound of its error rate, estimated from reviewed items,
+    is at most ``max_error_rate``, with at least ``min_reviewed`` reviewed items."""
+
+    __tablename__ = "acceptance_rule"
+    __table_args__ = (UniqueConstraint("contract_id", "task_type_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True, ondelete="CASCADE")
+    task_type_id: int = Field(foreign_key="task_type.id")
+    max_error_rate: Decimal = Field(sa_type=MoneyType)
+    min_reviewed: int = 30
+
+
 # --- workspace -------------------------------------------------------------------------------
 
 

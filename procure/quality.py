@@ -8,6 +8,7 @@ patterns; the statistics are those of ``procure.agreement`` (choices documented 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,31 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from procure import agreement as ag
+from procure.acceptance import recommend
 from procure.compare import against_report
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource, Level
-from procure.models import Batch, LabelSet, LlmRun, TaskType
+from procure.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
+from procure.workspace import record_event
 
 LABELS = """
 CREATE OR REPLACE TEMP TABLE {name} AS
 SELECT l.item_id, l.annotator_id, l.label_code AS code, m.week
 FROM read_parquet($paths_{name}, filename = true) AS l
 JOIN (SELECT unnest($files_{name}) AS filename, unnest($weeks_{name}) AS week) AS m USING (filename)
+"""
+REVIEWS = """
+CREATE OR REPLACE TEMP TABLE reviews AS
+SELECT unnest(CAST($review_items AS VARCHAR[])) AS item_id, unnest(CAST($review_codes AS INTEGER[])) AS code
+"""
+# Reviews are gold; the newest review of an item wins over the gold files.
+GOLD = """
+CREATE OR REPLACE TEMP TABLE gold_consensus AS
+SELECT item_id, code, NULL::BIGINT AS week FROM reviews {files}
+"""
+GOLD_FILES = """
+UNION ALL
+SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELECT item_id FROM reviews)
 """
 CONSENSUS = """
 CREATE OR REPLACE TEMP TABLE {name}_consensus AS
@@ -176,10 +192,7 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
             "llm": [(selection.llm, None)] if selection.llm else [],
             "gold": [(s, None) for s in selection.gold],
         }
-        present = [name for name, sets in sources.items() if sets]
-        for name in present:
-            _load(con, name, store, sources[name])  # type: ignore[arg-type]
-            con.execute(CONSENSUS.format(name=name), {"k": k})
+        present = _load_all(con, session, store, selection, k)
         for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
             if a in present and b in present:
                 confusion = _matrix(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
@@ -207,6 +220,42 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
     return report
 
 
+def _load_all(
+    con: duckdb.DuckDBPyConnection, session: Session, store: Path, selection: Selection, k: int
+) -> list[str]:
+    """Load vendor, LLM and gold labels with a consensus per item; gold is the gold files plus
+    the reviews, the newest review of an item winning. Returns which of the three are present."""
+    sources = {
+        "vendor": [(s, b.week) for s, b in selection.vendor],
+        "llm": [(selection.llm, None)] if selection.llm else [],
+        "gold_files": [(s, None) for s in selection.gold],
+    }
+    for name, sets in sources.items():
+        if sets:
+            _load(con, name, store, sets)  # type: ignore[arg-type]
+            con.execute(CONSENSUS.format(name=name), {"k": k})
+    reviews = latest_reviews(session, selection.task_type)
+    if reviews or sources["gold_files"]:
+        con.execute(
+            REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())}
+        )
+        files = GOLD_FILES if sources["gold_files"] else ""
+        con.execute(GOLD.format(files=files))
+    present = [name for name in ("vendor", "llm") if sources[name]]
+    return present + (["gold"] if reviews or sources["gold_files"] else [])
+
+
+def latest_reviews(session: Session, task_type: TaskType) -> dict[str, int]:
+    """item -> label code of the newest review of each item of a task type."""
+    code = {label: i for i, label in enumerate(task_type.labels)}
+    rows = session.exec(
+        select(Review)
+        .where(Review.task_type_id == task_type.id)
+        .order_by(col(Review.created_at), col(Review.id))
+    ).all()
+    return {review.item_id: code[review.label] for review in rows if review.label in code}
+
+
 def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> list[dict[str, Any]]:
     """Each vendor annotator's volume and agreement with the LLM and with gold."""
     volume = dict(con.execute(VOLUME).fetchall())
@@ -222,3 +271,210 @@ def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> l
         for who, rows in cells.items():
             figures[who][f"vs_{reference}"] = _short(_matrix(rows, k))
     return list(figures.values())
+
+
+# --- reviews and the disagreement queue ------------------------------------------------------
+
+QUEUE = """
+SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, votes.votes, confidence.confidence, texts.text
+FROM vendor_consensus AS v
+JOIN llm_consensus AS l USING (item_id)
+JOIN (SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS votes
+      FROM (SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL) GROUP BY item_id) AS votes USING (item_id)
+LEFT JOIN (SELECT item_id, max(confidence) AS confidence FROM read_parquet($llm_path, union_by_name = true)
+           GROUP BY item_id) AS confidence USING (item_id)
+LEFT JOIN (SELECT item_id, any_value(text) AS text FROM read_parquet($text_paths, union_by_name = true)
+           GROUP BY item_id) AS texts USING (item_id)
+WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
+ORDER BY confidence.confidence DESC NULLS LAST, v.item_id
+LIMIT $limit
+"""
+
+
+def add_review(
+    session: Session,
+    task_type_key: str,
+    item_id: str,
+    label: str,
+    *,
+    reviewer: str = "",
+    note: str = "",
+) -> Review:
+    """Record the correct label of an item; it counts as gold in every figure from now on."""
+    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
+    if task_type is None:
+        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    if not item_id.strip():
+        raise InputError("expected the id of the reviewed item", field="item")
+    if label not in task_type.labels:
+        raise InputError(
+            f"{label!r} is not a label of {task_type_key!r}; expected one of {', '.join(task_type.labels)}",
+            field="label",
+        )
+    review = Review(
+        task_type_id=task_type.id or 0,
+        item_id=item_id.strip(),
+        label=label,
+        reviewer=reviewer.strip(),
+        note=note,
+    )
+    session.add(review)
+    session.flush()
+    record_event(session, "review", "item", item_id, f"{task_type_key}: {label}")
+    return review
+
+
+def disagreement_queue(
+    session: Session, store: Path, selection: Selection, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Items where the vendor consensus and the LLM differ and nobody has reviewed yet, the LLM's
+    most confident disagreements first (when its file has a confidence column)."""
+    if not selection.vendor or selection.llm is None:
+        return []
+    order = list(selection.task_type.labels)
+    with duckdb.connect() as con:
+        _load_all(con, session, store, selection, len(order))
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS reviews (item_id VARCHAR, code INTEGER)")
+        llm_path = str(store / selection.llm.path)
+        text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
+        has_confidence = "confidence" in _columns(con, llm_path)
+        has_text = any("text" in _columns(con, path) for path in text_paths)
+        sql = QUEUE
+        if not has_confidence:
+            sql = sql.replace("max(confidence) AS confidence", "NULL::DOUBLE AS confidence")
+        if not has_text:
+            sql = sql.replace("any_value(text) AS text", "NULL::VARCHAR AS text")
+        rows = con.execute(
+            sql, {"llm_path": llm_path, "text_paths": text_paths, "limit": limit}
+        ).fetchall()
+    return [
+        {
+            "item_id": item,
+            "vendor_consensus": order[vendor],
+            "llm_label": order[llm],
+            "vendor_votes": ", ".join(
+                f"{order[int(c)]} x{n}" for c, n in (p.split(":") for p in votes.split(","))
+            ),
+            "llm_confidence": confidence,
+            "text": text,
+        }
+        for item, vendor, llm, votes, confidence, text in rows
+    ]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
+    return {
+        row[0]
+        for row in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": path}).fetchall()
+    }
+
+
+# --- batch acceptance ------------------------------------------------------------------------
+
+EVIDENCE = """
+SELECT count(*), count(*) FILTER (WHERE v.code <> g.code)
+FROM vendor_consensus AS v JOIN gold_consensus AS g USING (item_id)
+"""
+
+
+def set_rule(
+    session: Session,
+    contract_id: int,
+    task_type_key: str,
+    *,
+    max_error_rate: Decimal | float | str,
+    min_reviewed: int = 30,
+) -> AcceptanceRule:
+    """The acceptance rule of a contract's task type (one per pair, replaced when set again)."""
+    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
+    if task_type is None:
+        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    try:
+        rate = Decimal(str(max_error_rate))
+    except ArithmeticError:
+        raise InputError(
+            f"expected a share between 0 and 1, got {max_error_rate!r}", field="max error rate"
+        ) from None
+    if not rate.is_finite() or not 0 <= rate < 1:
+        raise InputError(
+            f"expected a share between 0 and 1 (0.05 is 5%), got {max_error_rate}",
+            field="max error rate",
+        )
+    if min_reviewed < 1:
+        raise InputError(
+            f"expected at least 1 reviewed item, got {min_reviewed}", field="min reviewed"
+        )
+    rule = session.exec(
+        select(AcceptanceRule).where(
+            AcceptanceRule.contract_id == contract_id, AcceptanceRule.task_type_id == task_type.id
+        )
+    ).first() or AcceptanceRule(
+        contract_id=contract_id, task_type_id=task_type.id or 0, max_error_rate=rate
+    )
+    rule.max_error_rate, rule.min_reviewed = rate, min_reviewed
+    session.add(rule)
+    session.flush()
+    record_event(
+        session,
+        "set",
+        "acceptance_rule",
+        rule.id,
+        f"{task_type_key}: {rate} ({min_reviewed} items)",
+    )
+    return rule
+
+
+DEFAULT_RULE = (Decimal("0.05"), 30)
+
+
+def batch_evidence(session: Session, store: Path, batch_id: int) -> dict[str, Any]:
+    """The reviewed items of a batch, its error rate against gold and reviews, the contract's
+    rule (5% with 30 items when none is set) and the recommendation."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"no batch with id {batch_id}", field="batch")
+    task_type = session.get(TaskType, batch.task_type_id)
+    assert task_type is not None
+    rule = session.exec(
+        select(AcceptanceRule).where(
+            AcceptanceRule.contract_id == batch.contract_id,
+            AcceptanceRule.task_type_id == task_type.id,
+        )
+    ).first()
+    max_rate, min_reviewed = (rule.max_error_rate, rule.min_reviewed) if rule else DEFAULT_RULE
+    selection = select_labels(session, task_type.key, batch_ids=[batch_id])
+    reviewed = errors = 0
+    if selection.vendor:
+        with duckdb.connect() as con:
+            present = _load_all(con, session, store, selection, len(task_type.labels))
+            if "gold" in present:
+                row = con.execute(EVIDENCE).fetchone()
+                reviewed, errors = (int(v or 0) for v in (row or (0, 0)))
+    advice = recommend(
+        errors,
+        reviewed,
+        max_error_rate=float(max_rate),
+        min_reviewed=min_reviewed,
+        quantity=batch.quantity,
+    )
+    return {
+        "batch_id": batch.id,
+        "ref": batch.ref,
+        "quantity": batch.quantity,
+        "status": str(batch.status),
+        "labelled": bool(selection.vendor),
+        "rule": {
+            "max_error_rate": float(max_rate),
+            "min_reviewed": min_reviewed,
+            "default": rule is None,
+        },
+        "reviewed": advice.reviewed,
+        "errors": advice.errors,
+        "error_rate": advice.error_rate,
+        "error_rate_ci95": None
+        if advice.interval is None
+        else [advice.interval.low, advice.interval.high],
+        "recommendation": advice.verdict.value,
+        "suggested_accepted_quantity": advice.suggested_accepted_quantity,
+        "reason": advice.reason,
+    }

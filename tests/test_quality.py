@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from procure.cli import run
 from procure.db import session_scope
+from procure.errors import InputError
 from procure.labelstore import LlmRunSpec, import_labels
 from procure.models import Batch
 from procure.quality import quality_report, select_labels
@@ -151,3 +152,94 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     kestrel = reports["expert_report"]["pairs"]["vendor_vs_llm"]
     assert kestrel["percent_agreement"] > 0.7 and kestrel["gwet_ac1"] > kestrel["cohen_kappa"] + 0.3
     assert reports["expert_report"]["llm"]["cost"] is not None
+
+
+def test_wilson_interval_matches_statsmodels() -> None:
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    from procure.acceptance import wilson_interval
+
+    for errors, n in [(0, 10), (3, 40), (17, 60), (50, 50), (81, 263)]:
+        interval = wilson_interval(errors, n)
+        assert interval is not None
+        expected = proportion.proportion_confint(errors, n, alpha=0.05, method="wilson")
+        assert (interval.low, interval.high) == pytest.approx(expected, abs=1e-9)
+    assert wilson_interval(0, 0) is None
+
+
+def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Path) -> None:
+    from procure.quality import add_review, disagreement_queue
+
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,annotator_id,label,text\n1,a,A,first\n1,b,A,first\n2,a,B,second\n2,b,B,second\n3,a,tie,third\n3,b,tie,third\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "l.csv",
+        "item_id,label,confidence\n1,B,0.6\n2,A,0.95\n3,tie,0.9\n",
+        source="llm",
+        llm=LlmRunSpec("m"),
+    )
+    with Session(sample.engine) as db:
+        queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    assert [
+        (q["item_id"], q["vendor_consensus"], q["llm_label"], q["llm_confidence"]) for q in queue
+    ] == [("2", "B", "A", 0.95), ("1", "A", "B", 0.6)]
+    assert queue[0]["text"] == "second" and queue[0]["vendor_votes"] == "B x2"
+    with session_scope(sample.engine) as db:
+        add_review(db, "pref_pair", "2", "A", reviewer="lead")
+        add_review(db, "pref_pair", "1", "B")
+        add_review(db, "pref_pair", "1", "A", note="second look")  # the newest review wins
+    with Session(sample.engine) as db:
+        selection = select_labels(db, "pref_pair")
+        assert [
+            q["item_id"] for q in disagreement_queue(db, sample.settings.label_store, selection)
+        ] == []
+        report = quality_report(db, sample.settings.label_store, selection)
+    # gold from reviews: 1 A, 2 A; vendor: 1 A, 2 B -> 1 of 2; llm: 1 B, 2 A -> 1 of 2
+    assert report["pairs"]["vendor_vs_gold"]["items"] == 2
+    assert report["pairs"]["vendor_vs_gold"]["percent_agreement"] == pytest.approx(0.5)
+    assert report["pairs"]["llm_vs_gold"]["percent_agreement"] == pytest.approx(0.5)
+    with (
+        pytest.raises(InputError, match="'maybe' is not a label of 'pref_pair'"),
+        session_scope(sample.engine) as db,
+    ):
+        add_review(db, "pref_pair", "2", "maybe")
+
+
+def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) -> None:
+    from procure.quality import add_review, batch_evidence, set_rule
+
+    batch_id = _batch(sample, "NW-PP-04")
+    rows = "".join(f"{i},A\n" for i in range(60))
+    _import(sample, tmp_path, "v.csv", "item_id,label\n" + rows, source="vendor", batch_id=batch_id)
+    with Session(sample.engine) as db:
+        assert (
+            batch_evidence(db, sample.settings.label_store, batch_id)["recommendation"]
+            == "review more"
+        )
+    with session_scope(sample.engine) as db:
+        for i in range(40):
+            add_review(db, "pref_pair", str(i), "B" if i < 12 else "A")  # 12 of 40 wrong
+    with Session(sample.engine) as db:
+        evidence = batch_evidence(db, sample.settings.label_store, batch_id)
+    assert (evidence["reviewed"], evidence["errors"]) == (40, 12)
+    assert evidence["rule"] == {"max_error_rate": 0.05, "min_reviewed": 30, "default": True}
+    assert evidence["recommendation"] == "reject"
+    assert evidence["suggested_accepted_quantity"] == 3500  # 5000 x (1 - 0.3)
+    with session_scope(sample.engine) as db:
+        contract_id = db.get(Batch, batch_id).contract_id  # type: ignore[union-attr]
+        set_rule(db, contract_id, "pref_pair", max_error_rate="0.5", min_reviewed=20)
+    with Session(sample.engine) as db:
+        evidence = batch_evidence(db, sample.settings.label_store, batch_id)
+    assert evidence["recommendation"] == "accept" and not evidence["rule"]["default"]
+    with (
+        pytest.raises(InputError, match="expected a share between 0 and 1"),
+        session_scope(sample.engine) as db,
+    ):
+        set_rule(db, contract_id, "pref_pair", max_error_rate="5")
