@@ -5,10 +5,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procure import catalog, labelfiles, labelstore
+from procure import catalog, deliveries, labelfiles, labelstore
 from procure.charts import confusion_figure, trend_figure
 from procure.kinds import LabelSource
-from procure.quality import quality_report, select_labels
+from procure.quality import (
+    add_review,
+    batch_evidence,
+    disagreement_queue,
+    quality_report,
+    select_labels,
+    set_rule,
+)
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")
@@ -187,3 +194,118 @@ if report["annotators"]:
             "kappa with LLM": st.column_config.NumberColumn(format="%.3f"),
         },
     )
+
+st.subheader("Disagreements to review")
+with session() as db:
+    queue = disagreement_queue(db, workspace().settings.label_store, selection, limit=100)
+if not queue:
+    st.write("No unreviewed items where the vendor and the LLM disagree.")
+else:
+    st.caption(
+        "Vendor consensus and LLM differ on these items; the LLM's most confident disagreements come first. A review becomes gold."
+    )
+    st.dataframe(pd.DataFrame(queue), hide_index=True, key="queue_table")
+    with st.form("review_form", clear_on_submit=True):
+        a, b, c = st.columns([2, 1, 1])
+        item = a.selectbox("Item", [q["item_id"] for q in queue], key="review_item")
+        label = b.selectbox("Correct label", report["labels"], key="review_label")
+        reviewer = c.text_input("Reviewer", key="review_reviewer")
+        note = st.text_input("Note", key="review_note")
+        if st.form_submit_button("Save review", type="primary"):
+            commit(
+                partial(
+                    add_review,
+                    task_type_key=task_key,
+                    item_id=item or "",
+                    label=label,
+                    reviewer=reviewer,
+                    note=note,
+                ),
+                f"Review of {item} saved; it counts as gold now.",
+            )
+
+labelled = [b for b in task_batches if any(s.batch_id == b.id for s, _ in selection.vendor)]
+if labelled:
+    st.subheader("Batch acceptance")
+    batch_id = st.selectbox(
+        "Batch",
+        [b.id for b in labelled],
+        key="acceptance_batch",
+        format_func=lambda i: next(
+            f"{b.ref} (week {b.week}, {b.quantity:,} units, {b.status})"
+            for b in labelled
+            if b.id == i
+        ),
+    )
+    with session() as db, reported_errors():
+        evidence = batch_evidence(db, workspace().settings.label_store, batch_id or 0)
+        show = {"accept": st.success, "reject": st.error, "review more": st.info}[
+            evidence["recommendation"]
+        ]
+        show(f"Recommendation: **{evidence['recommendation']}**. {evidence['reason']}.")
+        rule = evidence["rule"]
+        st.caption(
+            f"Rule: error rate at most {rule['max_error_rate']:.1%} at 95% confidence, with at least "
+            f"{rule['min_reviewed']} reviewed items{' (the default; set one below)' if rule['default'] else ''}."
+        )
+        decide, partly, change = st.columns(3)
+        if decide.button("Accept batch", key="acceptance_accept"):
+            commit(
+                partial(deliveries.set_batch_status, batch_id=batch_id or 0, status="accepted"),
+                "Batch accepted.",
+            )
+        if decide.button("Reject batch", key="acceptance_reject"):
+            commit(
+                partial(deliveries.set_batch_status, batch_id=batch_id or 0, status="rejected"),
+                "Batch rejected.",
+            )
+        with partly.form("partial_form"):
+            keep = st.number_input(
+                "Accept this many units",
+                min_value=1,
+                max_value=max(evidence["quantity"] - 1, 1),
+                step=1,
+                value=min(
+                    max(evidence["suggested_accepted_quantity"] or evidence["quantity"] - 1, 1),
+                    max(evidence["quantity"] - 1, 1),
+                ),
+                key="acceptance_quantity",
+            )
+            if st.form_submit_button("Partially accept"):
+                commit(
+                    partial(
+                        deliveries.set_batch_status,
+                        batch_id=batch_id or 0,
+                        status="partially_accepted",
+                        accepted_quantity=int(keep),
+                    ),
+                    f"Batch partially accepted: {int(keep):,} units.",
+                )
+        with change.form("rule_form"):
+            rate = st.number_input(
+                "Max error rate",
+                min_value=0.0,
+                max_value=0.99,
+                value=float(rule["max_error_rate"]),
+                step=0.01,
+                key="rule_rate",
+            )
+            minimum = st.number_input(
+                "Min reviewed items",
+                min_value=1,
+                value=int(rule["min_reviewed"]),
+                step=1,
+                key="rule_min",
+            )
+            contract_id = next(b.contract_id for b in labelled if b.id == batch_id)
+            if st.form_submit_button("Save rule"):
+                commit(
+                    partial(
+                        set_rule,
+                        contract_id=contract_id,
+                        task_type_key=task_key,
+                        max_error_rate=repr(rate),
+                        min_reviewed=int(minimum),
+                    ),
+                    "Acceptance rule saved.",
+                )

@@ -41,12 +41,18 @@ fx_app = typer.Typer(help="The reporting currency and exchange rates used to add
 labels_app = typer.Typer(
     help="Label files in the label store: vendor batches, LLM runs, gold sets."
 )
+review_app = typer.Typer(
+    help="The disagreement queue and reviewers' verdicts, which count as gold."
+)
+acceptance_app = typer.Typer(help="Acceptance rules and the evidence for accepting a batch.")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(task_type_app, name="task-type")
 app.add_typer(contract_app, name="contract")
 app.add_typer(batch_app, name="batch")
 app.add_typer(fx_app, name="fx")
 app.add_typer(labels_app, name="labels")
+app.add_typer(review_app, name="review")
+app.add_typer(acceptance_app, name="acceptance")
 
 
 class DocumentFormat(StrEnum):
@@ -596,6 +602,95 @@ def quality(
         )
     if not report["pairs"] and not human:
         typer.echo("no labels imported for this selection yet (procure labels import)")
+
+
+@review_app.command("queue")
+def review_queue(
+    ctx: typer.Context,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    batch: Annotated[
+        list[int] | None, typer.Option(help="Only these batches (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many items at most.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Items where the vendor consensus and the LLM differ, most confident LLM first."""
+    from procure.quality import disagreement_queue, select_labels
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        queue = disagreement_queue(
+            session, settings.label_store, select_labels(session, task_type, batch_ids=batch), limit
+        )
+    if as_json:
+        _print_json({"items": queue})
+        return
+    rows = [
+        (
+            q["item_id"],
+            q["vendor_votes"],
+            q["llm_label"],
+            "-" if q["llm_confidence"] is None else f"{q['llm_confidence']:.2f}",
+            (q["text"] or "")[:60],
+        )
+        for q in queue
+    ]
+    _table(rows, ["item", "vendor votes", "LLM", "confidence", "text"])
+
+
+@review_app.command("add")
+def review_add(
+    ctx: typer.Context,
+    item_id: str,
+    label: str,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    reviewer: str = "",
+    note: str = "",
+) -> None:
+    """Record the correct label of an item; it counts as gold in every figure."""
+    from procure.quality import add_review
+
+    with _session(ctx) as session:
+        review = add_review(session, task_type, item_id, label, reviewer=reviewer, note=note)
+        typer.echo(f"review {review.id}: item {review.item_id} is {review.label}")
+
+
+@acceptance_app.command("rule")
+def acceptance_rule(
+    ctx: typer.Context,
+    contract_id: int,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    max_error_rate: Annotated[str, typer.Option(help="Largest acceptable error rate, e.g. 0.05.")],
+    min_reviewed: Annotated[int, typer.Option(help="Reviewed items needed before deciding.")] = 30,
+) -> None:
+    """Set a contract's acceptance rule for a task type."""
+    from procure.quality import set_rule
+
+    with _session(ctx) as session:
+        rule = set_rule(
+            session,
+            contract_id,
+            task_type,
+            max_error_rate=max_error_rate,
+            min_reviewed=min_reviewed,
+        )
+        typer.echo(
+            f"accept when the 95% upper bound of the error rate is at most {rule.max_error_rate} ({rule.min_reviewed} reviewed items)"
+        )
+
+
+@acceptance_app.command("check")
+def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = False) -> None:
+    """The evidence for a batch (reviewed items, error rate and interval) and the recommendation."""
+    from procure.quality import batch_evidence
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        evidence = batch_evidence(session, settings.label_store, batch_id)
+    if as_json:
+        _print_json(evidence)
+    else:
+        typer.echo(f"batch {evidence['ref']}: {evidence['recommendation']}. {evidence['reason']}")
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -187,11 +187,6 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
         report["llm"] = None if run is None else run.model_dump(mode="json", exclude={"id"})
     with duckdb.connect() as con:
-        sources = {
-            "vendor": [(s, b.week) for s, b in selection.vendor],
-            "llm": [(selection.llm, None)] if selection.llm else [],
-            "gold": [(s, None) for s in selection.gold],
-        }
         present = _load_all(con, session, store, selection, k)
         for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
             if a in present and b in present:

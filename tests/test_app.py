@@ -223,3 +223,26 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
     assert list(table["comparison"]) == ["vendor vs llm"] and table["agreement"].iloc[
         0
     ] == pytest.approx(1.0)
+
+
+def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> None:
+    from sqlmodel import select
+
+    from procure.models import Batch, Review
+
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").select("pref_pair").run()
+    first = at.selectbox(key="review_item").options[0]
+    at.selectbox(key="review_label").select("tie")
+    at.button(key="FormSubmitter:review_form-Save review").click().run()
+    assert not at.exception and not at.error
+    assert f"Review of {first} saved; it counts as gold now." in [s.value for s in at.success]
+    assert first not in at.selectbox(key="review_item").options
+    with records(sample_home) as db:
+        assert [(r.item_id, r.label) for r in db.exec(select(Review))] == [(first, "tie")]
+        batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-04")).one()
+    at.selectbox(key="acceptance_batch").select(batch.id).run()
+    at.button(key="acceptance_accept").click().run()
+    assert "Batch accepted." in [s.value for s in at.success]
+    with records(sample_home) as db:
+        assert db.get(Batch, batch.id).status == "accepted"  # type: ignore[union-attr]
