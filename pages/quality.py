@@ -171,6 +171,32 @@ if report["pairs"]:
     if report["weeks"]:
         right.plotly_chart(trend_figure(report["weeks"]))
 
+if report["llm_test_retest"]:
+    st.subheader("LLM test-retest")
+    st.caption(
+        "The same model and prompt run again on the same items: how often it gives the same label."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "model": r["model"],
+                    "prompt": r["prompt_version"],
+                    "runs": f"{r['runs'][0]} and {r['runs'][1]}",
+                    "items": r["items"],
+                    "agreement": r["percent_agreement"],
+                    "Cohen's kappa": r["cohen_kappa"],
+                }
+                for r in report["llm_test_retest"]
+            ]
+        ),
+        hide_index=True,
+        column_config={
+            "agreement": st.column_config.NumberColumn(format="percent"),
+            "Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+
 if report["annotators"]:
     st.subheader("Annotators")
     st.dataframe(

@@ -79,6 +79,7 @@ class Selection:
     vendor: list[tuple[LabelSet, Batch]]
     llm: LabelSet | None
     gold: list[LabelSet]
+    llm_runs: tuple[LabelSet, ...] = ()  # every LLM run of the task type, for test-retest
 
 
 def select_labels(
@@ -115,12 +116,9 @@ def select_labels(
             raise NotFoundError(
                 f"no LLM run {llm_set_id} for task type {task_type_key!r}", field="llm run"
             )
-    return Selection(
-        task_type,
-        vendor,
-        runs[-1] if runs else None,
-        [s for s in sets if s.source == LabelSource.gold],
-    )
+    gold = [s for s in sets if s.source == LabelSource.gold]
+    every_run = tuple(s for s in sets if s.source == LabelSource.llm)
+    return Selection(task_type, vendor, runs[-1] if runs else None, gold, every_run)
 
 
 def _load(
@@ -182,6 +180,7 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
         "pairs": {},
         "annotators": [],
         "weeks": [],
+        "llm_test_retest": test_retest(session, store, selection.llm_runs, k),
     }
     if selection.llm is not None:
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
@@ -213,6 +212,48 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
                     for week, rows in sorted(weeks.items())
                 ]
     return report
+
+
+RUN_PAIR = """
+SELECT a.label_code, b.label_code, count(*)
+FROM read_parquet($first) AS a JOIN read_parquet($second) AS b USING (item_id, annotator_id)
+GROUP BY ALL
+"""
+
+
+def test_retest(
+    session: Session, store: Path, runs: tuple[LabelSet, ...], k: int
+) -> list[dict[str, Any]]:
+    """Consistency of repeated LLM runs: each repeat of a model and prompt version against its
+    first run, on the items both labelled (same item and annotator)."""
+    details = {
+        r.label_set_id: r
+        for r in session.exec(
+            select(LlmRun).where(col(LlmRun.label_set_id).in_([s.id for s in runs]))
+        )
+    }
+    groups: dict[tuple[str, str], list[LabelSet]] = {}
+    for label_set in runs:
+        run = details.get(label_set.id or 0)
+        if run is not None:
+            groups.setdefault((run.model, run.prompt_version), []).append(label_set)
+    results = []
+    with duckdb.connect() as con:
+        for (model, prompt), sets in groups.items():
+            first = sets[0]
+            for repeat in sets[1:]:
+                rows = con.execute(
+                    RUN_PAIR, {"first": str(store / first.path), "second": str(store / repeat.path)}
+                ).fetchall()
+                results.append(
+                    {
+                        "model": model,
+                        "prompt_version": prompt,
+                        "runs": [first.id, repeat.id],
+                        **_short(_matrix(rows, k)),
+                    }
+                )
+    return results
 
 
 def _load_all(

@@ -8,6 +8,9 @@ same path as any user's files. Each task tells a story a lead would recognise:
   own annotators match each other (a sign the data is LLM-generated);
 - expert report reviews (Kestrel): nearly every report is accepted, so raw agreement is high
   while kappa is low; Gwet's AC1 stays high.
+
+The preference-pair LLM run was also run earlier, so the page shows its test-retest consistency;
+the newer run (with confidence, tokens and cost) is the one compared by default.
 """
 
 from __future__ import annotations
@@ -40,10 +43,19 @@ class Story:
     llm_model: str = "gpt-4o-mini"
     tokens: tuple[int, int] = (350, 4)  # input, output tokens per item
     price_per_mtok: tuple[str, str] = ("0.15", "0.60")  # USD per million input, output tokens
+    rerun_stability: float | None = None  # run the LLM again; share of labels it repeats
 
 
 STORIES = (
-    Story("pref_pair", 3, (0.45, 0.45, 0.10), (0.62, 0.70, 0.78, 0.86), 0.85, gold_items=120),
+    Story(
+        "pref_pair",
+        3,
+        (0.45, 0.45, 0.10),
+        (0.62, 0.70, 0.78, 0.86),
+        0.85,
+        gold_items=120,
+        rerun_stability=0.92,
+    ),
     Story("sft_instruction", 3, (0.05, 0.15, 0.30, 0.35, 0.15), (0.45,), 0.80, copies_llm=0.6),
     Story(
         "expert_report",
@@ -130,16 +142,42 @@ def load_sample_labels(session: Session, store: Path) -> int:
                 str((price_in * int(i) + price_out * int(o)) / Decimal(1_000_000))
                 for i, o in zip(input_tokens, output_tokens, strict=True)
             ]
+            # the model is more confident when it is right, as a calibrated model is
+            right = all_llm == all_truth
+            confidence = np.where(
+                right, 0.70 + 0.29 * rng.random(len(right)), 0.40 + 0.45 * rng.random(len(right))
+            )
             llm_path = folder / f"{story.task_type}_llm.csv"
             pd.DataFrame(
                 {
                     "item_id": all_items,
                     "label": labels[all_llm],
+                    "confidence": np.round(confidence, 3),
                     "input_tokens": input_tokens,
                     "output_tokens": output_tokens,
                     "cost": cost,
                 }
             ).to_csv(llm_path, index=False)
+            if story.rerun_stability is not None:
+                again = np.where(
+                    rng.random(len(all_llm)) < story.rerun_stability,
+                    all_llm,
+                    rng.integers(0, k, len(all_llm)),
+                )
+                rerun_path = folder / f"{story.task_type}_llm_rerun.csv"
+                pd.DataFrame({"item_id": all_items, "label": labels[again]}).to_csv(
+                    rerun_path, index=False
+                )
+                import_labels(
+                    session,
+                    store,
+                    rerun_path,
+                    source="llm",
+                    task_type_key=story.task_type,
+                    llm=LlmRunSpec(story.llm_model, "openai", "sample-v1"),
+                    name=f"{story.llm_model} sample-v1 (earlier run)",
+                )
+                added += 1
             import_labels(
                 session,
                 store,

@@ -134,10 +134,11 @@ def test_quality_cli(
 
 def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     """sample_labels.py's three stories hold in the figures a lead would look at."""
+    from procure.quality import disagreement_queue
     from procure.sample_labels import load_sample_labels
 
     with session_scope(sample.engine) as db:
-        assert load_sample_labels(db, sample.settings.label_store) == 18
+        assert load_sample_labels(db, sample.settings.label_store) == 19
     with Session(sample.engine) as db:
         reports = {
             key: quality_report(db, sample.settings.label_store, select_labels(db, key))
@@ -152,6 +153,12 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     kestrel = reports["expert_report"]["pairs"]["vendor_vs_llm"]
     assert kestrel["percent_agreement"] > 0.7 and kestrel["gwet_ac1"] > kestrel["cohen_kappa"] + 0.3
     assert reports["expert_report"]["llm"]["cost"] is not None
+    with Session(sample.engine) as db:
+        queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    confidences = [q["llm_confidence"] for q in queue]
+    assert confidences == sorted(confidences, reverse=True) and confidences[0] > 0.9
+    [retest] = reports["pref_pair"]["llm_test_retest"]
+    assert 0.9 < retest["percent_agreement"] < 0.97
 
 
 def test_wilson_interval_matches_statsmodels() -> None:
@@ -243,3 +250,36 @@ def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) ->
         session_scope(sample.engine) as db,
     ):
         set_rule(db, contract_id, "pref_pair", max_error_rate="5")
+
+
+def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path: Path) -> None:
+    _import(
+        sample,
+        tmp_path,
+        "run1.csv",
+        "item_id,label\n1,A\n2,B\n3,tie\n4,A\n",
+        source="llm",
+        llm=LlmRunSpec("m", prompt_version="v1"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "run2.csv",
+        "item_id,label\n1,A\n2,B\n3,A\n4,A\n5,B\n",
+        source="llm",
+        llm=LlmRunSpec("m", prompt_version="v1"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "other.csv",
+        "item_id,label\n1,B\n",
+        source="llm",
+        llm=LlmRunSpec("m", prompt_version="v2"),
+    )
+    with Session(sample.engine) as db:
+        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    [retest] = report["llm_test_retest"]
+    # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
+    assert (retest["model"], retest["prompt_version"], retest["items"]) == ("m", "v1", 4)
+    assert retest["percent_agreement"] == pytest.approx(0.75)
