@@ -11,6 +11,7 @@ from procure.kinds import LabelSource
 from procure.quality import (
     add_review,
     batch_evidence,
+    dawid_skene_report,
     disagreement_queue,
     quality_report,
     select_labels,
@@ -220,6 +221,29 @@ if report["annotators"]:
             "kappa with LLM": st.column_config.NumberColumn(format="%.3f"),
         },
     )
+
+if selection.vendor and st.button(
+    "Estimate annotator reliability without gold (Dawid-Skene)", key="dawid_skene"
+):
+    with session() as db, st.spinner("Fitting Dawid-Skene..."), reported_errors():
+        estimate = dawid_skene_report(db, workspace().settings.label_store, selection)
+    if estimate:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"annotator": a["annotator"], "estimated accuracy": a["estimated_accuracy"]}
+                    for a in estimate["annotators"]
+                ]
+            ),
+            hide_index=True,
+            column_config={"estimated accuracy": st.column_config.NumberColumn(format="percent")},
+        )
+        gold = estimate["against_gold"]
+        if gold and gold["items"]:
+            st.caption(
+                f"On {gold['items']} gold items, Dawid-Skene's labels are right {gold['dawid_skene']:.1%} of the time, "
+                f"the majority vote {gold['majority']:.1%}."
+            )
 
 st.subheader("Disagreements to review")
 with session() as db:

@@ -566,15 +566,23 @@ def quality(
     llm_run: Annotated[
         int | None, typer.Option(help="The LLM label set to compare with (default: newest).")
     ] = None,
+    dawid_skene: Annotated[
+        bool,
+        typer.Option(
+            "--dawid-skene", help="Also estimate each annotator's reliability without gold."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Vendor consensus vs LLM vs gold, the vendor's own agreement, annotators and weeks."""
-    from procure.quality import quality_report, select_labels
+    from procure.quality import dawid_skene_report, quality_report, select_labels
 
     settings = _settings(ctx)
     with _session(ctx) as session:
         selection = select_labels(session, task_type, batch_ids=batch, llm_set_id=llm_run)
         report = quality_report(session, settings.label_store, selection)
+        if dawid_skene:
+            report["dawid_skene"] = dawid_skene_report(session, settings.label_store, selection)
     if as_json:
         _print_json(report)
         return
@@ -600,6 +608,18 @@ def quality(
         typer.echo(
             f"  week {week['week']}: vendor vs LLM agreement {show(week['percent_agreement'])}, kappa {show(week['cohen_kappa'])} ({week['items']:,} items)"
         )
+    estimate = report.get("dawid_skene")
+    if estimate:
+        typer.echo(
+            f"Dawid-Skene ({estimate['iterations']} iterations): estimated annotator accuracy"
+        )
+        for annotator in estimate["annotators"]:
+            typer.echo(f"  {annotator['annotator']}: {annotator['estimated_accuracy']:.3f}")
+        gold = estimate["against_gold"]
+        if gold:
+            typer.echo(
+                f"  against gold ({gold['items']} items): Dawid-Skene labels {show(gold['dawid_skene'])}, majority {show(gold['majority'])}"
+            )
     if not report["pairs"] and not human:
         typer.echo("no labels imported for this selection yet (procure labels import)")
 

@@ -283,3 +283,31 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
     # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
     assert (retest["model"], retest["prompt_version"], retest["items"]) == ("m", "v1", 4)
     assert retest["percent_agreement"] == pytest.approx(0.75)
+
+
+def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) -> None:
+    from procure.quality import add_review, dawid_skene_report
+
+    # annotator c is always wrong on item labels A/B; a and b agree with the truth
+    rows = "".join(
+        f"{i},a,{'A' if i % 2 else 'B'}\n{i},b,{'A' if i % 2 else 'B'}\n{i},c,{'B' if i % 2 else 'A'}\n"
+        for i in range(40)
+    )
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,annotator_id,label\n" + rows,
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    with session_scope(sample.engine) as db:
+        add_review(db, "pref_pair", "1", "A")
+    with Session(sample.engine) as db:
+        estimate = dawid_skene_report(
+            db, sample.settings.label_store, select_labels(db, "pref_pair")
+        )
+    assert estimate is not None
+    accuracy = {a["annotator"]: a["estimated_accuracy"] for a in estimate["annotators"]}
+    assert accuracy["a"] > 0.95 and accuracy["b"] > 0.95 and accuracy["c"] < 0.05
+    assert estimate["against_gold"] == {"items": 1, "dawid_skene": 1.0, "majority": 1.0}
