@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procure import catalog, deliveries, labelfiles, labelstore
+from procure import adapters, catalog, deliveries, labelfiles, labelstore
+from procure.adapters import Adapter
 from procure.charts import confusion_figure, trend_figure
 from procure.kinds import LabelSource
 from procure.quality import (
@@ -43,14 +44,35 @@ with st.expander("Import labels", expanded=not sets):
         type=["csv", "tsv", "jsonl", "ndjson", "json", "parquet", "gz"],
         key="labels_upload",
     )
+    file_kind = st.radio(
+        "File",
+        ["labels", *(a.value for a in Adapter)],
+        horizontal=True,
+        key="labels_file_kind",
+        format_func={
+            "labels": "label file (long format)",
+            "label-studio": "Label Studio JSON export",
+            "labelbox": "Labelbox NDJSON export",
+        }.get,
+    )
+    adapter = None if file_kind == "labels" else Adapter(file_kind)
+    field = None
     if upload is not None:
         folder = Path(tempfile.mkdtemp(prefix="procure-upload-"))
         path = folder / upload.name
         path.write_bytes(upload.getbuffer())
         with reported_errors():
-            shown = labelfiles.preview(path, upload.name)
+            shown_path = path
+            if adapter is not None:
+                field = st.selectbox(
+                    "Label field", adapters.fields(path, adapter, upload.name), key="labels_field"
+                )
+                shown_path = folder / "converted.parquet"
+                adapters.convert(path, adapter, field or "", shown_path, upload.name)
+            shown = labelfiles.preview(shown_path, upload.name)
             st.caption(
-                f"{shown.format.value}{' (gzip)' if shown.gzip else ''}; columns: {', '.join(shown.columns)}"
+                f"{'converted from the export' if adapter else shown.format.value}{' (gzip)' if shown.gzip else ''}; "
+                f"columns: {', '.join(shown.columns)}"
             )
             st.dataframe(pd.DataFrame(shown.rows, columns=shown.header), hide_index=True)
         kind = st.radio(
@@ -104,6 +126,8 @@ with st.expander("Import labels", expanded=not sets):
                         llm=llm,
                         force=force,
                         display_name=upload.name,
+                        adapter=adapter,
+                        field=field,
                     ),
                     lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
                 )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from procure.adapters import Adapter
 from procure.errors import InputError, ProcureError
 from procure.kinds import BatchStatus, LabelKind, LabelSource, Level, VendorKind
 
@@ -492,6 +493,16 @@ def labels_import(
     currency: Annotated[str, typer.Option(help="Currency of the file's cost column.")] = "USD",
     gold: Annotated[bool, typer.Option("--gold", help="Gold or reviewed labels.")] = False,
     name: Annotated[str | None, typer.Option(help="A name for the label set.")] = None,
+    adapter: Annotated[
+        Adapter | None,
+        typer.Option(help="The file is an annotation tool's export: label-studio or labelbox."),
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option(
+            help="With --adapter: the field that holds the labels (from_name / classification)."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Import even if this file was imported before.")
     ] = False,
@@ -532,6 +543,8 @@ def labels_import(
             name=name,
             llm=llm,
             force=force,
+            adapter=adapter,
+            field=field,
         )
         typer.echo(
             f"label set {label_set.id} ({label_set.name}): {label_set.rows:,} labels, "

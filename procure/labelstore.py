@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 import duckdb
 from sqlmodel import Session, col, select
 
+from procure.adapters import Adapter, convert
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource
 from procure.labelfiles import (
@@ -114,8 +116,32 @@ def import_labels(
     llm: LlmRunSpec | None = None,
     force: bool = False,
     display_name: str | None = None,
+    adapter: Adapter | str | None = None,
+    field: str | None = None,
+    digest: str | None = None,
 ) -> LabelSet:
-    """Validate a label file and add it to the store (all or nothing; see the module)."""
+    """Validate a label file and add it to the store (all or nothing; see the module).
+
+    With ``adapter`` the file is an annotation tool's export whose ``field`` holds the labels;
+    it is converted to the long format first (re-imports are still detected on the export).
+    """
+    if adapter is not None:
+        with tempfile.TemporaryDirectory(prefix="procure-export-") as scratch:
+            converted = Path(scratch) / f"{Path(display_name or path.name).stem}.parquet"
+            convert(path, adapter, field or "", converted, display_name or path.name)
+            return import_labels(
+                session,
+                store,
+                converted,
+                source=source,
+                task_type_key=task_type_key,
+                batch_id=batch_id,
+                name=name,
+                llm=llm,
+                force=force,
+                display_name=display_name or path.name,
+                digest=file_sha256(path),
+            )
     source = LabelSource(source)
     shown = display_name or path.name
     task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
@@ -126,7 +152,7 @@ def import_labels(
         raise InputError(
             f"batch {batch.ref} is not a batch of task type {task_type_key!r}", field="batch"
         )
-    digest = file_sha256(path)
+    digest = digest or file_sha256(path)
     earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
     if earlier is not None and not force:
         raise AlreadyImportedError(

@@ -246,3 +246,61 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
     assert "Batch accepted." in [s.value for s in at.success]
     with records(sample_home) as db:
         assert db.get(Batch, batch.id).status == "accepted"  # type: ignore[union-attr]
+
+
+def test_upload_labels_on_the_quality_page(home: Path) -> None:
+    import json
+
+    from sqlmodel import select
+
+    from procure.models import LabelSet
+
+    workspace = open_workspace(Settings(home=home))
+    with session_scope(workspace.engine) as db:
+        load_sample(db, date.today())  # records only; the test uploads its labels
+    export = [
+        {
+            "id": i,
+            "data": {"text": f"pair {i}"},
+            "annotations": [
+                {
+                    "completed_by": 1,
+                    "result": [
+                        {
+                            "from_name": "preference",
+                            "type": "choices",
+                            "value": {"choices": ["A" if i % 2 else "B"]},
+                        }
+                    ],
+                }
+            ],
+        }
+        for i in range(6)
+    ]
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").select("pref_pair").run()
+    at.radio(key="labels_file_kind").set_value("label-studio").run()
+    at.file_uploader(key="labels_upload").set_value(
+        ("export.json", json.dumps(export).encode(), "application/json")
+    ).run()
+    assert at.selectbox(key="labels_field").value == "preference"
+    at.radio(key="labels_source").set_value("gold").run()
+    at.button(key="labels_import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == ["Imported 6 labels as 'export'."]
+    with records(home) as db:
+        assert [(s.source, s.rows, s.filename) for s in db.exec(select(LabelSet))] == [
+            ("gold", 6, "export.json")
+        ]
+
+    at.radio(key="labels_file_kind").set_value("labels").run()
+    at.file_uploader(key="labels_upload").set_value(
+        ("bad.csv", b"item_id,label\n1,A\n2,maybe\n", "text/csv")
+    ).run()
+    at.radio(key="labels_source").set_value("gold").run()
+    at.button(key="labels_import").click().run()
+    assert [e.value for e in at.error] == [
+        "bad.csv: column label: labels outside the task type's set (A, B, tie): 'maybe' (1 rows, first at line 3)"
+    ]
+    with records(home) as db:
+        assert len(db.exec(select(LabelSet)).all()) == 1
