@@ -11,13 +11,11 @@ from procure.charts import confusion_figure, trend_figure
 from procure.kinds import LabelSource
 from procure.quality import (
     add_review,
-    batch_evidence,
     dawid_skene_report,
-    disagreement_queue,
-    quality_report,
     select_labels,
     set_rule,
 )
+from procure.ui import cached
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")
@@ -138,8 +136,11 @@ if not selection.vendor and not selection.llm and not selection.gold:
     )
     st.stop()
 
-with session() as db, reported_errors():
-    report = quality_report(db, workspace().settings.label_store, selection)
+report = None
+with reported_errors():
+    report = cached.quality(task_key)
+if report is None:
+    st.stop()
 
 human = report["human"]
 if human:
@@ -270,8 +271,7 @@ if selection.vendor and st.button(
             )
 
 st.subheader("Disagreements to review")
-with session() as db:
-    queue = disagreement_queue(db, workspace().settings.label_store, selection, limit=100)
+queue = cached.queue(task_key)
 if not queue:
     st.write("No unreviewed items where the vendor and the LLM disagree.")
 else:
@@ -311,8 +311,8 @@ if labelled:
             if b.id == i
         ),
     )
-    with session() as db, reported_errors():
-        evidence = batch_evidence(db, workspace().settings.label_store, batch_id or 0)
+    with reported_errors():
+        evidence = cached.evidence(batch_id or 0)
         show = {"accept": st.success, "reject": st.error, "review more": st.info}[
             evidence["recommendation"]
         ]

@@ -75,6 +75,14 @@ def record_event(
     session.add(AuditEvent(action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
 
+def data_version(session: Session) -> int:
+    """Grows with every recorded change (each write records an audit event): a cache key."""
+    from sqlalchemy import func
+
+    newest = session.exec(select(func.max(AuditEvent.id))).one()
+    return newest or 0
+
+
 # --- settings and exchange rates -------------------------------------------------------------
 
 

@@ -1,0 +1,51 @@
+"""Derived figures cached across reruns, keyed by the workspace and its data version (which
+every write advances), so a page rerun reads them instead of recomputing over the labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from procure.quality import batch_evidence, disagreement_queue, quality_report, select_labels
+from procure.ui.state import session, workspace
+from procure.workspace import data_version
+
+
+def version() -> int:
+    with session() as db:
+        return data_version(db)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _quality(database: str, version: int, task_key: str) -> dict[str, Any]:
+    with session() as db:
+        return quality_report(db, workspace().settings.label_store, select_labels(db, task_key))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _queue(database: str, version: int, task_key: str, limit: int) -> list[dict[str, Any]]:
+    with session() as db:
+        return disagreement_queue(
+            db, workspace().settings.label_store, select_labels(db, task_key), limit
+        )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _evidence(database: str, version: int, batch_id: int) -> dict[str, Any]:
+    with session() as db:
+        return batch_evidence(db, workspace().settings.label_store, batch_id)
+
+
+def quality(task_key: str) -> dict[str, Any]:
+    """The quality report of a task type (a copy; cached until the workspace changes)."""
+    return _quality(workspace().settings.database_label, version(), task_key)
+
+
+def queue(task_key: str, limit: int = 100) -> list[dict[str, Any]]:
+    return _queue(workspace().settings.database_label, version(), task_key, limit)
+
+
+def evidence(batch_id: int) -> dict[str, Any]:
+    """A batch's acceptance evidence and recommendation."""
+    return _evidence(workspace().settings.database_label, version(), batch_id)
