@@ -317,9 +317,9 @@ FROM vendor_consensus AS v
 JOIN llm_consensus AS l USING (item_id)
 JOIN (SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS votes
       FROM (SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL) GROUP BY item_id) AS votes USING (item_id)
-LEFT JOIN (SELECT item_id, max(confidence) AS confidence FROM read_parquet($llm_path, union_by_name = true)
+LEFT JOIN (SELECT item_id, {confidence} AS confidence FROM read_parquet($llm_path, union_by_name = true)
            GROUP BY item_id) AS confidence USING (item_id)
-LEFT JOIN (SELECT item_id, any_value(text) AS text FROM read_parquet($text_paths, union_by_name = true)
+LEFT JOIN (SELECT item_id, {text} AS text FROM read_parquet($text_paths, union_by_name = true)
            GROUP BY item_id) AS texts USING (item_id)
 WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
 ORDER BY confidence.confidence DESC NULLS LAST, v.item_id
@@ -375,11 +375,10 @@ def disagreement_queue(
         text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
         has_confidence = "confidence" in _columns(con, llm_path)
         has_text = any("text" in _columns(con, path) for path in text_paths)
-        sql = QUEUE
-        if not has_confidence:
-            sql = sql.replace("max(confidence) AS confidence", "NULL::DOUBLE AS confidence")
-        if not has_text:
-            sql = sql.replace("any_value(text) AS text", "NULL::VARCHAR AS text")
+        sql = QUEUE.format(  # files without the optional columns give NULLs
+            confidence="max(confidence)" if has_confidence else "NULL::DOUBLE",
+            text="any_value(text)" if has_text else "NULL::VARCHAR",
+        )
         rows = con.execute(
             sql, {"llm_path": llm_path, "text_paths": text_paths, "limit": limit}
         ).fetchall()
