@@ -136,11 +136,12 @@ if not selection.vendor and not selection.llm and not selection.gold:
     )
     st.stop()
 
-report = None
+page = None
 with reported_errors():
-    report = cached.quality(task_key)
-if report is None:
+    page = cached.quality(task_key)
+if page is None:
     st.stop()
+report, queue = page["report"], page["queue"]
 
 human = report["human"]
 if human:
@@ -271,7 +272,6 @@ if selection.vendor and st.button(
             )
 
 st.subheader("Disagreements to review")
-queue = cached.queue(task_key)
 if not queue:
     st.write("No unreviewed items where the vendor and the LLM disagree.")
 else:

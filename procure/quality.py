@@ -7,6 +7,8 @@ patterns; the statistics are those of ``procure.agreement`` (choices documented 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,17 +20,19 @@ from sqlmodel import Session, col, select
 
 from procure import agreement as ag
 from procure.acceptance import recommend
-from procure.compare import against_report
+from procure.compare import PatternCodec, against_report
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource, Level
 from procure.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
 from procure.workspace import record_event
 
+# A view, not a table: the labels stay in their Parquet files and are read where needed. Views
+# cannot take parameters, so the store's own file paths are written in as quoted literals.
 LABELS = """
-CREATE OR REPLACE TEMP TABLE {name} AS
+CREATE OR REPLACE TEMP VIEW {name} AS
 SELECT l.item_id, l.annotator_id, l.label_code AS code, m.week
-FROM read_parquet($paths_{name}, filename = true) AS l
-JOIN (SELECT unnest($files_{name}) AS filename, unnest($weeks_{name}) AS week) AS m USING (filename)
+FROM read_parquet({files}, filename = true) AS l
+JOIN (SELECT unnest({files}) AS filename, unnest({weeks}::BIGINT[]) AS week) AS m USING (filename)
 """
 REVIEWS = """
 CREATE OR REPLACE TEMP TABLE reviews AS
@@ -62,12 +66,19 @@ SELECT v.annotator_id, v.code, r.code, count(*) FROM vendor AS v JOIN {reference
 GROUP BY ALL
 """
 VOLUME = "SELECT annotator_id, count(*) FROM vendor GROUP BY annotator_id ORDER BY 2 DESC, 1"
-ITEM_COUNTS = """
-SELECT string_agg(code || ':' || n, ',' ORDER BY code) AS key FROM (
-    SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL
-) GROUP BY item_id
+# Each item's count vector as one number (see procure.compare), grouped into patterns.
+PATTERNS = """
+SELECT key, count(*) FROM (
+    SELECT sum(CAST($weights AS {key_type}[])[code + 1]) AS key FROM vendor GROUP BY item_id
+) GROUP BY key ORDER BY key
 """
-PATTERNS = f"SELECT key, count(*) FROM ({ITEM_COUNTS}) GROUP BY key ORDER BY key"
+TEXT_PATTERNS = """
+SELECT key, count(*) FROM (
+    SELECT string_agg(code || ':' || n, ',' ORDER BY code) AS key
+    FROM (SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL) GROUP BY item_id
+) GROUP BY key ORDER BY key
+"""
+ANNOTATOR_COUNT = "SELECT count(DISTINCT annotator_id) FROM vendor"
 
 
 @dataclass(frozen=True)
@@ -121,18 +132,16 @@ def select_labels(
     return Selection(task_type, vendor, runs[-1] if runs else None, gold, every_run)
 
 
+def _literal_list(values: list[str]) -> str:
+    return "[" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + "]"
+
+
 def _load(
     con: duckdb.DuckDBPyConnection, name: str, store: Path, sets: list[tuple[LabelSet, int | None]]
 ) -> None:
-    files = [str(store / s.path) for s, _ in sets]
-    con.execute(
-        LABELS.format(name=name),
-        {
-            f"paths_{name}": files,
-            f"files_{name}": files,
-            f"weeks_{name}": [week for _, week in sets],
-        },
-    )
+    files = _literal_list([str(store / s.path) for s, _ in sets])
+    weeks = "[" + ", ".join("NULL" if week is None else str(int(week)) for _, week in sets) + "]"
+    con.execute(LABELS.format(name=name, files=files, weeks=weeks))
 
 
 def _matrix(rows: list[tuple[Any, ...]], k: int) -> ag.IntArray:
@@ -142,12 +151,19 @@ def _matrix(rows: list[tuple[Any, ...]], k: int) -> ag.IntArray:
     return matrix
 
 
-def _patterns(rows: list[tuple[str, int]], k: int) -> tuple[ag.IntArray, ag.IntArray]:
-    patterns = np.zeros((len(rows), k), dtype=np.int64)
-    for i, (key, _) in enumerate(rows):  # one row per distinct count pattern
-        for part in key.split(","):
-            code, n = part.split(":")
-            patterns[i, int(code)] = int(n)
+def _vendor_patterns(con: duckdb.DuckDBPyConnection, k: int) -> tuple[ag.IntArray, ag.IntArray]:
+    """The vendor's per-item count vectors as distinct patterns and their frequencies."""
+    row = con.execute(ANNOTATOR_COUNT).fetchone()
+    codec = PatternCodec(k, int(row[0] if row else 0) + 1)
+    if not codec.numeric:  # very many labels: decode text keys
+        rows = con.execute(TEXT_PATTERNS).fetchall()
+    else:
+        rows = con.execute(
+            PATTERNS.format(key_type=codec.key_type), {"weights": codec.weights}
+        ).fetchall()
+    patterns = np.array([codec.decode(key) for key, _ in rows], dtype=np.int64).reshape(
+        len(rows), k
+    )
     return patterns, np.array([n for _, n in rows], dtype=np.int64)
 
 
@@ -162,8 +178,30 @@ def _short(confusion: ag.IntArray) -> dict[str, Any]:
     }
 
 
-def quality_report(session: Session, store: Path, selection: Selection) -> dict[str, Any]:
+Loaded = tuple[duckdb.DuckDBPyConnection, list[str]]
+ALL_SOURCES = ("vendor", "llm", "gold")
+
+
+@contextmanager
+def loaded_labels(
+    session: Session, store: Path, selection: Selection, sources: tuple[str, ...] = ALL_SOURCES
+) -> Iterator[Loaded]:
+    """One DuckDB connection with the selection's labels and consensus loaded, for several
+    reports to share; yields the connection and which sources are present."""
+    with duckdb.connect() as con:
+        yield (
+            con,
+            _load_all(con, session, store, selection, len(selection.task_type.labels), sources),
+        )
+
+
+def quality_report(
+    session: Session, store: Path, selection: Selection, loaded: Loaded | None = None
+) -> dict[str, Any]:
     """Everything the Quality page and ``procure quality --json`` show for one selection."""
+    if loaded is None and selection.task_type.labels:
+        with loaded_labels(session, store, selection) as fresh:
+            return quality_report(session, store, selection, fresh)
     task_type = selection.task_type
     order = list(task_type.labels)
     if not order:
@@ -185,32 +223,29 @@ def quality_report(session: Session, store: Path, selection: Selection) -> dict[
     if selection.llm is not None:
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
         report["llm"] = None if run is None else run.model_dump(mode="json", exclude={"id"})
-    with duckdb.connect() as con:
-        present = _load_all(con, session, store, selection, k)
-        for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
-            if a in present and b in present:
-                confusion = _matrix(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
-                report["pairs"][f"{a}_vs_{b}"] = against_report(confusion, order, level)
-        if "vendor" in present:
-            patterns, frequency = _patterns(con.execute(PATTERNS).fetchall(), k)
-            report["human"] = {
-                "items": int(frequency.sum()),
-                "percent_agreement": ag.percent_agreement(patterns, frequency),
-                "krippendorff_alpha": ag.krippendorff_alpha(patterns, level, None, frequency),
-                "gwet_ac1": ag.gwet_ac1(patterns, frequency),
-                "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
-            }
-            report["annotators"] = _annotators(con, present, k)
-            if "llm" in present:
-                weeks: dict[int, list[tuple[int, int, int]]] = {}
-                for week, a, b, n in con.execute(
-                    PAIR_BY_WEEK.format(a="vendor", b="llm")
-                ).fetchall():
-                    weeks.setdefault(int(week), []).append((a, b, n))
-                report["weeks"] = [
-                    {"week": week, **_short(_matrix(rows, k))}
-                    for week, rows in sorted(weeks.items())
-                ]
+    assert loaded is not None
+    con, present = loaded
+    for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
+        if a in present and b in present:
+            confusion = _matrix(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
+            report["pairs"][f"{a}_vs_{b}"] = against_report(confusion, order, level)
+    if "vendor" in present:
+        patterns, frequency = _vendor_patterns(con, k)
+        report["human"] = {
+            "items": int(frequency.sum()),
+            "percent_agreement": ag.percent_agreement(patterns, frequency),
+            "krippendorff_alpha": ag.krippendorff_alpha(patterns, level, None, frequency),
+            "gwet_ac1": ag.gwet_ac1(patterns, frequency),
+            "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
+        }
+        report["annotators"] = _annotators(con, present, k)
+        if "llm" in present:
+            weeks: dict[int, list[tuple[int, int, int]]] = {}
+            for week, a, b, n in con.execute(PAIR_BY_WEEK.format(a="vendor", b="llm")).fetchall():
+                weeks.setdefault(int(week), []).append((a, b, n))
+            report["weeks"] = [
+                {"week": week, **_short(_matrix(rows, k))} for week, rows in sorted(weeks.items())
+            ]
     return report
 
 
@@ -257,28 +292,31 @@ def test_retest(
 
 
 def _load_all(
-    con: duckdb.DuckDBPyConnection, session: Session, store: Path, selection: Selection, k: int
+    con: duckdb.DuckDBPyConnection,
+    session: Session,
+    store: Path,
+    selection: Selection,
+    k: int,
+    sources: tuple[str, ...] = ALL_SOURCES,
 ) -> list[str]:
-    """Load vendor, LLM and gold labels with a consensus per item; gold is the gold files plus
-    the reviews, the newest review of an item winning. Returns which of the three are present."""
-    sources = {
-        "vendor": [(s, b.week) for s, b in selection.vendor],
-        "llm": [(selection.llm, None)] if selection.llm else [],
-        "gold_files": [(s, None) for s in selection.gold],
+    """Load vendor, LLM and gold labels (those in ``sources``) with a consensus per item; gold is
+    the gold files plus the reviews, the newest review of an item winning. Returns which of the
+    three are present."""
+    sets = {
+        "vendor": [(s, b.week) for s, b in selection.vendor] if "vendor" in sources else [],
+        "llm": [(selection.llm, None)] if selection.llm and "llm" in sources else [],
+        "gold_files": [(s, None) for s in selection.gold] if "gold" in sources else [],
     }
-    for name, sets in sources.items():
-        if sets:
-            _load(con, name, store, sets)  # type: ignore[arg-type]
+    for name, files in sets.items():
+        if files:
+            _load(con, name, store, files)  # type: ignore[arg-type]
             con.execute(CONSENSUS.format(name=name), {"k": k})
-    reviews = latest_reviews(session, selection.task_type)
-    if reviews or sources["gold_files"]:
-        con.execute(
-            REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())}
-        )
-        files = GOLD_FILES if sources["gold_files"] else ""
-        con.execute(GOLD.format(files=files))
-    present = [name for name in ("vendor", "llm") if sources[name]]
-    return present + (["gold"] if reviews or sources["gold_files"] else [])
+    reviews = latest_reviews(session, selection.task_type) if "gold" in sources else {}
+    con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})
+    has_gold = bool(reviews or sets["gold_files"])
+    if has_gold:
+        con.execute(GOLD.format(files=GOLD_FILES if sets["gold_files"] else ""))
+    return [name for name in ("vendor", "llm") if sets[name]] + (["gold"] if has_gold else [])
 
 
 def latest_reviews(session: Session, task_type: TaskType) -> dict[str, int]:
@@ -312,18 +350,25 @@ def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> l
 # --- reviews and the disagreement queue ------------------------------------------------------
 
 QUEUE = """
-SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, votes.votes, confidence.confidence, texts.text
-FROM vendor_consensus AS v
-JOIN llm_consensus AS l USING (item_id)
+WITH candidates AS (
+    SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, c.confidence
+    FROM vendor_consensus AS v
+    JOIN llm_consensus AS l USING (item_id)
+    LEFT JOIN (SELECT item_id, {confidence} AS confidence FROM read_parquet($llm_path) GROUP BY item_id) AS c
+        USING (item_id)
+    WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
+    ORDER BY c.confidence DESC NULLS LAST, v.item_id
+    LIMIT $limit
+)
+SELECT c.item_id, c.vendor_code, c.llm_code, votes.votes, c.confidence, texts.text
+FROM candidates AS c
 JOIN (SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS votes
-      FROM (SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL) GROUP BY item_id) AS votes USING (item_id)
-LEFT JOIN (SELECT item_id, {confidence} AS confidence FROM read_parquet($llm_path, union_by_name = true)
-           GROUP BY item_id) AS confidence USING (item_id)
+      FROM (SELECT item_id, code, count(*) AS n FROM vendor
+            WHERE item_id IN (SELECT item_id FROM candidates) GROUP BY ALL)
+      GROUP BY item_id) AS votes USING (item_id)
 LEFT JOIN (SELECT item_id, {text} AS text FROM read_parquet($text_paths, union_by_name = true)
-           GROUP BY item_id) AS texts USING (item_id)
-WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
-ORDER BY confidence.confidence DESC NULLS LAST, v.item_id
-LIMIT $limit
+           WHERE item_id IN (SELECT item_id FROM candidates) GROUP BY item_id) AS texts USING (item_id)
+ORDER BY c.confidence DESC NULLS LAST, c.item_id
 """
 
 
@@ -361,27 +406,32 @@ def add_review(
 
 
 def disagreement_queue(
-    session: Session, store: Path, selection: Selection, limit: int = 50
+    session: Session,
+    store: Path,
+    selection: Selection,
+    limit: int = 50,
+    loaded: Loaded | None = None,
 ) -> list[dict[str, Any]]:
     """Items where the vendor consensus and the LLM differ and nobody has reviewed yet, the LLM's
     most confident disagreements first (when its file has a confidence column)."""
     if not selection.vendor or selection.llm is None:
         return []
+    if loaded is None:
+        with loaded_labels(session, store, selection) as fresh:
+            return disagreement_queue(session, store, selection, limit, fresh)
     order = list(selection.task_type.labels)
-    with duckdb.connect() as con:
-        _load_all(con, session, store, selection, len(order))
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS reviews (item_id VARCHAR, code INTEGER)")
-        llm_path = str(store / selection.llm.path)
-        text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
-        has_confidence = "confidence" in _columns(con, llm_path)
-        has_text = any("text" in _columns(con, path) for path in text_paths)
-        sql = QUEUE.format(  # files without the optional columns give NULLs
-            confidence="max(confidence)" if has_confidence else "NULL::DOUBLE",
-            text="any_value(text)" if has_text else "NULL::VARCHAR",
-        )
-        rows = con.execute(
-            sql, {"llm_path": llm_path, "text_paths": text_paths, "limit": limit}
-        ).fetchall()
+    con, _ = loaded
+    llm_path = str(store / selection.llm.path)
+    text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
+    has_confidence = "confidence" in _columns(con, llm_path)
+    has_text = any("text" in _columns(con, path) for path in text_paths)
+    sql = QUEUE.format(  # files without the optional columns give NULLs
+        confidence="max(confidence)" if has_confidence else "NULL::DOUBLE",
+        text="any_value(text)" if has_text else "NULL::VARCHAR",
+    )
+    rows = con.execute(
+        sql, {"llm_path": llm_path, "text_paths": text_paths, "limit": limit}
+    ).fetchall()
     return [
         {
             "item_id": item,
@@ -480,8 +530,7 @@ def batch_evidence(session: Session, store: Path, batch_id: int) -> dict[str, An
     selection = select_labels(session, task_type.key, batch_ids=[batch_id])
     reviewed = errors = 0
     if selection.vendor:
-        with duckdb.connect() as con:
-            present = _load_all(con, session, store, selection, len(task_type.labels))
+        with loaded_labels(session, store, selection, ("vendor", "gold")) as (con, present):
             if "gold" in present:
                 row = con.execute(EVIDENCE).fetchone()
                 reviewed, errors = (int(v or 0) for v in (row or (0, 0)))
@@ -577,3 +626,16 @@ def dawid_skene_report(
         ],
         "against_gold": against_gold,
     }
+
+
+def quality_page(
+    session: Session, store: Path, selection: Selection, queue_limit: int = 100
+) -> dict[str, Any]:
+    """The report and the disagreement queue from one load of the labels (what the page shows)."""
+    if not selection.task_type.labels:
+        return {"report": quality_report(session, store, selection), "queue": []}
+    with loaded_labels(session, store, selection) as loaded:
+        return {
+            "report": quality_report(session, store, selection, loaded),
+            "queue": disagreement_queue(session, store, selection, queue_limit, loaded),
+        }

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from procure.quality import batch_evidence, disagreement_queue, quality_report, select_labels
+from procure.quality import batch_evidence, quality_page, select_labels
 from procure.ui.state import session, workspace
 from procure.workspace import data_version
 
@@ -18,15 +18,9 @@ def version() -> int:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _quality(database: str, version: int, task_key: str) -> dict[str, Any]:
+def _page(database: str, version: int, task_key: str, limit: int) -> dict[str, Any]:
     with session() as db:
-        return quality_report(db, workspace().settings.label_store, select_labels(db, task_key))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _queue(database: str, version: int, task_key: str, limit: int) -> list[dict[str, Any]]:
-    with session() as db:
-        return disagreement_queue(
+        return quality_page(
             db, workspace().settings.label_store, select_labels(db, task_key), limit
         )
 
@@ -37,13 +31,10 @@ def _evidence(database: str, version: int, batch_id: int) -> dict[str, Any]:
         return batch_evidence(db, workspace().settings.label_store, batch_id)
 
 
-def quality(task_key: str) -> dict[str, Any]:
-    """The quality report of a task type (a copy; cached until the workspace changes)."""
-    return _quality(workspace().settings.database_label, version(), task_key)
-
-
-def queue(task_key: str, limit: int = 100) -> list[dict[str, Any]]:
-    return _queue(workspace().settings.database_label, version(), task_key, limit)
+def quality(task_key: str, limit: int = 100) -> dict[str, Any]:
+    """The quality report and the disagreement queue of a task type (copies; cached until the
+    workspace changes)."""
+    return _page(workspace().settings.database_label, version(), task_key, limit)
 
 
 def evidence(batch_id: int) -> dict[str, Any]:
