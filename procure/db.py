@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 from procure.config import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; a test checks it against the migration scripts. Comparing with this
@@ -51,7 +55,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def _alembic_config(engine: Engine) -> object:
+def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     config = Config()
@@ -64,13 +68,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (default: the newest)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)  # type: ignore[arg-type]
+    command.upgrade(_alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    command.downgrade(_alembic_config(engine), revision)  # type: ignore[arg-type]
+    command.downgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -92,4 +96,4 @@ def script_heads(engine: Engine) -> list[str]:
     """The newest revisions according to the migration scripts themselves."""
     from alembic.script import ScriptDirectory
 
-    return list(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())  # type: ignore[arg-type]
+    return list(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())

@@ -302,14 +302,14 @@ def _load_all(
     """Load vendor, LLM and gold labels (those in ``sources``) with a consensus per item; gold is
     the gold files plus the reviews, the newest review of an item winning. Returns which of the
     three are present."""
-    sets = {
+    sets: dict[str, list[tuple[LabelSet, int | None]]] = {
         "vendor": [(s, b.week) for s, b in selection.vendor] if "vendor" in sources else [],
         "llm": [(selection.llm, None)] if selection.llm and "llm" in sources else [],
         "gold_files": [(s, None) for s in selection.gold] if "gold" in sources else [],
     }
     for name, files in sets.items():
         if files:
-            _load(con, name, store, files)  # type: ignore[arg-type]
+            _load(con, name, store, files)
             con.execute(CONSENSUS.format(name=name), {"k": k})
     reviews = latest_reviews(session, selection.task_type) if "gold" in sources else {}
     con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.labelstore import LlmRunSpec, import_labels
 from procure.models import Batch, TaskType
@@ -87,7 +87,9 @@ def load_sample_labels(session: Session, store: Path) -> int:
             labels = np.array(task_type.labels)
             k = len(labels)
             batches = session.exec(
-                select(Batch).where(Batch.task_type_id == task_type.id).order_by(Batch.delivered_on)  # type: ignore[arg-type]
+                select(Batch)
+                .where(Batch.task_type_id == task_type.id)
+                .order_by(col(Batch.delivered_on))
             ).all()
             items, truths, llm_labels = [], [], []
             for batch in batches:
