@@ -278,7 +278,18 @@ else:
     st.caption(
         "Vendor consensus and LLM differ on these items; the LLM's most confident disagreements come first. A review becomes gold."
     )
-    st.dataframe(pd.DataFrame(queue), hide_index=True, key="queue_table")
+    table = pd.DataFrame(queue).rename(
+        columns={
+            "item_id": "item",
+            "vendor_consensus": "vendor consensus",
+            "llm_label": "LLM label",
+            "vendor_votes": "vendor votes",
+            "llm_confidence": "LLM confidence",
+        }
+    )
+    if table["text"].isna().all():
+        table = table.drop(columns="text")
+    st.dataframe(table, hide_index=True, key="queue_table")
     with st.form("review_form", clear_on_submit=True):
         a, b, c = st.columns([2, 1, 1])
         item = a.selectbox("Item", [q["item_id"] for q in queue], key="review_item")
