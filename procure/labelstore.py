@@ -43,6 +43,10 @@ from procure.workspace import record_event
 
 TEMPORARY_PREFIX = ".importing-"
 ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
+# DuckDB spills the checking aggregate to disk beyond this, so a large import's memory stays
+# bounded instead of growing with the number of (item, annotator) pairs.
+IMPORT_MEMORY = "512MB"
+
 # The file is parsed once, straight into the stored form (in the file's row order).
 STAGE = """
 COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
@@ -166,7 +170,7 @@ def import_labels(
     staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     try:
-        with duckdb.connect() as con:
+        with duckdb.connect(config={"memory_limit": IMPORT_MEMORY}) as con:
             relation = typed_relation(con, path, display_name=shown)
             ready = _stage(con, relation, labels, task_type.label_kind, staged, deduplicated)
             rows, items, annotators = con.execute(
