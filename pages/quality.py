@@ -136,9 +136,35 @@ if not selection.vendor and not selection.llm and not selection.gold:
     )
     st.stop()
 
+labelled = [b for b in task_batches if any(s.batch_id == b.id for s, _ in selection.vendor)]
+chosen_batches: tuple[int, ...] | None = None
+if labelled:
+    with session() as db:
+        vendor_of = labelstore.batch_vendors(db, [b.id or 0 for b in labelled])
+    left, right = st.columns(2)
+    vendors = left.multiselect(
+        "Vendors", sorted(set(vendor_of.values())), key="quality_vendors", placeholder="all vendors"
+    )
+    weeks = right.multiselect(
+        "Delivery weeks",
+        sorted({b.week for b in labelled}),
+        key="quality_weeks",
+        placeholder="all weeks",
+    )
+    if vendors or weeks:
+        chosen_batches = tuple(
+            b.id or 0
+            for b in labelled
+            if (not vendors or vendor_of.get(b.id or 0) in vendors)
+            and (not weeks or b.week in weeks)
+        )
+        if not chosen_batches:
+            st.info("No labelled batch of these vendors in these weeks.")
+            st.stop()
+
 page = None
 with reported_errors():
-    page = cached.quality(task_key)
+    page = cached.quality(task_key, chosen_batches)
 if page is None:
     st.stop()
 report, queue = page["report"], page["queue"]
@@ -309,7 +335,6 @@ else:
                 f"Review of {item} saved; it counts as gold now.",
             )
 
-labelled = [b for b in task_batches if any(s.batch_id == b.id for s, _ in selection.vendor)]
 if labelled:
     st.subheader("Batch acceptance")
     batch_id = st.selectbox(

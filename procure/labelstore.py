@@ -364,3 +364,16 @@ def batches_of(session: Session, task_type_key: str) -> list[Batch]:
             .order_by(col(Batch.delivered_on).desc(), col(Batch.id).desc())
         )
     )
+
+
+def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
+    """The vendor name of each batch (batches belong to contracts, contracts to vendors)."""
+    from procure.models import Contract, Vendor
+
+    rows = session.exec(
+        select(Batch.id, Vendor.name)
+        .join(Contract, col(Contract.id) == col(Batch.contract_id))
+        .join(Vendor, col(Vendor.id) == col(Contract.vendor_id))
+        .where(col(Batch.id).in_(batch_ids))
+    ).all()
+    return {int(batch_id): name for batch_id, name in rows if batch_id is not None}

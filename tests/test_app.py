@@ -304,3 +304,14 @@ def test_upload_labels_on_the_quality_page(home: Path) -> None:
     ]
     with records(home) as db:
         assert len(db.exec(select(LabelSet)).all()) == 1
+
+
+def test_quality_page_filters_by_week(sample_home: Path) -> None:
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").select("pref_pair").run()
+    everything = at.dataframe[0].value["items"].iloc[0]
+    at.multiselect(key="quality_weeks").select(1).run()
+    assert not at.exception and not at.error
+    assert at.dataframe[0].value["items"].iloc[0] == everything / 4  # one of four weekly batches
+    at.multiselect(key="quality_vendors").select("Northwind Annotation").run()
+    assert at.dataframe[0].value["items"].iloc[0] == everything / 4

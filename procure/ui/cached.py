@@ -18,11 +18,12 @@ def version() -> int:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _page(database: str, version: int, task_key: str, limit: int) -> dict[str, Any]:
+def _page(
+    database: str, version: int, task_key: str, batch_ids: tuple[int, ...] | None, limit: int
+) -> dict[str, Any]:
     with session() as db:
-        return quality_page(
-            db, workspace().settings.label_store, select_labels(db, task_key), limit
-        )
+        selection = select_labels(db, task_key, batch_ids=list(batch_ids) if batch_ids else None)
+        return quality_page(db, workspace().settings.label_store, selection, limit)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -31,10 +32,12 @@ def _evidence(database: str, version: int, batch_id: int) -> dict[str, Any]:
         return batch_evidence(db, workspace().settings.label_store, batch_id)
 
 
-def quality(task_key: str, limit: int = 100) -> dict[str, Any]:
-    """The quality report and the disagreement queue of a task type (copies; cached until the
-    workspace changes)."""
-    return _page(workspace().settings.database_label, version(), task_key, limit)
+def quality(
+    task_key: str, batch_ids: tuple[int, ...] | None = None, limit: int = 100
+) -> dict[str, Any]:
+    """The quality report and the disagreement queue of a task type, for some of its batches
+    or all (copies; cached until the workspace changes)."""
+    return _page(workspace().settings.database_label, version(), task_key, batch_ids, limit)
 
 
 def evidence(batch_id: int) -> dict[str, Any]:
