@@ -15,7 +15,7 @@ from procure.quality import (
     select_labels,
     set_rule,
 )
-from procure.ui import cached
+from procure.ui import cached, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")
@@ -91,16 +91,7 @@ with st.expander("Import labels", expanded=not sets):
                 st.warning(
                     "No delivered batch of this task type yet: record it on **Deliveries** first."
                 )
-            batch_id = st.selectbox(
-                "Batch",
-                [b.id for b in task_batches],
-                key="labels_batch",
-                format_func=lambda i: next(
-                    f"{b.ref} (week {b.week}, {b.quantity:,} units)"
-                    for b in task_batches
-                    if b.id == i
-                ),
-            )
+            batch_id = widgets.batch_choice(task_batches, key="labels_batch")
         elif kind == LabelSource.llm:
             a, b, c = st.columns(3)
             llm = labelstore.LlmRunSpec(
@@ -337,16 +328,7 @@ else:
 
 if labelled:
     st.subheader("Batch acceptance")
-    batch_id = st.selectbox(
-        "Batch",
-        [b.id for b in labelled],
-        key="acceptance_batch",
-        format_func=lambda i: next(
-            f"{b.ref} (week {b.week}, {b.quantity:,} units, {b.status})"
-            for b in labelled
-            if b.id == i
-        ),
-    )
+    batch_id = widgets.batch_choice(labelled, key="acceptance_batch", show_status=True)
     with reported_errors():
         evidence = cached.evidence(batch_id or 0)
         show = {"accept": st.success, "reject": st.error, "review more": st.info}[

@@ -65,51 +65,33 @@ def recommend(
     """
     interval = wilson_interval(errors, reviewed)
     rate = errors / reviewed if reviewed else None
+
+    def advice(verdict: Verdict, reason: str, keep: int | None = None) -> Recommendation:
+        return Recommendation(
+            verdict, reviewed, errors, rate, interval, max_error_rate, keep, reason
+        )
+
     limit = f"{max_error_rate:.1%}"
     if interval is None or rate is None or reviewed < min_reviewed:
         needed = max(min_reviewed - reviewed, 1)
-        return Recommendation(
+        return advice(
             Verdict.review_more,
-            reviewed,
-            errors,
-            rate,
-            interval,
-            max_error_rate,
-            None,
             f"{reviewed} reviewed items; the rule needs at least {min_reviewed}: review {needed} more",
         )
     shown = f"{errors} errors in {reviewed} reviewed items ({rate:.1%}, 95% CI {interval.low:.1%} to {interval.high:.1%})"
     if interval.high <= max_error_rate:
-        return Recommendation(
-            Verdict.accept,
-            reviewed,
-            errors,
-            rate,
-            interval,
-            max_error_rate,
-            None,
-            f"{shown}: even the upper bound is within the {limit} allowed",
+        return advice(
+            Verdict.accept, f"{shown}: even the upper bound is within the {limit} allowed"
         )
     if interval.low > max_error_rate:
         keep = math.floor(quantity * (1 - rate))
-        return Recommendation(
+        return advice(
             Verdict.reject,
-            reviewed,
-            errors,
-            rate,
-            interval,
-            max_error_rate,
-            keep,
             f"{shown}: even the lower bound exceeds the {limit} allowed; reject, or accept "
             f"the {keep:,} units expected to be correct",
+            keep,
         )
-    return Recommendation(
+    return advice(
         Verdict.review_more,
-        reviewed,
-        errors,
-        rate,
-        interval,
-        max_error_rate,
-        None,
         f"{shown}: the interval straddles the {limit} allowed; review more items",
     )

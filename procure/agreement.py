@@ -23,7 +23,9 @@ Choices a user should know:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -278,6 +280,19 @@ def alpha_bootstrap(
 
 
 # --- two sources: a confusion matrix ---------------------------------------------------------
+
+
+def confusion_from_counts(rows: Iterable[tuple[Any, Any, Any]], k: int) -> IntArray:
+    """A k x k matrix from aggregated ``(row code, column code, count)`` rows (as a GROUP BY over
+    two coded sources returns them).
+
+    >>> confusion_from_counts([(0, 1, 3), (1, 1, 2)], 2).tolist()
+    [[0, 3], [0, 2]]
+    """
+    matrix = np.zeros((k, k), dtype=np.int64)
+    for a, b, n in rows:  # at most k x k rows
+        matrix[int(a), int(b)] += int(n)
+    return matrix
 
 
 def confusion_percent_agreement(confusion: IntArray) -> float | None:

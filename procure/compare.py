@@ -259,10 +259,7 @@ def _two_annotator_kappa(
         TWO_ANNOTATORS.format(judgements=JUDGEMENTS.format(relation=file.relation)),
         {"labels": order, "first": first, "second": second, **file.params},
     ).fetchall()
-    confusion = np.zeros((len(order), len(order)), dtype=np.int64)
-    for a, b, n in rows:  # at most k x k rows
-        confusion[a, b] = n
-    return ag.cohen_kappa(confusion)
+    return ag.cohen_kappa(ag.confusion_from_counts(rows, len(order)))
 
 
 def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> dict[str, Any]:

@@ -98,10 +98,3 @@ def refuse_if_labelled(session: Session, batch_ids: list[int], what: str) -> Non
     """Labels point at their batch: delete the label sets first, on purpose."""
     if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
         raise InputError(f"{what} has imported labels; delete its label sets first")
-
-
-def delete_batch(session: Session, batch_id: int) -> None:
-    batch = get_batch(session, batch_id)
-    refuse_if_labelled(session, [batch_id], f"batch {batch.ref}")
-    session.delete(batch)
-    record_event(session, "delete", "batch", batch_id, batch.ref)

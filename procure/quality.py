@@ -144,13 +144,6 @@ def _load(
     con.execute(LABELS.format(name=name, files=files, weeks=weeks))
 
 
-def _matrix(rows: list[tuple[Any, ...]], k: int) -> ag.IntArray:
-    matrix = np.zeros((k, k), dtype=np.int64)
-    for a, b, n in rows:  # at most k x k rows
-        matrix[a, b] += n
-    return matrix
-
-
 def _vendor_patterns(con: duckdb.DuckDBPyConnection, k: int) -> tuple[ag.IntArray, ag.IntArray]:
     """The vendor's per-item count vectors as distinct patterns and their frequencies."""
     row = con.execute(ANNOTATOR_COUNT).fetchone()
@@ -199,13 +192,13 @@ def quality_report(
     session: Session, store: Path, selection: Selection, loaded: Loaded | None = None
 ) -> dict[str, Any]:
     """Everything the Quality page and ``procure quality --json`` show for one selection."""
-    if loaded is None and selection.task_type.labels:
-        with loaded_labels(session, store, selection) as fresh:
-            return quality_report(session, store, selection, fresh)
     task_type = selection.task_type
     order = list(task_type.labels)
     if not order:
         raise InputError(f"task type {task_type.key!r} has no label set to compare labels on")
+    if loaded is None:
+        with loaded_labels(session, store, selection) as fresh:
+            return quality_report(session, store, selection, fresh)
     k = len(order)
     level = Level.ordinal if task_type.label_kind == LabelKind.ordinal else Level.nominal
     report: dict[str, Any] = {
@@ -223,11 +216,10 @@ def quality_report(
     if selection.llm is not None:
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
         report["llm"] = None if run is None else run.model_dump(mode="json", exclude={"id"})
-    assert loaded is not None
     con, present = loaded
     for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
         if a in present and b in present:
-            confusion = _matrix(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
+            confusion = ag.confusion_from_counts(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
             report["pairs"][f"{a}_vs_{b}"] = against_report(confusion, order, level)
     if "vendor" in present:
         patterns, frequency = _vendor_patterns(con, k)
@@ -244,7 +236,8 @@ def quality_report(
             for week, a, b, n in con.execute(PAIR_BY_WEEK.format(a="vendor", b="llm")).fetchall():
                 weeks.setdefault(int(week), []).append((a, b, n))
             report["weeks"] = [
-                {"week": week, **_short(_matrix(rows, k))} for week, rows in sorted(weeks.items())
+                {"week": week, **_short(ag.confusion_from_counts(rows, k))}
+                for week, rows in sorted(weeks.items())
             ]
     return report
 
@@ -285,7 +278,7 @@ def test_retest(
                         "model": model,
                         "prompt_version": prompt,
                         "runs": [first.id, repeat.id],
-                        **_short(_matrix(rows, k)),
+                        **_short(ag.confusion_from_counts(rows, k)),
                     }
                 )
     return results
@@ -343,7 +336,7 @@ def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> l
         for who, a, b, n in con.execute(PER_ANNOTATOR.format(reference=reference)).fetchall():
             cells.setdefault(who, []).append((a, b, n))
         for who, rows in cells.items():
-            figures[who][f"vs_{reference}"] = _short(_matrix(rows, k))
+            figures[who][f"vs_{reference}"] = _short(ag.confusion_from_counts(rows, k))
     return list(figures.values())
 
 
@@ -632,8 +625,6 @@ def quality_page(
     session: Session, store: Path, selection: Selection, queue_limit: int = 100
 ) -> dict[str, Any]:
     """The report and the disagreement queue from one load of the labels (what the page shows)."""
-    if not selection.task_type.labels:
-        return {"report": quality_report(session, store, selection), "queue": []}
     with loaded_labels(session, store, selection) as loaded:
         return {
             "report": quality_report(session, store, selection, loaded),

@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 import streamlit as st
 
+from procure.models import Batch
 from procure.money import format_money
 from procure.reports import Alert, ContractReport, PortfolioReport, Severity
 
@@ -61,6 +62,19 @@ def pick_record(label: str, records: Sequence[R], name: Callable[[R], str], key:
         key=key,
     )
     return by_id.get(picked)
+
+
+def batch_choice(batches: Sequence[Batch], key: str, *, show_status: bool = False) -> int | None:
+    """A selectbox over batches, labelled by ref, week and units (and status); returns the id."""
+    by_id = {batch.id: batch for batch in batches}
+
+    def describe(batch_id: int | None) -> str:
+        batch = by_id[batch_id]
+        status = f", {batch.status}" if show_status else ""
+        return f"{batch.ref} (week {batch.week}, {batch.quantity:,} units{status})"
+
+    chosen: int | None = st.selectbox("Batch", list(by_id), key=key, format_func=describe)
+    return chosen
 
 
 def contracts_table(report: PortfolioReport) -> pd.DataFrame:
