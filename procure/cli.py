@@ -46,6 +46,7 @@ review_app = typer.Typer(
     help="The disagreement queue and reviewers' verdicts, which count as gold."
 )
 acceptance_app = typer.Typer(help="Acceptance rules and the evidence for accepting a batch.")
+llm_price_app = typer.Typer(help="The dated LLM price table: prices per million tokens.")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(task_type_app, name="task-type")
 app.add_typer(contract_app, name="contract")
@@ -54,6 +55,7 @@ app.add_typer(fx_app, name="fx")
 app.add_typer(labels_app, name="labels")
 app.add_typer(review_app, name="review")
 app.add_typer(acceptance_app, name="acceptance")
+app.add_typer(llm_price_app, name="llm-price")
 
 
 class DocumentFormat(StrEnum):
@@ -897,6 +899,180 @@ def _agreement_text(report: dict[str, Any]) -> str:
         for name, row in zip(names, other["confusion"]["counts"], strict=True):
             lines.append(str(name).rjust(width) + "".join(str(c).rjust(width) for c in row))
     return "\n".join(lines)
+
+
+# --- economics -------------------------------------------------------------------------------
+
+
+@app.command()
+def economics(
+    ctx: typer.Context,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="A scenario file (YAML or JSON); see the README for its fields."),
+    ] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option(help="Build the scenario from this task type's measured workspace figures."),
+    ] = None,
+    volume: Annotated[
+        int | None, typer.Option(min=1, help="Labels wanted (overrides the scenario's volume).")
+    ] = None,
+    save_scenario: Annotated[
+        Path | None,
+        typer.Option(help="Write the scenario used (YAML, or JSON by extension) to edit and re-run."),
+    ] = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What a correct label costs from each vendor, LLM and hybrid: per label, per accepted and
+    per correct label, totals, validation set, break-even, uncertainty bands."""
+    from procure import economics as ec
+
+    if (scenario is None) == (task_type is None):
+        raise InputError("give either --scenario FILE or --task-type KEY")
+    inputs: list[Any] = []
+    if scenario is not None:
+        if not scenario.is_file():
+            raise InputError("no such file", source=str(scenario))
+        model = ec.read_scenario(scenario.read_bytes(), str(scenario))
+    else:
+        from procure.economics_workspace import measured_scenario
+
+        with _session(ctx) as session:
+            measured = measured_scenario(
+                session, _settings(ctx).label_store, task_type or "", _today(as_of)
+            )
+        model, inputs = measured.scenario, measured.inputs
+    if volume is not None:
+        model = model.model_copy(update={"volume": volume})
+    if save_scenario is not None:
+        fmt = "json" if save_scenario.suffix.lower() == ".json" else "yaml"
+        save_scenario.write_text(ec.scenario_text(model, fmt), encoding="utf-8")
+    report = ec.report(model)
+    report["summary"] = ec.summary(model)
+    report["inputs"] = [
+        {"input": i.input, "value": i.value, "measured": i.measured, "note": i.note} for i in inputs
+    ]
+    if as_json:
+        _print_json(report)
+        return
+    currency = report["currency"]
+    _table(
+        [
+            (
+                s["name"],
+                f"{float(s['accuracy']):.1%}" + ("*" if s["accuracy_estimated"] else ""),
+                _amount(s["cost_per_label"]),
+                _amount(s["cost_per_accepted_label"]),
+                _amount(s["all_in_cost_per_correct_label"]),
+                _amount(s["all_in_cost"]),
+                "-" if s["break_even_volume"] is None else f"{s['break_even_volume']:,}",
+            )
+            for s in report["strategies"]
+        ],
+        [
+            "strategy",
+            "accuracy",
+            f"per label ({currency})",
+            "per accepted",
+            "per correct (all-in)",
+            "all-in total",
+            "break-even volume",
+        ],
+    )
+    typer.echo("* estimated from the parts (see README: Economics)")
+    typer.echo(report["summary"])
+    for i in inputs:
+        kind = "measured" if i.measured else "ASSUMED "
+        typer.echo(f"  {kind} {i.input} = {_amount(i.value)}: {i.note}")
+
+
+def _amount(text: str) -> str:
+    """Four significant figures for the terminal; exact values are in --json."""
+    from decimal import Decimal
+
+    value = Decimal(text)
+    if value == value.to_integral_value():
+        return f"{value:,.0f}"
+    return f"{value:,.{max(0, 3 - value.adjusted())}f}"
+
+
+@llm_price_app.command("set")
+def llm_price_set(
+    ctx: typer.Context,
+    model: str,
+    price_in: Annotated[str, typer.Option("--in", help="Price per million input tokens.")],
+    price_out: Annotated[str, typer.Option("--out", help="Price per million output tokens.")],
+    currency: Annotated[str, typer.Option(help="Currency of the prices.")] = "USD",
+    batch_discount: Annotated[
+        str, typer.Option(help="Share off with the provider's batch API, 0-1.")
+    ] = "0",
+    provider: Annotated[str, typer.Option(help="Provider, for reference.")] = "",
+    source: Annotated[str, typer.Option(help="Where the price was read.")] = "",
+    read_on: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The date the price was read (default: today)."),
+    ] = None,
+) -> None:
+    """Add or update a model's price in the dated price table."""
+    from procure.llm_prices import save_price
+
+    with _session(ctx) as session:
+        row = save_price(
+            session,
+            {
+                "model": model,
+                "provider": provider,
+                "currency": currency,
+                "price_in_per_mtok": price_in,
+                "price_out_per_mtok": price_out,
+                "batch_discount": batch_discount,
+                "read_on": _today(read_on),
+                "source": source,
+            },
+        )
+        typer.echo(
+            f"{row.model}: {row.price_in_per_mtok} in / {row.price_out_per_mtok} out "
+            f"{row.currency} per 1M tokens (read on {row.read_on})"
+        )
+
+
+@llm_price_app.command("list")
+def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the price table."""
+    from procure.llm_prices import list_prices
+
+    with _session(ctx) as session:
+        rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session)]
+    if as_json:
+        _print_json({"prices": rows})
+        return
+    _table(
+        [
+            (
+                r["model"],
+                r["provider"],
+                r["price_in_per_mtok"],
+                r["price_out_per_mtok"],
+                r["currency"],
+                r["batch_discount"],
+                r["read_on"],
+            )
+            for r in rows
+        ],
+        ["model", "provider", "in / 1M", "out / 1M", "currency", "batch discount", "read on"],
+    )
+
+
+@llm_price_app.command("delete")
+def llm_price_delete(ctx: typer.Context, model: str) -> None:
+    """Remove a model from the price table."""
+    from procure.llm_prices import delete_price
+
+    with _session(ctx) as session:
+        delete_price(session, model)
+    typer.echo(f"removed {model}")
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -267,6 +267,27 @@ class AcceptanceRule(SQLModel, table=True):
     min_reviewed: int = 30
 
 
+class LlmPriceBase(SQLModel):
+    """A model's list price per million tokens, with the date it was read (prices change)."""
+
+    model: str = Field(max_length=200, unique=True)
+    provider: str = Field(default="", max_length=200)
+    currency: str = Field(default="USD", max_length=3)
+    price_in_per_mtok: Decimal = Field(sa_type=MoneyType, ge=0)
+    price_out_per_mtok: Decimal = Field(sa_type=MoneyType, ge=0)
+    batch_discount: Decimal = Field(default=Decimal(0), sa_type=MoneyType, ge=0, le=1)
+    read_on: date
+    source: str = ""
+
+    _model = field_validator("model")(_not_blank)
+    _currency = field_validator("currency")(check_currency)
+
+
+class LlmPrice(LlmPriceBase, table=True):
+    __tablename__ = "llm_price"
+    id: int | None = Field(default=None, primary_key=True)
+
+
 # --- workspace -------------------------------------------------------------------------------
 
 

@@ -447,6 +447,50 @@ def _columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
     }
 
 
+# --- figures for the economics model ---------------------------------------------------------
+
+GOLD_MATCHES = """
+SELECT count(*), count(*) FILTER (WHERE s.code = g.code)
+FROM {name}_consensus AS s JOIN gold_consensus AS g USING (item_id)
+"""
+# The LLM's errors against gold, and how many of them fall among its least confident share.
+ERROR_CAPTURE = """
+WITH scored AS (
+    SELECT l.label_code <> g.code AS wrong,
+           row_number() OVER (ORDER BY l.confidence, l.item_id) AS rank,
+           count(*) OVER () AS n
+    FROM read_parquet($path) AS l JOIN gold_consensus AS g USING (item_id)
+    WHERE l.confidence IS NOT NULL
+)
+SELECT count(*) FILTER (WHERE wrong), count(*) FILTER (WHERE wrong AND rank <= $share * n)
+FROM scored
+"""
+
+
+def gold_matches(session: Session, store: Path, selection: Selection, source: str) -> tuple[int, int]:
+    """(items with gold, items whose ``source`` consensus equals gold) for ``vendor`` or ``llm``."""
+    with loaded_labels(session, store, selection, (source, "gold")) as (con, present):
+        if source not in present or "gold" not in present:
+            return 0, 0
+        row = con.execute(GOLD_MATCHES.format(name=source)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def error_capture(
+    session: Session, store: Path, selection: Selection, share: float
+) -> tuple[int, int] | None:
+    """(LLM errors against gold, those among its ``share`` least confident items), or ``None``
+    when the run has no confidence column or no gold overlap."""
+    if selection.llm is None:
+        return None
+    path = str(store / selection.llm.path)
+    with loaded_labels(session, store, selection, ("gold",)) as (con, present):
+        if "gold" not in present or "confidence" not in _columns(con, path):
+            return None
+        row = con.execute(ERROR_CAPTURE, {"path": path, "share": share}).fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] else None
+
+
 # --- batch acceptance ------------------------------------------------------------------------
 
 EVIDENCE = """

@@ -1,7 +1,8 @@
 """Import and export of workspace documents (YAML or JSON): the same document a user keeps in git.
 
-A document may hold any of: ``reporting_currency``, ``exchange_rates``, ``vendors``, ``task_types``
-and ``contracts`` (each with its price lines, schedule, discounts and, optionally, batches).
+A document may hold any of: ``reporting_currency``, ``exchange_rates``, ``llm_prices`` (the dated
+price table), ``vendors``, ``task_types`` and ``contracts`` (each with its price lines, schedule,
+discounts and, optionally, batches).
 Everything is validated first and applied in one transaction: all of it, or nothing.
 """
 
@@ -38,6 +39,7 @@ from procure.contracts import (
 from procure.documents import dump, field_path, line_of, parse_text, validate
 from procure.errors import InputError
 from procure.kinds import LabelKind, VendorKind
+from procure.llm_prices import list_prices, save_price
 from procure.models import Contract, Vendor
 from procure.workspace import (
     claim_import,
@@ -54,6 +56,17 @@ class RateSpec(Spec):
     currency: str
     rate: Decimal = Field(gt=0, allow_inf_nan=False)
     as_of: date
+
+
+class LlmPriceSpec(Spec):
+    model: str = Field(min_length=1)
+    provider: str = ""
+    currency: str = "USD"
+    price_in_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
+    price_out_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
+    batch_discount: Decimal = Field(default=Decimal(0), ge=0, le=1, allow_inf_nan=False)
+    read_on: date
+    source: str = ""
 
 
 class VendorSpec(Spec):
@@ -75,6 +88,7 @@ class WorkspaceDocument(Spec):
     version: int = DOCUMENT_VERSION
     reporting_currency: str | None = None
     exchange_rates: list[RateSpec] = []
+    llm_prices: list[LlmPriceSpec] = []
     vendors: list[VendorSpec] = []
     task_types: list[TaskTypeSpec] = []
     contracts: list[ContractSpec] = []
@@ -108,8 +122,8 @@ def read_document(content: bytes, filename: str) -> tuple[WorkspaceDocument, Any
 def validate_document(data: Any, filename: str, tree: Any = None) -> tuple[WorkspaceDocument, Any]:
     if not isinstance(data, dict):
         raise InputError(
-            "expected a document with any of: reporting_currency, exchange_rates, vendors, "
-            "task_types, contracts",
+            "expected a document with any of: reporting_currency, exchange_rates, llm_prices, "
+            "vendors, task_types, contracts",
             source=filename,
         )
     document = validate(WorkspaceDocument, data, filename, tree)
@@ -158,6 +172,12 @@ def apply_document(
             set_exchange_rate(session, rate.currency, rate.rate, rate.as_of)
         except InputError as exc:
             raise located(exc, ("exchange_rates", i)) from None
+    for i, price in enumerate(document.llm_prices):
+        try:
+            save_price(session, price.model_dump())
+        except InputError as exc:
+            raise located(exc, ("llm_prices", i)) from None
+        note("LLM prices", False)
     for i, vendor in enumerate(document.vendors):
         existing = vendor_by_name(session, vendor.name)
         try:
@@ -233,6 +253,9 @@ def export_document(
         exchange_rates=[
             RateSpec(currency=r.currency, rate=r.rate, as_of=r.as_of)
             for r in exchange_rates(session)
+        ],
+        llm_prices=[
+            LlmPriceSpec.model_validate(p.model_dump(exclude={"id"})) for p in list_prices(session)
         ],
         vendors=[
             VendorSpec.model_validate(v.model_dump(exclude={"id"}))

@@ -1,0 +1,334 @@
+"""The economics model's inputs measured from the workspace, each marked measured or assumed.
+
+For a task type:
+
+- one human strategy per committed contract with a price line for it: the **effective unit
+  price** is the priced cost of its batches (tiers and discounts applied) over their billable
+  units, or the line's list price before any batch, converted to the reporting currency; the
+  **acceptance rate** is accepted over delivered units of its decided batches (the contracts do
+  not pay for rejected units, so ``pays_rejected`` is false); the **accuracy** is the share of
+  its items whose vendor consensus equals gold (gold files and reviews);
+- one LLM strategy per model (its newest run): **tokens per item** from the run's recorded
+  usage, **prices** from the dated price table (or, without a price, the recorded cost per
+  item), **accuracy** against gold;
+- hybrids of the most accurate LLM with the cheapest vendor per correct label: humans review a
+  10% sample; humans relabel the 20% least confident LLM items, with the **share of LLM errors**
+  that falls there measured from the run's confidence against gold.
+
+What cannot be measured is assumed and said so: an internal reviewer costs 50 an hour (in the
+reporting currency) and spends 30 seconds per item, spot-checking 5% of vendor deliveries; a
+validation set has 500 items (Pangakis et al. 2023 recommend 250 to 1,250); the target volume
+is the task type's contracted units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from procure.economics import Scenario
+from procure.errors import InputError, NotFoundError
+from procure.kinds import BatchStatus, ContractStatus
+from procure.llm_prices import price_for
+from procure.models import LabelSet, LlmRun, PriceLine, TaskType
+from procure.quality import error_capture, gold_matches, select_labels
+from procure.reports import build_report
+from procure.schedule import accepted_units
+from procure.spend import PENDING
+
+ASSUMED = {
+    "hourly_rate": Decimal(50),
+    "review_seconds_per_item": Decimal(30),
+    "validation_items": 500,
+    "vendor_review_share": Decimal("0.05"),
+    "vendor_accuracy": Decimal("0.9"),
+    "llm_accuracy": Decimal("0.8"),
+    "volume": 10_000,
+}
+REVIEW_SAMPLE = Decimal("0.1")
+RELABEL_SHARE = Decimal("0.2")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    input: str
+    value: str
+    measured: bool
+    note: str
+
+
+@dataclass
+class Measured:
+    scenario: Scenario
+    inputs: list[Provenance] = field(default_factory=list)
+
+
+def _share(numerator: int, denominator: int) -> Decimal:
+    return Decimal(numerator) / Decimal(denominator)
+
+
+def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: date) -> Measured:
+    """A scenario for ``task_type_key`` built from the workspace (see the module docstring)."""
+    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
+    if task_type is None:
+        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    inputs: list[Provenance] = []
+
+    def note(name: str, value: Any, measured: bool, why: str) -> Any:
+        inputs.append(Provenance(name, str(value), measured, why))
+        return value
+
+    report = build_report(session, as_of)
+    rates, currency = report.rates, report.currency
+    humans: list[dict[str, Any]] = []
+    contracted = 0
+    for contract in report.committed:
+        lines = [
+            line
+            for line in contract.spend.batches
+            if line.task_type == task_type.key and not line.pending
+        ]
+        price_line = next(
+            (
+                line
+                for line in _price_lines(session, contract.contract.id or 0)
+                if line.task_type_id == task_type.id
+            ),
+            None,
+        )
+        if price_line is None:
+            continue
+        contracted += price_line.contracted_quantity
+        name = contract.vendor.name
+        if any(h["name"] == name for h in humans):
+            name = contract.label
+        units = sum(b.billable_units for b in lines)
+        rate = rates.rate(contract.contract.currency)
+        fx = "" if rate == 1 else f", {contract.contract.currency} at {rate}"
+        if units:
+            price = sum((b.cost for b in lines), Decimal(0)) / units * rate
+            why = f"paid for {units:,} accepted units (tiers and discounts applied{fx})"
+        else:
+            price = price_line.unit_price * rate
+            why = f"list price of the contract; no accepted units yet{fx}"
+        human: dict[str, Any] = {
+            "name": name,
+            "kind": "human",
+            "pays_rejected": False,
+            "unit_price": note(f"{name}: unit_price", price, True, why),
+        }
+        decided = [
+            b
+            for b in contract.batches
+            if b.task_type_id == task_type.id and BatchStatus(b.status) not in PENDING
+        ]
+        delivered = sum(b.quantity for b in decided)
+        if delivered:
+            accepted = sum(
+                accepted_units(BatchStatus(b.status), b.quantity, b.accepted_quantity)
+                for b in decided
+            )
+            human["acceptance_rate"] = note(
+                f"{name}: acceptance_rate",
+                max(_share(accepted, delivered), Decimal("0.001")),
+                True,
+                f"{accepted:,} of {delivered:,} units accepted in {len(decided)} decided batches",
+            )
+            human["acceptance_n"] = delivered
+        else:
+            human["acceptance_rate"] = note(
+                f"{name}: acceptance_rate", Decimal(1), False, "no decided batch yet"
+            )
+        batch_ids = [b.id or 0 for b in contract.batches if b.task_type_id == task_type.id]
+        selection = select_labels(session, task_type.key, batch_ids=batch_ids)
+        gold, correct = (
+            gold_matches(session, store, selection, "vendor") if selection.vendor else (0, 0)
+        )
+        if gold and correct:
+            human["accuracy"] = note(
+                f"{name}: accuracy",
+                _share(correct, gold),
+                True,
+                f"vendor consensus equals gold on {correct:,} of {gold:,} items",
+            )
+            human["accuracy_n"] = gold
+        else:
+            human["accuracy"] = note(
+                f"{name}: accuracy",
+                ASSUMED["vendor_accuracy"],
+                False,
+                "no gold or reviewed items among this vendor's labels",
+            )
+        human["review_share"] = note(
+            f"{name}: review_share",
+            ASSUMED["vendor_review_share"],
+            False,
+            "share of delivered units spot-checked in-house",
+        )
+        humans.append(human)
+
+    runs = _llm_strategies(session, store, task_type, rates, note)
+    llms = [strategy for strategy, _ in runs]
+    strategies = humans + llms
+    if not strategies:
+        raise InputError(
+            f"task type {task_type.key!r} has no committed contract with a price line and no LLM "
+            "run; add one of them first"
+        )
+    if humans and llms:
+        strategies += _hybrids(session, store, task_type, humans, runs, note)
+    volume = contracted or ASSUMED["volume"]
+    note(
+        "volume",
+        volume,
+        bool(contracted),
+        "contracted units of this task type" if contracted else "no contracted units",
+    )
+    scenario = Scenario.model_validate(
+        {
+            "volume": volume,
+            "currency": currency,
+            "hourly_rate": note(
+                "hourly_rate", ASSUMED["hourly_rate"], False, "internal reviewer cost per hour"
+            ),
+            "review_seconds_per_item": note(
+                "review_seconds_per_item",
+                ASSUMED["review_seconds_per_item"],
+                False,
+                "time to review one item in-house",
+            ),
+            "validation_items": note(
+                "validation_items",
+                ASSUMED["validation_items"] if llms else 0,
+                False,
+                "human-labelled items needed to trust LLM labels (Pangakis et al. 2023: 250-1,250)",
+            ),
+            "strategies": strategies,
+        }
+    )
+    return Measured(scenario, inputs)
+
+
+def _price_lines(session: Session, contract_id: int) -> list[PriceLine]:
+    return list(session.exec(select(PriceLine).where(PriceLine.contract_id == contract_id)))
+
+
+def _llm_strategies(
+    session: Session, store: Path, task_type: TaskType, rates: Any, note: Any
+) -> list[tuple[dict[str, Any], int]]:
+    """Each model's newest run as a strategy, with its label set's id."""
+    runs = session.exec(
+        select(LlmRun, LabelSet)
+        .join(LabelSet, col(LlmRun.label_set_id) == col(LabelSet.id))
+        .where(LabelSet.task_type_id == task_type.id)
+        .order_by(col(LabelSet.id))
+    ).all()
+    newest: dict[str, tuple[LlmRun, LabelSet]] = {}
+    for run, label_set in runs:
+        newest[run.model] = (run, label_set)  # ordered by id: the newest wins
+    strategies = []
+    for model, (run, label_set) in newest.items():
+        name = model
+        items = max(label_set.items, 1)
+        strategy: dict[str, Any] = {"name": name, "kind": "llm"}
+        price = price_for(session, model)
+        tokens_known = run.input_tokens is not None and run.output_tokens is not None
+        if price is not None and tokens_known:
+            rate = rates.rate(price.currency)
+            fx = "" if rate == 1 else f", {price.currency} at {rate}"
+            for part in ("in", "out"):
+                tokens = getattr(run, f"{part}put_tokens")
+                strategy[f"{part}put_tokens_per_item"] = note(
+                    f"{name}: {part}put_tokens_per_item",
+                    _share(tokens, items),
+                    True,
+                    f"{tokens:,} tokens recorded over {items:,} items",
+                )
+                strategy[f"price_{part}_per_mtok"] = note(
+                    f"{name}: price_{part}_per_mtok",
+                    getattr(price, f"price_{part}_per_mtok") * rate,
+                    True,
+                    f"price table, read on {price.read_on}{fx}",
+                )
+        elif run.cost is not None:
+            rate = rates.rate(run.currency)
+            strategy["cost_per_item"] = note(
+                f"{name}: cost_per_item",
+                run.cost * rate / items,
+                True,
+                f"recorded cost {run.cost} {run.currency} over {items:,} items (no price table entry)",
+            )
+        else:
+            raise InputError(
+                f"LLM run of {model!r} has neither recorded token usage with a price in the price "
+                "table nor a recorded cost; add its price (`procure llm-price set`) first"
+            )
+        selection = select_labels(session, task_type.key, llm_set_id=label_set.id)
+        gold, correct = gold_matches(session, store, selection, "llm")
+        if gold and correct:
+            strategy["accuracy"] = note(
+                f"{name}: accuracy",
+                _share(correct, gold),
+                True,
+                f"equals gold on {correct:,} of {gold:,} items",
+            )
+            strategy["accuracy_n"] = gold
+        else:
+            strategy["accuracy"] = note(
+                f"{name}: accuracy", ASSUMED["llm_accuracy"], False, "no gold or reviewed items"
+            )
+        strategies.append((strategy, label_set.id or 0))
+    return strategies
+
+
+def _per_correct(strategy: dict[str, Any]) -> Decimal:
+    price = Decimal(strategy["unit_price"])
+    return price / Decimal(strategy["acceptance_rate"]) / Decimal(strategy["accuracy"])
+
+
+def _hybrids(
+    session: Session,
+    store: Path,
+    task_type: TaskType,
+    humans: list[dict[str, Any]],
+    runs: list[tuple[dict[str, Any], int]],
+    note: Any,
+) -> list[dict[str, Any]]:
+    human = min(humans, key=_per_correct)
+    llm, label_set_id = max(runs, key=lambda run: Decimal(run[0]["accuracy"]))
+    hybrids: list[dict[str, Any]] = [
+        {
+            "name": f"{llm['name']} + {human['name']} review {REVIEW_SAMPLE:.0%}",
+            "kind": "hybrid",
+            "llm": llm["name"],
+            "human": human["name"],
+            "policy": "review_sample",
+            "review_fraction": REVIEW_SAMPLE,
+        }
+    ]
+    relabel: dict[str, Any] = {
+        "name": f"{llm['name']} + {human['name']} relabel least confident {RELABEL_SHARE:.0%}",
+        "kind": "hybrid",
+        "llm": llm["name"],
+        "human": human["name"],
+        "policy": "relabel_uncertain",
+        "review_fraction": RELABEL_SHARE,
+    }
+    selection = select_labels(session, task_type.key, llm_set_id=label_set_id)
+    captured = error_capture(session, store, selection, float(RELABEL_SHARE))
+    if captured is not None:
+        errors, caught = captured
+        relabel["error_capture"] = note(
+            f"{relabel['name']}: error_capture",
+            _share(caught, errors),
+            True,
+            f"{caught:,} of the LLM's {errors:,} errors against gold are among its "
+            f"{RELABEL_SHARE:.0%} least confident items",
+        )
+    hybrids.append(relabel)
+    return hybrids
