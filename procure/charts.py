@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 
 import plotly.graph_objects as go
 
+from procure.economics import TornadoBar
 from procure.fx import RateTable
 from procure.reports import ContractReport
 from procure.schedule import BurnupPoint
 
 PLANNED, DELIVERED, ACCEPTED = "#9aa5b1", "#3b82f6", "#16a34a"
 SPENT, PENDING, REMAINING, BUDGET = "#16a34a", "#f59e0b", "#cbd5e1", "#dc2626"
+KIND_COLORS = {"human": "#3b82f6", "llm": "#a855f7", "hybrid": "#16a34a"}
 
 
 def burnup_figure(points: Sequence[BurnupPoint], title: str, unit: str = "units") -> go.Figure:
@@ -134,5 +138,98 @@ def trend_figure(weeks: Sequence[dict[str, object]]) -> go.Figure:
         legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "b": 10},
         height=360,
+    )
+    return figure
+
+
+def strategies_figure(strategies: Sequence[dict[str, Any]], currency: str) -> go.Figure:
+    """All-in cost per correct label by strategy, with the 5-95% Monte Carlo band as error bars."""
+    names = [s["name"] for s in strategies]
+    cost = [float(s["all_in_cost_per_correct_label"]) for s in strategies]
+    bands = [s.get("all_in_cost_per_correct_label_p05_p95") for s in strategies]
+    figure = go.Figure()
+    figure.add_bar(
+        y=names,
+        x=cost,
+        orientation="h",
+        marker_color=[KIND_COLORS[s["kind"]] for s in strategies],
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": [float(b[1]) - c if b else 0 for b, c in zip(bands, cost, strict=True)],
+            "arrayminus": [c - float(b[0]) if b else 0 for b, c in zip(bands, cost, strict=True)],
+        },
+        hovertemplate="%{y}: %{x:.4g} " + currency + " per correct label<extra></extra>",
+    )
+    wide = min(cost) > 0 and max(cost) / min(cost) > 20  # orders of magnitude apart: log scale
+    figure.update_layout(
+        xaxis_title=f"{currency} per correct label (all-in{', log scale' if wide else ''})",
+        xaxis_type="log" if wide else "linear",
+        yaxis={"autorange": "reversed"},
+        margin={"t": 20, "b": 10},
+        height=120 + 40 * len(names),
+    )
+    return figure
+
+
+def break_even_figure(rows: Sequence[dict[str, Any]], currency: str) -> go.Figure:
+    """All-in cost per correct label of each strategy against volume (both axes logarithmic):
+    where a hybrid's line crosses a vendor's is its break-even volume."""
+    figure = go.Figure()
+    for name in dict.fromkeys(r["strategy"] for r in rows):
+        points = [r for r in rows if r["strategy"] == name]
+        figure.add_scatter(
+            x=[r["volume"] for r in points],
+            y=[float(r["cost_per_correct_label"]) for r in points],
+            name=name,
+            mode="lines",
+        )
+    figure.update_layout(
+        xaxis={"title": "labels wanted", "type": "log"},
+        yaxis={"title": f"{currency} per correct label (all-in)", "type": "log"},
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 20, "b": 10},
+    )
+    return figure
+
+
+def tornado_figure(bars: Sequence[TornadoBar], baseline: Decimal, currency: str) -> go.Figure:
+    """Cost per correct label at the low and high end of each input, around the baseline."""
+    shown = list(bars)[:12]
+    names = [b.input for b in shown]
+    base = float(baseline)
+    figure = go.Figure()
+    for label, color, ends, values in (
+        (
+            "input at its low end",
+            "#3b82f6",
+            [b.low_value for b in shown],
+            [b.at_low for b in shown],
+        ),
+        (
+            "input at its high end",
+            "#f59e0b",
+            [b.high_value for b in shown],
+            [b.at_high for b in shown],
+        ),
+    ):
+        figure.add_bar(
+            y=names,
+            x=[float(v) - base for v in values],
+            base=base,
+            orientation="h",
+            name=label,
+            marker_color=color,
+            customdata=[f"{float(e):.4g}" for e in ends],
+            hovertemplate="%{y} = %{customdata}: %{x:.4g} " + currency + "<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="overlay",
+        xaxis_title=f"{currency} per correct label (all-in)",
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 20, "b": 10},
+        height=140 + 32 * len(names),
     )
     return figure

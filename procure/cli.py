@@ -920,7 +920,9 @@ def economics(
     ] = None,
     save_scenario: Annotated[
         Path | None,
-        typer.Option(help="Write the scenario used (YAML, or JSON by extension) to edit and re-run."),
+        typer.Option(
+            help="Write the scenario used (YAML, or JSON by extension) to edit and re-run."
+        ),
     ] = None,
     as_of: AsOf = None,
     as_json: JsonFlag = False,

@@ -60,7 +60,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -115,8 +115,12 @@ class LlmStrategy(Spec):
 
     @model_validator(mode="after")
     def _cost_fields(self) -> LlmStrategy:
-        token_fields = ("input_tokens_per_item", "output_tokens_per_item")
-        token_fields += ("price_in_per_mtok", "price_out_per_mtok")
+        token_fields = (
+            "input_tokens_per_item",
+            "output_tokens_per_item",
+            "price_in_per_mtok",
+            "price_out_per_mtok",
+        )
         missing = [f for f in token_fields if getattr(self, f) is None]
         if self.cost_per_item is None and missing:
             raise ValueError(f"expected {', '.join(missing)} (or cost_per_item)")
@@ -150,6 +154,9 @@ class HybridStrategy(Spec):
             raise ValueError("votes applies to majority_vote only")
         return self
 
+
+KINDS = ("human", "llm", "hybrid")
+POLICIES: tuple[str, ...] = get_args(Policy)
 
 Strategy = Annotated[HumanStrategy | LlmStrategy | HybridStrategy, Field(discriminator="kind")]
 
@@ -253,7 +260,9 @@ def majority_vote_accuracy(accuracy: Num, votes: int) -> Num:
     Decimal('0.896')
     """
     q, wrong = accuracy, 1 - accuracy
-    total = sum(math.comb(votes, j) * q**j * wrong ** (votes - j) for j in range(votes // 2 + 1, votes + 1))
+    total = sum(
+        math.comb(votes, j) * q**j * wrong ** (votes - j) for j in range(votes // 2 + 1, votes + 1)
+    )
     if votes % 2 == 0:
         total = total + math.comb(votes, votes // 2) * (q * wrong) ** (votes // 2) / 2
     return total
@@ -268,7 +277,9 @@ def hybrid_accuracy(review_fraction: Num, human: Num, base: Num, capture: Num) -
     return review_fraction * human + (1 - review_fraction) - (1 - capture) * (1 - base)
 
 
-def break_even_accuracy(llm_cost_per_accepted: Decimal, human_cost_per_correct: Decimal) -> Decimal | None:
+def break_even_accuracy(
+    llm_cost_per_accepted: Decimal, human_cost_per_correct: Decimal
+) -> Decimal | None:
     """The accuracy at which an LLM's cost per correct label equals a human's:
     ``q* = L / (H / q_H)``; ``None`` when it would exceed 1 (no accuracy is enough).
 
@@ -329,7 +340,7 @@ class _Evaluator:
         price = self.get(s, "unit_price")
         if s.long_tail is None:
             return price
-        exponent = long_tail_exponent(s.long_tail.growth_per_doubling)
+        exponent: Num = long_tail_exponent(s.long_tail.growth_per_doubling)
         if not isinstance(price, Decimal):
             exponent = float(exponent)
         delivered = accepted_units / self.get(s, "acceptance_rate")
@@ -357,7 +368,9 @@ class _Evaluator:
         elif isinstance(s, LlmStrategy):
             acceptance = get(s, "acceptance_rate")
             if s.cost_per_item is not None:
-                model_cost = s.runs_per_item * get(s, "cost_per_item") * (1 - get(s, "batch_discount"))
+                model_cost = (
+                    s.runs_per_item * get(s, "cost_per_item") * (1 - get(s, "batch_discount"))
+                )
             else:
                 model_cost = llm_cost_per_label(
                     get(s, "input_tokens_per_item"),
@@ -424,7 +437,11 @@ class _Evaluator:
         price = self.scenario.validation_unit_price
         if price is not None:
             return items * price
-        humans = [human] if human else [s for s in self.scenario.strategies if isinstance(s, HumanStrategy)]
+        humans = (
+            [human]
+            if human
+            else [s for s in self.scenario.strategies if isinstance(s, HumanStrategy)]
+        )
         if not humans:
             return 0 * self.review
         return min_of([self.human_per_accepted(h, items) for h in humans]) * items
@@ -448,7 +465,9 @@ def all_in_per_correct(scenario: Scenario, name: str, volume: int) -> Decimal:
     return result
 
 
-def break_even_volume(scenario: Scenario, name: str, reference: str, limit: int = 10**12) -> int | None:
+def break_even_volume(
+    scenario: Scenario, name: str, reference: str, limit: int = 10**12
+) -> int | None:
     """The smallest volume from which strategy ``name`` costs at most ``reference`` per correct
     label, all-in (its one-off validation set spread over the volume); ``None`` if it never
     does up to ``limit``. Found by bisection on the sign of the difference, which changes once:
@@ -496,7 +515,9 @@ class TornadoBar:
         return abs(self.at_high - self.at_low)
 
 
-def input_range(strategy: Any, field: str, value: Decimal, spread: Decimal) -> tuple[Decimal, Decimal]:
+def input_range(
+    strategy: Any, field: str, value: Decimal, spread: Decimal
+) -> tuple[Decimal, Decimal]:
     """An input's low and high ends: the Wilson 95% interval when the rate was measured on n
     items (``field_n``), else ``value x (1 -/+ spread)``, with rates kept inside (0, 1]."""
     n = getattr(strategy, f"{field}_n", None)
@@ -522,12 +543,16 @@ def tornado(scenario: Scenario, target: str, spread: Decimal = Decimal("0.2")) -
     elif isinstance(chosen, LlmStrategy) and scenario.validation_items:
         names |= {s.name for s in scenario.strategies if isinstance(s, HumanStrategy)}
     data = scenario.model_dump()
-    bars = []
-    for key in ("hourly_rate", "review_seconds_per_item", "validation_items"):
-        bars.append((None, key))
+    bars: list[tuple[int | None, str]] = [
+        (None, key) for key in ("hourly_rate", "review_seconds_per_item", "validation_items")
+    ]
     for i, s in enumerate(scenario.strategies):
         if s.name in names:
-            bars.extend((i, f) for f, v in s.model_dump().items() if f not in SKIPPED_FIELDS and v is not None)
+            bars.extend(
+                (i, f)
+                for f, v in s.model_dump().items()
+                if f not in SKIPPED_FIELDS and v is not None
+            )
     result = []
     for index, field in bars:
         owner: Any = scenario if index is None else scenario.strategies[index]
@@ -538,7 +563,9 @@ def tornado(scenario: Scenario, target: str, spread: Decimal = Decimal("0.2")) -
         costs = []
         for end in ends:
             changed = _with(data, index, field, int(end) if field == "validation_items" else end)
-            costs.append(all_in_per_correct(Scenario.model_validate(changed), target, scenario.volume))
+            costs.append(
+                all_in_per_correct(Scenario.model_validate(changed), target, scenario.volume)
+            )
         label = field if index is None else f"{scenario.strategies[index].name}: {field}"
         result.append(TornadoBar(label, ends[0], ends[1], costs[0], costs[1]))
     return sorted(result, key=lambda bar: bar.swing, reverse=True)
@@ -618,6 +645,16 @@ def read_scenario(content: bytes, filename: str) -> Scenario:
     return validate(Scenario, data, filename, tree)
 
 
+def without_none(data: dict[str, Any]) -> dict[str, Any]:
+    """A scenario dict with unset (``None``) fields removed, so their defaults apply."""
+    return {
+        **{k: v for k, v in data.items() if v is not None and k != "strategies"},
+        "strategies": [
+            {k: v for k, v in s.items() if v is not None} for s in data.get("strategies", [])
+        ],
+    }
+
+
 def scenario_text(scenario: Scenario, fmt: str = "yaml") -> str:
     """The scenario as a file ``read_scenario`` reads back, without unset optional fields."""
     return dump(scenario.model_dump(mode="python", exclude_none=True), fmt)
@@ -627,13 +664,12 @@ def scenario_text(scenario: Scenario, fmt: str = "yaml") -> str:
 
 
 def money_text(amount: Decimal) -> str:
-    """A decimal string without exponent, to 12 places at most: ``money_text(Decimal("3E-4"))``.
+    """An exact decimal string without exponent (JSON carries every digit; display rounds).
 
-    >>> money_text(Decimal("3E-4")), money_text(Decimal("2.50000")), money_text(Decimal("1") / 3)
-    ('0.0003', '2.5', '0.333333333333')
+    >>> money_text(Decimal("3E-4")), money_text(Decimal("2.50000")), money_text(Decimal("1.25E+3"))
+    ('0.0003', '2.5', '1250')
     """
-    text = f"{amount.quantize(Decimal('1e-12')):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return format(amount.normalize(), "f")
 
 
 def report(scenario: Scenario, *, uncertainty: bool = True) -> dict[str, Any]:
@@ -664,7 +700,9 @@ def report(scenario: Scenario, *, uncertainty: bool = True) -> dict[str, Any]:
         }
         if best_human is not None and f.kind != "human":
             entry["break_even_volume"] = break_even_volume(scenario, f.name, best_human.name)
-            needed = break_even_accuracy(f.cost_per_accepted_label, best_human.cost_per_correct_label)
+            needed = break_even_accuracy(
+                f.cost_per_accepted_label, best_human.cost_per_correct_label
+            )
             entry["break_even_accuracy"] = None if needed is None else money_text(needed)
         if f.name in bands:
             band = bands[f.name]
@@ -672,12 +710,16 @@ def report(scenario: Scenario, *, uncertainty: bool = True) -> dict[str, Any]:
                 money_text(band.cost_p05),
                 money_text(band.cost_p95),
             ]
-            entry["accuracy_p05_p95"] = [money_text(band.accuracy_p05), money_text(band.accuracy_p95)]
+            entry["accuracy_p05_p95"] = [
+                money_text(band.accuracy_p05),
+                money_text(band.accuracy_p95),
+            ]
         strategies.append(entry)
     return {
         "volume": scenario.volume,
         "currency": scenario.currency,
         "compared_with": None if best_human is None else best_human.name,
+        "cheapest": min(figures, key=lambda f: f.all_in_cost_per_correct_label).name,
         "strategies": strategies,
     }
 
@@ -711,6 +753,11 @@ def curve(scenario: Scenario, volumes: Iterable[int]) -> list[dict[str, Any]]:
     rows = []
     for volume in volumes:
         for f in evaluate(scenario, volume):
-            rows.append({"volume": volume, "strategy": f.name, "cost_per_correct_label": f.all_in_cost_per_correct_label})
+            rows.append(
+                {
+                    "volume": volume,
+                    "strategy": f.name,
+                    "cost_per_correct_label": f.all_in_cost_per_correct_label,
+                }
+            )
     return rows
-

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from procure.economics import Scenario
 from procure.errors import InputError, NotFoundError
-from procure.kinds import BatchStatus, ContractStatus
+from procure.kinds import BatchStatus
 from procure.llm_prices import price_for
 from procure.models import LabelSet, LlmRun, PriceLine, TaskType
 from procure.quality import error_capture, gold_matches, select_labels

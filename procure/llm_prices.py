@@ -44,3 +44,14 @@ def delete_price(session: Session, model: str) -> None:
         raise NotFoundError(f"no price for model {model!r}", field="model")
     session.delete(row)
     record_event(session, "delete", "llm_price", model)
+
+
+def replace_prices(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Make the price table exactly ``rows`` (as edited in a table); returns how many remain."""
+    keep = {str(row.get("model") or "").strip() for row in rows}
+    for existing in list_prices(session):
+        if existing.model not in keep:
+            delete_price(session, existing.model)
+    for row in rows:
+        save_price(session, row)
+    return len(rows)

@@ -467,7 +467,9 @@ FROM scored
 """
 
 
-def gold_matches(session: Session, store: Path, selection: Selection, source: str) -> tuple[int, int]:
+def gold_matches(
+    session: Session, store: Path, selection: Selection, source: str
+) -> tuple[int, int]:
     """(items with gold, items whose ``source`` consensus equals gold) for ``vendor`` or ``llm``."""
     with loaded_labels(session, store, selection, (source, "gold")) as (con, present):
         if source not in present or "gold" not in present:

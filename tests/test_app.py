@@ -23,6 +23,7 @@ PAGES = [
     "pages/vendors_contracts.py",
     "pages/deliveries.py",
     "pages/quality.py",
+    "pages/economics.py",
 ]
 
 
@@ -315,3 +316,15 @@ def test_quality_page_filters_by_week(sample_home: Path) -> None:
     assert at.dataframe[0].value["items"].iloc[0] == everything / 4  # one of four weekly batches
     at.multiselect(key="quality_vendors").select("Northwind Annotation").run()
     assert at.dataframe[0].value["items"].iloc[0] == everything / 4
+
+
+def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> None:
+    at = open_page("pages/economics.py")
+    at.selectbox(key="economics_task").set_value("pref_pair").run()
+    assert not at.exception and not at.error
+    summary = str(at.success[0].value)
+    assert "At 30,000 labels" in summary and "times less than Northwind Annotation" in summary
+    at.number_input(key="economics_pref_pair_volume").set_value(1_000_000).run()
+    assert "At 1,000,000 labels" in str(at.success[0].value)
+    at.button(key="economics_save_prices").click().run()
+    assert "Price table saved (5 models)" in str(at.success[0].value)

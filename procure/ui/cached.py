@@ -3,10 +3,13 @@ every write advances), so a page rerun reads them instead of recomputing over th
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 import streamlit as st
 
+from procure.economics_workspace import measured_scenario
 from procure.quality import batch_evidence, quality_page, select_labels
 from procure.ui.state import session, workspace
 from procure.workspace import data_version
@@ -43,3 +46,17 @@ def quality(
 def evidence(batch_id: int) -> dict[str, Any]:
     """A batch's acceptance evidence and recommendation."""
     return _evidence(workspace().settings.database_label, version(), batch_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _measured(
+    database: str, version: int, task_key: str, as_of: date
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    with session() as db:
+        measured = measured_scenario(db, workspace().settings.label_store, task_key, as_of)
+    return measured.scenario.model_dump(), [asdict(i) for i in measured.inputs]
+
+
+def measured(task_key: str, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A task type's measured economics scenario (as a dict) and where each input came from."""
+    return _measured(workspace().settings.database_label, version(), task_key, as_of)

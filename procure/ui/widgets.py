@@ -105,3 +105,42 @@ def rows_from_editor(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a data editor as dicts, empty cells as ``None``, blank rows dropped."""
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return [row for row in records if any(value not in (None, "") for value in row.values())]
+
+
+def edited_records(
+    records: list[dict[str, Any]], columns: dict[str, Any], key: str, **options: Any
+) -> list[dict[str, Any]]:
+    """Show ``records`` in a data editor and return them with the user's edits applied to the
+    original values: unedited cells keep their exact ``Decimal``s (the editor shows floats).
+    Added rows come back with the editor's values; deleted rows are dropped."""
+    shown = pd.DataFrame(
+        [{c: _editable(r.get(c)) for c in columns} for r in records], columns=list(columns)
+    )
+    st.data_editor(shown, column_config=columns, key=key, hide_index=True, **options)
+    state = st.session_state.get(key) or {}
+    result = []
+    for i, record in enumerate(records):
+        if i in state.get("deleted_rows", []):
+            continue
+        edited = state.get("edited_rows", {})
+        changes = edited.get(i) or edited.get(str(i)) or {}
+        result.append({**record, **{c: _exact(v) for c, v in changes.items()}})
+    for added in state.get("added_rows", []):
+        result.append({c: _exact(v) for c, v in added.items()})
+    return result
+
+
+def _editable(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _exact(value: Any) -> Any:
+    """An edited cell: floats as the decimal the user typed, cleared cells as ``None``."""
+    if isinstance(value, float):
+        return None if value != value else Decimal(repr(value))
+    return value
+
+
+def share_column(label: str | None = None) -> Any:
+    """A data-editor column for a share between 0 and 1."""
+    return st.column_config.NumberColumn(label, min_value=0.0, max_value=1.0, format="%.4f")
