@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         return self.home / "labels"
 
     @property
+    def llm_jobs(self) -> Path:
+        """Journals of LLM labelling jobs, until their labels are stored."""
+        return self.home / "llm_jobs"
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
 

@@ -52,3 +52,11 @@ class LabelSource(StrEnum):
     vendor = "vendor"  # a delivered batch's labels
     llm = "llm"  # an LLM run
     gold = "gold"  # gold or reviewed labels
+
+
+class JobStatus(StrEnum):
+    running = "running"
+    stopping = "stopping"  # asked to stop; the runner finishes the requests in flight
+    stopped = "stopped"  # cancelled, budget reached or interrupted: resumable
+    failed = "failed"
+    finished = "finished"  # every item answered and the labels stored as an LLM run

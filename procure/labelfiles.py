@@ -499,3 +499,43 @@ def preview(path: Path, display_name: str | None = None, limit: int = 10) -> Pre
             raise read_error(exc, relation.source) from None
         header = [d[0] for d in result.description or []]
     return Preview(relation.source.format, relation.source.gzip, relation.columns, header, rows)
+
+
+ITEMS = """
+SELECT item_id, min(text) AS text, count(DISTINCT text) AS versions, count(*) FILTER (WHERE text IS NULL) AS empty
+FROM (SELECT NULLIF(CAST(item_id AS VARCHAR), '') AS item_id, NULLIF(CAST(text AS VARCHAR), '') AS text
+      FROM ({query}))
+GROUP BY item_id ORDER BY item_id
+"""
+
+
+def read_items(path: Path, display_name: str | None = None) -> list[tuple[str, str]]:
+    """(item_id, text) pairs of an items file (any label-file format with ``item_id`` and
+    ``text`` columns), one per item, in item order; every item needs one non-empty text."""
+    source = detect(path, display_name)
+    query, params = _reader(source, "items")
+    with duckdb.connect() as con:
+        try:
+            names = [row[0] for row in con.execute(f"DESCRIBE {query}", params).fetchall()]
+            missing = [c for c in ("item_id", "text") if c not in names]
+            if missing:
+                raise InputError(
+                    f"missing column {missing[0]!r}; expected item_id and text, found: "
+                    f"{', '.join(names) or 'no columns'}",
+                    source=source.name,
+                )
+            rows = con.execute(ITEMS.format(query=query), params).fetchall()
+        except duckdb.Error as exc:
+            raise read_error(exc, source) from None
+    if not rows:
+        raise InputError("no items; expected rows with item_id and text", source=source.name)
+    for item, text, versions, empty in rows:
+        if item is None:
+            raise InputError("an empty item_id", source=source.name, field="item_id")
+        if text is None or empty:
+            raise InputError(f"item {item!r} has no text", source=source.name, field="text")
+        if versions > 1:
+            raise InputError(
+                f"item {item!r} has {versions} different texts", source=source.name, field="text"
+            )
+    return [(item, text) for item, text, _, _ in rows]

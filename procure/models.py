@@ -23,6 +23,7 @@ from procure.kinds import (
     BatchStatus,
     ContractStatus,
     DiscountKind,
+    JobStatus,
     LabelKind,
     LabelSource,
     VendorKind,
@@ -286,6 +287,51 @@ class LlmPriceBase(SQLModel):
 class LlmPrice(LlmPriceBase, table=True):
     __tablename__ = "llm_price"
     id: int | None = Field(default=None, primary_key=True)
+
+
+class PromptTemplate(SQLModel, table=True):
+    """A task type's labelling prompt; the version is recorded with every run that used it."""
+
+    __tablename__ = "prompt_template"
+    __table_args__ = (UniqueConstraint("task_type_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_type_id: int = Field(foreign_key="task_type.id", index=True)
+    version: str = Field(max_length=80)
+    instructions: str
+    few_shot: int = 0  # examples drawn from gold items with text
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LlmJob(SQLModel, table=True):
+    """One LLM labelling run: its settings, progress and accounting. The answers are kept in a
+    journal file beside the label store until the run is stored as an LLM run."""
+
+    __tablename__ = "llm_job"
+    id: int | None = Field(default=None, primary_key=True)
+    task_type_id: int = Field(foreign_key="task_type.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id")
+    items_source: str = Field(max_length=400)  # "batch N" or the items file's sha256
+    model: str = Field(max_length=200)
+    provider: str = Field(default="", max_length=200)
+    base_url: str = Field(default="", max_length=400)
+    prompt_version: str = Field(max_length=80)
+    status: JobStatus = Field(default=JobStatus.running, sa_type=StrEnumType(JobStatus))
+    message: str = ""
+    items: int = 0
+    done: int = 0
+    invalid: int = 0
+    failed: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    spent: Decimal = Field(default=Decimal(0), sa_type=MoneyType)
+    budget: Decimal | None = Field(default=None, sa_type=MoneyType)
+    estimated_cost: Decimal = Field(default=Decimal(0), sa_type=MoneyType)
+    estimated_input_tokens: int = 0
+    label_set_id: int | None = Field(default=None, foreign_key="label_set.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # --- workspace -------------------------------------------------------------------------------
