@@ -16,6 +16,7 @@ page = st.navigation(
         ),
         st.Page("pages/deliveries.py", title="Deliveries", icon=":material/local_shipping:"),
         st.Page("pages/quality.py", title="Labels & quality", icon=":material/fact_check:"),
+        st.Page("pages/llm_labelling.py", title="LLM labelling", icon=":material/smart_toy:"),
         st.Page("pages/economics.py", title="Economics", icon=":material/savings:"),
     ]
 )

@@ -48,7 +48,7 @@ from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labelstore import LlmRunSpec, import_labels
 from procure.llm_prices import price_for
-from procure.models import LabelSet, LlmJob, LlmPrice, LlmRun, PromptTemplate, TaskType
+from procure.models import Batch, LabelSet, LlmJob, LlmPrice, LlmRun, PromptTemplate, TaskType
 from procure.workspace import record_event
 
 DEFAULT_VERSION = "default"
@@ -846,3 +846,31 @@ def request_stop(session: Session, job_id: int) -> LlmJob:
         session.add(job)
         record_event(session, "stop", "llm_job", job_id)
     return job
+
+
+def run_job_recording_failure(
+    engine: Engine, store: Path, jobs_dir: Path, job_id: int, prompt: Prompt, **kwargs: Any
+) -> None:
+    """``run_job`` for a background thread: an error ends the job as failed, with its message,
+    instead of dying unseen."""
+    try:
+        run_job(engine, store, jobs_dir, job_id, prompt, **kwargs)
+    except Exception as exc:
+        with session_scope(engine) as session:
+            job = session.get(LlmJob, job_id)
+            if job is not None:
+                job.status, job.message = JobStatus.failed, f"{type(exc).__name__}: {exc}"[:500]
+                session.add(job)
+
+
+def labelled_batches(session: Session, task_type: TaskType) -> list[Batch]:
+    """The task type's batches whose vendor labels are imported (their text is the items)."""
+    return list(
+        session.exec(
+            select(Batch)
+            .join(LabelSet, col(LabelSet.batch_id) == col(Batch.id))
+            .where(Batch.task_type_id == task_type.id, LabelSet.source == LabelSource.vendor)
+            .distinct()
+            .order_by(col(Batch.delivered_on), col(Batch.id))
+        )
+    )

@@ -71,6 +71,34 @@ STORIES = (
 )
 
 
+TOPICS = (
+    "how to rotate a PostgreSQL password without downtime",
+    "a gentle explanation of Bayes' rule for a nurse",
+    "whether to refinance a mortgage at 6.1%",
+    "a haiku about the first frost",
+    "the difference between TCP and UDP for a game server",
+    "a polite reply declining a meeting",
+    "why the sky is blue, for a seven-year-old",
+    "a Python one-liner that deduplicates a list in order",
+)
+
+
+def item_text(task_type: str, i: int) -> str:
+    """The item a label is about (what an LLM labeller reads); deterministic, no random draws."""
+    topic = TOPICS[i % len(TOPICS)]
+    if task_type == "pref_pair":
+        return (
+            f"Prompt: {topic}.\nResponse A: a direct answer in {3 + i % 4} short paragraphs.\n"
+            f"Response B: a {'longer' if i % 2 else 'shorter'} answer with {'an example' if i % 3 else 'no example'}.\n"
+            "Which response is better: A, B or tie?"
+        )
+    if task_type == "sft_instruction":
+        return (
+            f"Instruction: write about {topic}.\nResponse: (draft {i}). Rate the pair from 1 to 5."
+        )
+    return f"Expert report #{i} on {topic}. Decision: reject, revise or accept?"
+
+
 def _judge(rng: np.random.Generator, truth: np.ndarray, accuracy: float, k: int) -> np.ndarray:
     wrong = rng.random(len(truth)) > accuracy
     return np.where(wrong, (truth + rng.integers(1, k, len(truth))) % k, truth)
@@ -111,6 +139,7 @@ def load_sample_labels(session: Session, store: Path) -> int:
                                 "item_id": ids,
                                 "annotator_id": f"{batch.ref[:2].lower()}_annotator_{a + 1}",
                                 "label": labels[label],
+                                "text": [item_text(story.task_type, i) for i in range(n)],
                             }
                         )
                     )

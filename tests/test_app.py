@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -24,6 +25,7 @@ PAGES = [
     "pages/deliveries.py",
     "pages/quality.py",
     "pages/economics.py",
+    "pages/llm_labelling.py",
 ]
 
 
@@ -328,3 +330,34 @@ def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> N
     assert "At 1,000,000 labels" in str(at.success[0].value)
     at.button(key="economics_save_prices").click().run()
     assert "Price table saved (5 models)" in str(at.success[0].value)
+
+
+def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
+    from procure.kinds import JobStatus
+    from procure.llm_labeller import list_jobs
+    from procure.quality import select_labels
+    from tests.llm_server import chat_server
+
+    with chat_server() as server:
+        at = open_page("pages/llm_labelling.py")
+        at.selectbox(key="llm_task").set_value("pref_pair").run()
+        at.selectbox(key="llm_model").set_value("gpt-4o-mini").run()
+        at.text_input(key="llm_base_url").set_value(server.base_url).run()
+        assert not at.error, [e.value for e in at.error]
+        assert at.metric[0].value == "300"  # the batch's items
+        at.button(key="llm_run").click().run()
+        assert not at.exception and not at.error
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with records(sample_home) as db:
+                job = list_jobs(db)[0]
+            if job.status not in (JobStatus.running, JobStatus.stopping):
+                break
+            time.sleep(0.2)
+    assert job.status == JobStatus.finished, job.message
+    assert job.done == 300 and len(server.usages) == 300
+    with records(sample_home) as db:
+        newest = select_labels(db, "pref_pair").llm  # the run the Quality page compares
+    assert newest is not None and newest.id == job.label_set_id
+    at.run()
+    assert not at.exception

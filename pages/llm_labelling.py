@@ -1,0 +1,187 @@
+import tempfile
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from procure import llm_labeller as llm
+from procure.catalog import list_task_types
+from procure.kinds import JobStatus
+from procure.llm_prices import list_prices
+from procure.ui import jobs, widgets
+from procure.ui.state import commit, reported_errors, session, show_flash, workspace
+
+st.title("LLM labelling")
+st.caption(
+    "Label a batch's items with an LLM through any OpenAI-compatible endpoint (OpenAI, or a "
+    "vLLM, Ollama or llama.cpp server), see the estimated cost first, and get an LLM run that "
+    "the Labels & quality and Economics pages use at once."
+)
+show_flash()
+store = workspace().settings.label_store
+
+with session() as db:
+    task_types = [t for t in list_task_types(db) if t.labels]
+    models = [p.model for p in list_prices(db)]
+if not task_types:
+    st.info(
+        "No task types with labels yet: add one on **Vendors & contracts**, or load the sample."
+    )
+    st.stop()
+
+by_key = {t.key: t for t in task_types}
+task = by_key[
+    st.selectbox("Task type", list(by_key), format_func=lambda k: by_key[k].name, key="llm_task")
+]
+with session() as db:
+    batches = llm.labelled_batches(db, task)
+    versions = [t.version for t in llm.templates(db, task)]
+
+left, right = st.columns(2)
+with left:
+    origin = st.radio(
+        "Items", ["A delivered batch", "An items file"], horizontal=True, key="llm_origin"
+    )
+    batch_id = upload = None
+    if origin == "A delivered batch":
+        if batches:
+            batch_id = widgets.batch_choice(batches, key="llm_batch")
+        else:
+            st.info("No batch of this task type has labels imported yet (Labels & quality).")
+    else:
+        upload = st.file_uploader("Items file with columns item_id and text", key="llm_items")
+with right:
+    if not models:
+        st.info("The price table is empty: add your model's price on the **Economics** page.")
+        st.stop()
+    model = st.selectbox("Model", models, key="llm_model", help="Models in the price table.")
+    base_url = st.text_input(
+        "Endpoint (blank: OpenAI)", key="llm_base_url", placeholder="http://localhost:11434/v1"
+    )
+    version = st.selectbox(
+        "Prompt version", [llm.DEFAULT_VERSION, *versions], index=len(versions), key="llm_prompt"
+    )
+
+with st.expander("Add a prompt version"), st.form("llm_prompt_form"):
+    with session() as db:
+        current = llm.template(db, task, version)
+    new_version = st.text_input("Version", placeholder="v2")
+    instructions = st.text_area(
+        "Instructions (the allowed labels are appended)", current.instructions
+    )
+    few_shot = st.number_input(
+        "Few-shot examples from gold items with text", 0, 50, current.few_shot
+    )
+    if st.form_submit_button("Save prompt version"):
+        commit(
+            lambda db: llm.save_template(db, task.key, new_version, instructions, int(few_shot)),
+            lambda row: f"Prompt {row.version} saved.",
+        )
+
+a, b, c, d = st.columns(4)
+concurrency = a.number_input("Requests at a time", 1, 64, 4, key="llm_concurrency")
+budget = b.number_input("Budget (0: none)", min_value=0.0, value=0.0, key="llm_budget")
+retries = c.number_input("Retries (429, 5xx, timeouts)", 0, 10, 4, key="llm_retries")
+timeout = d.number_input("Seconds per request", 1.0, 600.0, 60.0, key="llm_timeout")
+api_key, found_in = jobs.api_key()
+st.caption(
+    f"API key: {'found in ' + found_in if api_key else 'none found (fine for a local server)'}; "
+    f"read from `{jobs.KEY_NAME}` in Streamlit secrets or the environment, never stored."
+)
+
+source = figures = None
+with reported_errors(), session() as db:
+    if batch_id is not None:
+        source = llm.job_source(db, store, batch_id=batch_id)
+    elif upload is not None:
+        with tempfile.TemporaryDirectory(prefix="procure-items-") as scratch:
+            path = Path(scratch) / upload.name
+            path.write_bytes(upload.getvalue())
+            source = llm.job_source(db, store, items_file=path, display_name=upload.name)
+    if source is not None:
+        prompt = llm.build_prompt(db, store, task, llm.template(db, task, version))
+        figures = llm.estimate(prompt, source.items, llm.model_price(db, model), 50)
+
+if source is not None and figures is not None:
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Items", f"{figures.items:,}")
+    m2.metric("Estimated tokens", f"{figures.input_tokens + figures.output_tokens:,}")
+    m3.metric("Estimated cost", widgets.money(figures.cost, figures.currency, 4))
+    m4.metric("At most", widgets.money(figures.worst_case, figures.currency, 4))
+    st.caption(
+        f"An estimate: about 4 characters per token, prices read on {figures.price_read_on}. "
+        "The budget holds back each request's worst case, so it is never exceeded."
+    )
+    if st.button("Run", type="primary", key="llm_run"):
+        launched = None
+        with reported_errors():
+            if not base_url.strip() and not api_key:
+                st.error(f"Set {jobs.KEY_NAME} (secrets or environment), or give a local endpoint.")
+            else:
+                options = llm.RunOptions(
+                    model=model,
+                    base_url=base_url.strip(),
+                    api_key=api_key,
+                    concurrency=int(concurrency),
+                    budget=Decimal(repr(budget)) if budget else None,
+                    max_retries=int(retries),
+                    timeout=float(timeout),
+                )
+                launched = jobs.launch(task.key, source, options, version)
+        if launched:
+            st.session_state["_flash"] = f"Job {launched} started."
+            st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def job_table() -> None:
+    with session() as db:
+        rows = llm.list_jobs(db)
+    for job in [j for j in rows if j.status in (JobStatus.running, JobStatus.stopping)]:
+        answered = job.done + job.invalid
+        st.progress(
+            answered / max(job.items, 1), text=f"Job {job.id}: {answered:,} of {job.items:,} items"
+        )
+        cols = st.columns(5)
+        cols[0].metric("Labelled", f"{job.done:,}")
+        cols[1].metric("Invalid", f"{job.invalid:,}")
+        cols[2].metric("Failed", f"{job.failed:,}")
+        cols[3].metric("Spent", widgets.money(job.spent, job.currency, 4))
+        stopping = job.status == JobStatus.stopping
+        if cols[4].button("Stop", key=f"llm_stop_{job.id}", disabled=stopping):
+            commit(partial(llm.request_stop, job_id=job.id or 0), f"Job {job.id} is stopping.")
+    if not rows:
+        return
+    st.subheader("Jobs")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "job": j.id,
+                    "model": j.model,
+                    "prompt": j.prompt_version,
+                    "items": j.items_source,
+                    "status": str(j.status),
+                    "labelled": j.done,
+                    "invalid": j.invalid,
+                    "failed": j.failed,
+                    "retries": j.retries,
+                    "tokens in": j.input_tokens,
+                    "tokens out": j.output_tokens,
+                    "spent": float(j.spent),
+                    "estimated": float(j.estimated_cost),
+                    "actual - estimate": float(j.spent - j.estimated_cost),
+                    "LLM run": j.label_set_id,
+                    "note": j.message,
+                }
+                for j in rows
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption("A stopped job resumes where it left off: run it again with the same settings.")
+
+
+job_table()
