@@ -113,7 +113,7 @@ with st.expander("Inputs: measured from the workspace or assumed; edit any to ex
     }
     st.markdown("**Where each input comes from**")
     st.dataframe(
-        pd.DataFrame(inputs).rename(columns={"input": "input", "measured": "measured"}),
+        pd.DataFrame(inputs),
         hide_index=True,
         column_config={"value": st.column_config.TextColumn(width="small")},
     )

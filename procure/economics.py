@@ -42,7 +42,8 @@ the Condorcet probability that the majority of ``votes`` independent runs is rig
 at random; runs of one model are correlated, so this is an upper bound) and c is the share of the
 LLM's errors that fall among the f items humans label (``error_capture``; c = f for a random
 sample; higher when confidence ranks errors first). Humans relabel those items with their own
-accuracy q_H. With c = f this is the mixture ``f q_H + (1 - f) q_B``.
+accuracy q_H. With c = f this is the mixture ``f q_H + (1 - f) q_B``. The errors caught, c (1 - q_B),
+are capped at f (the relabelled items cannot hold more errors than there are items).
 
 Long tail (optional, human strategies): the marginal unit price stays at p0 up to ``from_units``
 units and then rises by ``growth_per_doubling`` with each doubling of the units bought,
@@ -269,12 +270,24 @@ def majority_vote_accuracy(accuracy: Num, votes: int) -> Num:
 
 
 def hybrid_accuracy(review_fraction: Num, human: Num, base: Num, capture: Num) -> Num:
-    """``f q_H + (1 - f) - (1 - c)(1 - q_B)`` (see the module docstring).
+    """``f q_H + (1 - f) - (1 - c)(1 - q_B)`` (see the module docstring), with the errors caught,
+    ``c (1 - q_B)``, kept possible: no more than the f items relabelled, and no fewer than the
+    errors that cannot fit among the 1 - f items left alone.
 
     >>> hybrid_accuracy(Decimal("0.1"), Decimal("0.95"), Decimal("0.85"), Decimal("0.1"))
     Decimal('0.860')
+    >>> hybrid_accuracy(Decimal("0.05"), Decimal("0.9"), Decimal("0.5"), Decimal("0.9"))  # caps at f
+    Decimal('0.545')
     """
-    return review_fraction * human + (1 - review_fraction) - (1 - capture) * (1 - base)
+    errors = 1 - base
+    caught = _clip(capture * errors, errors - (1 - review_fraction), review_fraction)
+    return review_fraction * human + (1 - review_fraction) - (errors - caught)
+
+
+def _clip(value: Num, low: Num, high: Num) -> Num:
+    if any(isinstance(v, np.ndarray) for v in (value, low, high)):
+        return np.minimum(np.maximum(value, low), high)
+    return max(low, min(value, high))
 
 
 def break_even_accuracy(

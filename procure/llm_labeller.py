@@ -49,6 +49,7 @@ from procure.kinds import JobStatus, LabelSource
 from procure.labelstore import LlmRunSpec, import_labels
 from procure.llm_prices import price_for
 from procure.models import Batch, LabelSet, LlmJob, LlmPrice, LlmRun, PromptTemplate, TaskType
+from procure.quality import parquet_columns
 from procure.workspace import record_event
 
 DEFAULT_VERSION = "default"
@@ -272,7 +273,7 @@ def build_prompt(
             )
         ]
         with duckdb.connect() as con:
-            usable = [f for f in files if "text" in _columns(con, f)]
+            usable = [f for f in files if "text" in parquet_columns(con, f)]
             rows = (
                 con.execute(GOLD_EXAMPLES, {"files": usable, "limit": chosen.few_shot}).fetchall()
                 if usable
@@ -285,13 +286,6 @@ def build_prompt(
             )
         examples = tuple((text, labels[code]) for _, code, text in rows)
     return Prompt(chosen.version, system_prompt(chosen.instructions, labels), labels, examples)
-
-
-def _columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
-    return {
-        row[0]
-        for row in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": path}).fetchall()
-    }
 
 
 # --- items -------------------------------------------------------------------------------------
@@ -313,7 +307,7 @@ def batch_items(session: Session, store: Path, batch_id: int) -> list[tuple[str,
             f"batch {batch_id} has no labels imported; import them with their text first"
         )
     with duckdb.connect() as con:
-        if not all("text" in _columns(con, f) for f in files):
+        if not all("text" in parquet_columns(con, f) for f in files):
             raise InputError(
                 f"batch {batch_id}'s labels have no text column; the LLM needs each item's text "
                 "(import the labels with a text column, or give an items file)"

@@ -416,8 +416,8 @@ def disagreement_queue(
     con, _ = loaded
     llm_path = str(store / selection.llm.path)
     text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
-    has_confidence = "confidence" in _columns(con, llm_path)
-    has_text = any("text" in _columns(con, path) for path in text_paths)
+    has_confidence = "confidence" in parquet_columns(con, llm_path)
+    has_text = any("text" in parquet_columns(con, path) for path in text_paths)
     sql = QUEUE.format(  # files without the optional columns give NULLs
         confidence="max(confidence)" if has_confidence else "NULL::DOUBLE",
         text="any_value(text)" if has_text else "NULL::VARCHAR",
@@ -440,7 +440,8 @@ def disagreement_queue(
     ]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
+    """The column names of a stored label file (optional columns vary by file)."""
     return {
         row[0]
         for row in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": path}).fetchall()
@@ -487,7 +488,7 @@ def error_capture(
         return None
     path = str(store / selection.llm.path)
     with loaded_labels(session, store, selection, ("gold",)) as (con, present):
-        if "gold" not in present or "confidence" not in _columns(con, path):
+        if "gold" not in present or "confidence" not in parquet_columns(con, path):
             return None
         row = con.execute(ERROR_CAPTURE, {"path": path, "share": share}).fetchone()
     return (int(row[0]), int(row[1])) if row and row[0] else None

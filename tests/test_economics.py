@@ -374,3 +374,13 @@ def test_a_scenario_survives_its_own_text() -> None:
     for fmt in ("yaml", "json"):
         again = ec.read_scenario(ec.scenario_text(s, fmt).encode(), f"s.{fmt}")
         assert again == s
+
+
+def test_estimated_hybrid_accuracy_stays_a_probability() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        f, q_h, q_b, c = (D(str(round(v, 4))) for v in rng.uniform(0, 1, 4))
+        accuracy = ec.hybrid_accuracy(f, q_h, q_b, c)
+        assert 0 <= accuracy <= 1
+        # relabelling by perfect humans never lowers accuracy below the LLM's own
+        assert ec.hybrid_accuracy(f, D(1), q_b, c) >= q_b
