@@ -5,17 +5,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procure import adapters, catalog, deliveries, labelfiles, labelstore
+from procure import adapters, catalog, deliveries, derived, labelfiles, labelstore
 from procure.adapters import Adapter
 from procure.charts import confusion_figure, trend_figure
 from procure.kinds import LabelSource
-from procure.quality import (
-    add_review,
-    dawid_skene_report,
-    select_labels,
-    set_rule,
-)
-from procure.ui import cached, widgets
+from procure.quality import add_review, select_labels, set_rule
+from procure.ui import cached, jobs, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")
@@ -265,12 +260,32 @@ if report["annotators"]:
         },
     )
 
-if selection.vendor and st.button(
-    "Estimate annotator reliability without gold (Dawid-Skene)", key="dawid_skene"
-):
-    with session() as db, st.spinner("Fitting Dawid-Skene..."), reported_errors():
-        estimate = dawid_skene_report(db, workspace().settings.label_store, selection)
-    if estimate:
+
+@st.fragment(run_every=1.0)
+def wait_for_dawid_skene(path: Path) -> None:
+    if derived.read_result(path) != derived.RUNNING:
+        st.rerun()
+    st.info("Fitting Dawid-Skene in the background; the estimates appear here when ready.")
+
+
+if selection.vendor:
+    ds_path = jobs.dawid_skene_path(task_key, chosen_batches)
+    fitted = derived.read_result(ds_path)
+    if fitted is None:
+        if st.button(
+            "Estimate annotator reliability without gold (Dawid-Skene)", key="dawid_skene"
+        ):
+            jobs.start_dawid_skene(task_key, chosen_batches)
+            st.rerun()
+    elif fitted == derived.RUNNING:
+        wait_for_dawid_skene(ds_path)
+    elif isinstance(fitted, dict) and fitted.get("error"):
+        st.error(f"Dawid-Skene: {fitted['error']}", icon=":material/error:")
+    elif isinstance(fitted, dict) and not fitted.get("result"):
+        st.info("No vendor labels to fit Dawid-Skene on.")
+    elif isinstance(fitted, dict):
+        estimate = fitted["result"]
+        st.markdown(f"**Dawid-Skene** ({estimate['iterations']} iterations)")
         st.dataframe(
             pd.DataFrame(
                 [

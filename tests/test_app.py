@@ -361,3 +361,18 @@ def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
     assert newest is not None and newest.id == job.label_set_id
     at.run()
     assert not at.exception
+
+
+def test_dawid_skene_runs_in_the_background(sample_home: Path) -> None:
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").set_value("pref_pair").run()
+    at.button(key="dawid_skene").click().run()
+    assert not at.exception
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((sample_home / "derived").glob("*.json")):
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception and not at.error
+    shown = " ".join(str(m.value) for m in at.markdown)
+    assert "Dawid-Skene** (" in shown
+    assert any("gold items, Dawid-Skene's labels are right" in str(c.value) for c in at.caption)

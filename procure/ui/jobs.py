@@ -1,14 +1,18 @@
-"""LLM labelling jobs started from a page run in a background thread, so the page stays
-responsive; progress and the stop request go through the job's record, not shared memory."""
+"""Long work started from a page runs in a background thread, so the page stays responsive:
+LLM labelling jobs (progress and the stop request go through the job's record) and Dawid-Skene
+fits (the result is a file named by the data version). Nothing is kept in shared memory."""
 
 from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import streamlit as st
 
+from procure import derived
 from procure import llm_labeller as llm
+from procure.ui import cached
 from procure.ui.state import session, workspace
 
 KEY_NAME = "OPENAI_API_KEY"
@@ -44,3 +48,30 @@ def launch(
         daemon=True,
     ).start()
     return job_id
+
+
+def dawid_skene_path(task_key: str, batch_ids: tuple[int, ...] | None) -> Path:
+    """Where the Dawid-Skene estimate of this selection at the current data version goes."""
+    return derived.result_path(
+        workspace().settings.home, cached.version(), "dawid_skene", [task_key, batch_ids]
+    )
+
+
+def start_dawid_skene(task_key: str, batch_ids: tuple[int, ...] | None) -> None:
+    """Fit Dawid-Skene in a background thread, unless it is under way already."""
+    path = dawid_skene_path(task_key, batch_ids)
+    if not derived.claim(path):
+        return
+    settings = workspace().settings
+    threading.Thread(
+        target=derived.compute_dawid_skene,
+        args=(
+            workspace().engine,
+            settings.label_store,
+            task_key,
+            list(batch_ids or []) or None,
+            path,
+        ),
+        name="procure-dawid-skene",
+        daemon=True,
+    ).start()
