@@ -98,23 +98,23 @@ with st.expander("Import labels", expanded=not sets):
             "Import even if this exact file was imported before", key="labels_force"
         )
         if st.button("Import", type="primary", key="labels_import"):
-            with st.spinner("Checking and storing the labels..."):
-                commit(
-                    partial(
-                        labelstore.import_labels,
-                        store=workspace().settings.label_store,
-                        path=path,
-                        source=kind,
-                        task_type_key=task_key,
-                        batch_id=batch_id,
-                        llm=llm,
-                        force=force,
-                        display_name=upload.name,
-                        adapter=adapter,
-                        field=field,
-                    ),
-                    lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
-                )
+            commit(
+                partial(
+                    labelstore.import_labels,
+                    store=workspace().settings.label_store,
+                    path=path,
+                    source=kind,
+                    task_type_key=task_key,
+                    batch_id=batch_id,
+                    llm=llm,
+                    force=force,
+                    display_name=upload.name,
+                    adapter=adapter,
+                    field=field,
+                    progress=widgets.progress_reporter("Checking and storing the labels..."),
+                ),
+                lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
+            )
 
 if not selection.vendor and not selection.llm and not selection.gold:
     st.info(

@@ -17,8 +17,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -123,11 +126,13 @@ def import_labels(
     adapter: Adapter | str | None = None,
     field: str | None = None,
     digest: str | None = None,
+    progress: Progress | None = None,
 ) -> LabelSet:
     """Validate a label file and add it to the store (all or nothing; see the module).
 
     With ``adapter`` the file is an annotation tool's export whose ``field`` holds the labels;
     it is converted to the long format first (re-imports are still detected on the export).
+    ``progress`` is called with the share done (0 to 1), from another thread, as DuckDB reports it.
     """
     if adapter is not None:
         with tempfile.TemporaryDirectory(prefix="procure-export-") as scratch:
@@ -145,6 +150,7 @@ def import_labels(
                 force=force,
                 display_name=display_name or path.name,
                 digest=file_sha256(path),
+                progress=progress,
             )
     source = LabelSource(source)
     shown = display_name or path.name
@@ -170,9 +176,16 @@ def import_labels(
     staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     try:
-        with duckdb.connect(config={"memory_limit": IMPORT_MEMORY}) as con:
+        with (
+            duckdb.connect(config={"memory_limit": IMPORT_MEMORY}) as con,
+            _watched(con, progress) as watch,
+        ):
             relation = typed_relation(con, path, display_name=shown)
+            if watch is not None:
+                watch.span(0.0, 0.9)  # parsing, converting and checking: nearly all the work
             ready = _stage(con, relation, labels, task_type.label_kind, staged, deduplicated)
+            if watch is not None:
+                watch.span(0.9, 1.0)
             rows, items, annotators = con.execute(
                 COUNTS.format(path=_quoted(ready))
             ).fetchone() or (0, 0, 0)
@@ -215,6 +228,49 @@ def import_labels(
         )
     record_event(session, "import", "label_set", label_set.id, f"{shown}: {rows} labels")
     return label_set
+
+
+Progress = Callable[[float], None]
+
+
+class _Watch:
+    """Reports an import's progress (0 to 1) from a watcher thread that reads DuckDB's own
+    progress of the running query, placed within the span of the current stage."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, report: Progress) -> None:
+        self.con, self.report = con, report
+        self.start, self.end, self.shown = 0.0, 1.0, 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(
+            target=self._watch, name="procure-import-progress", daemon=True
+        )
+
+    def span(self, start: float, end: float) -> None:
+        self.start, self.end = start, end
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.2):
+            percent = self.con.query_progress()
+            if percent >= 0:
+                value = self.start + (self.end - self.start) * min(percent, 100.0) / 100
+                if value > self.shown:
+                    self.shown = value
+                    self.report(value)
+
+
+@contextmanager
+def _watched(con: duckdb.DuckDBPyConnection, report: Progress | None) -> Iterator[_Watch | None]:
+    if report is None:
+        yield None
+        return
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    watch = _Watch(con, report)
+    watch.thread.start()
+    try:
+        yield watch
+    finally:
+        watch.done.set()
+        watch.thread.join()
 
 
 def _default_name(

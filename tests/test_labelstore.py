@@ -188,3 +188,23 @@ def test_records_survive_a_sweep(sample: Workspace, tmp_path: Path) -> None:
     with session_scope(sample.engine) as db:
         assert sweep(db, sample.settings.label_store) == []
     assert stored.exists()
+
+
+def test_a_large_import_reports_its_progress(sample: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "large.csv"
+    duckdb.execute(
+        f"COPY (SELECT 'i' || (i // 3) AS item_id, 'a' || (i % 3) AS annotator_id,"
+        f" ['A', 'B', 'tie'][1 + (i * 7919) % 3] AS label FROM range(3000000) AS t(i))"
+        f" TO '{path}' (HEADER)"
+    )
+    reported: list[float] = []
+    label_set = _import(
+        sample,
+        path,
+        source="gold",
+        task_type_key="pref_pair",
+        progress=reported.append,
+    )
+    assert label_set.rows == 3_000_000
+    assert reported, "no progress reported during a 3M-row import"
+    assert reported == sorted(reported) and reported[0] > 0 and reported[-1] <= 1

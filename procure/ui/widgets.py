@@ -144,3 +144,20 @@ def _exact(value: Any) -> Any:
 def share_column(label: str | None = None) -> Any:
     """A data-editor column for a share between 0 and 1."""
     return st.column_config.NumberColumn(label, min_value=0.0, max_value=1.0, format="%.4f")
+
+
+def progress_reporter(text: str) -> Callable[[float], None]:
+    """A progress bar, and a function that moves it from any thread (the import's watcher
+    reports from its own thread, so the page's script context is attached to it)."""
+    import threading
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    bar = st.progress(0.0, text=text)
+    context = get_script_run_ctx()
+
+    def update(share: float) -> None:
+        add_script_run_ctx(threading.current_thread(), context)
+        bar.progress(min(max(share, 0.0), 1.0), text=f"{text} {share:.0%}")
+
+    return update
