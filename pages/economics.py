@@ -135,7 +135,7 @@ if scenario is None:
     st.stop()
 
 report = ec.report(scenario)
-st.success(ec.summary(scenario), icon=":material/savings:")
+st.success(report["summary"], icon=":material/savings:")
 currency = report["currency"]
 st.dataframe(
     pd.DataFrame(
@@ -150,7 +150,7 @@ st.dataframe(
                 "per correct": float(s["cost_per_correct_label"]),
                 "all-in per correct": float(s["all_in_cost_per_correct_label"]),
                 "5-95% band": " to ".join(
-                    f"{float(v):.4g}" for v in s.get("all_in_cost_per_correct_label_p05_p95", [])
+                    f"{float(v):.4g}" for v in s["all_in_cost_per_correct_label_p05_p95"]
                 ),
                 "validation set": float(s["validation_cost"]),
                 "all-in total": float(s["all_in_cost"]),

@@ -146,7 +146,7 @@ def strategies_figure(strategies: Sequence[dict[str, Any]], currency: str) -> go
     """All-in cost per correct label by strategy, with the 5-95% Monte Carlo band as error bars."""
     names = [s["name"] for s in strategies]
     cost = [float(s["all_in_cost_per_correct_label"]) for s in strategies]
-    bands = [s.get("all_in_cost_per_correct_label_p05_p95") for s in strategies]
+    bands = [s["all_in_cost_per_correct_label_p05_p95"] for s in strategies]
     figure = go.Figure()
     figure.add_bar(
         y=names,
@@ -156,8 +156,8 @@ def strategies_figure(strategies: Sequence[dict[str, Any]], currency: str) -> go
         error_x={
             "type": "data",
             "symmetric": False,
-            "array": [float(b[1]) - c if b else 0 for b, c in zip(bands, cost, strict=True)],
-            "arrayminus": [c - float(b[0]) if b else 0 for b, c in zip(bands, cost, strict=True)],
+            "array": [float(b[1]) - c for b, c in zip(bands, cost, strict=True)],
+            "arrayminus": [c - float(b[0]) for b, c in zip(bands, cost, strict=True)],
         },
         hovertemplate="%{y}: %{x:.4g} " + currency + " per correct label<extra></extra>",
     )

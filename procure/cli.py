@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from procure.config import Settings
+    from procure.workspace import Workspace
 
 app = typer.Typer(
     name="procure",
@@ -95,16 +96,22 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
-    from procure.db import session_scope
+def _opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Workspace]:
     from procure.workspace import open_workspace
 
     workspace = open_workspace(_settings(ctx), create=create)
     try:
-        with session_scope(workspace.engine) as session:
-            yield session
+        yield workspace
     finally:
         workspace.engine.dispose()
+
+
+@contextmanager
+def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
+    from procure.db import session_scope
+
+    with _opened(ctx, create=create) as workspace, session_scope(workspace.engine) as session:
+        yield session
 
 
 def _print_json(payload: Any) -> None:
@@ -956,7 +963,6 @@ def economics(
         fmt = "json" if save_scenario.suffix.lower() == ".json" else "yaml"
         save_scenario.write_text(ec.scenario_text(model, fmt), encoding="utf-8")
     report = ec.report(model)
-    report["summary"] = ec.summary(model)
     report["inputs"] = [
         {"input": i.input, "value": i.value, "measured": i.measured, "note": i.note} for i in inputs
     ]
@@ -1237,10 +1243,10 @@ def llm_run(
     """Label a batch (or an items file) with an LLM; resumes an unfinished run of the same
     items, model, prompt and endpoint; stores the labels as an LLM run when every item is answered."""
     import os
-    import threading
     from decimal import Decimal, InvalidOperation
 
     from procure import llm_labeller as llm
+    from procure.db import session_scope
 
     settings = _settings(ctx)
     api_key = os.environ.get(api_key_env, "")
@@ -1264,30 +1270,28 @@ def llm_run(
         max_output_tokens=max_output_tokens,
         structured=structured,
     )
-    with _session(ctx) as session:
-        source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
-        job, prompt, figures = llm.prepare_job(
-            session, settings.label_store, task_type, source, options, prompt_version, provider
-        )
-        job_id = job.id or 0
-    if not as_json:
-        typer.echo(
-            f"job {job_id}: {len(source.items):,} items, estimated {_amount(str(figures.cost))} {figures.currency} "
-            "(press Ctrl-C to stop; run the same command again to resume)",
-            err=True,
-        )
-    workspace = _open(ctx)
-    stop = threading.Event()
-    with typer.progressbar(length=len(source.items), label="labelling", file=sys.stderr) as bar:
-        shown = 0
+    with _opened(ctx) as workspace:
+        with session_scope(workspace.engine) as session:
+            source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
+            job, prompt, figures = llm.prepare_job(
+                session, settings.label_store, task_type, source, options, prompt_version, provider
+            )
+            job_id = job.id or 0
+        if not as_json:
+            typer.echo(
+                f"job {job_id}: {len(source.items):,} items, estimated {_amount(str(figures.cost))} {figures.currency} "
+                "(press Ctrl-C to stop; run the same command again to resume)",
+                err=True,
+            )
+        with typer.progressbar(length=len(source.items), label="labelling", file=sys.stderr) as bar:
+            shown = 0
 
-        def progress(row: Any) -> None:
-            nonlocal shown
-            answered = row.done + row.invalid
-            bar.update(answered - shown)
-            shown = answered
+            def progress(row: Any) -> None:
+                nonlocal shown
+                answered = row.done + row.invalid
+                bar.update(answered - shown)
+                shown = answered
 
-        try:
             result = llm.run_job(
                 workspace.engine,
                 settings.label_store,
@@ -1296,11 +1300,8 @@ def llm_run(
                 prompt,
                 source.items,
                 options,
-                stop=stop,
                 progress=None if as_json else progress,
             )
-        finally:
-            workspace.engine.dispose()
     payload = _job_payload(result)
     if as_json:
         _print_json(payload)
@@ -1310,12 +1311,6 @@ def llm_run(
         f"{result.failed:,} failed, {result.retries:,} retries; {result.input_tokens:,} + {result.output_tokens:,} tokens, "
         f"{_amount(str(result.spent))} {result.currency} (estimated {_amount(str(result.estimated_cost))}). {result.message}"
     )
-
-
-def _open(ctx: typer.Context) -> Any:
-    from procure.workspace import open_workspace
-
-    return open_workspace(_settings(ctx), create=False)
 
 
 def _job_payload(job: Any) -> dict[str, Any]:

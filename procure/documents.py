@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -76,6 +77,20 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
     except yaml.YAMLError:
         tree = None
     return data, tree
+
+
+def parse_file(content: bytes, filename: str, what: str) -> tuple[Any, yaml.Node | None]:
+    """Decode a file's bytes as UTF-8 and parse them as JSON (``.json``), YAML (``.yaml``,
+    ``.yml``) or, by content, either; ``what`` names the expected content in errors."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte {exc.start}); expected a YAML or JSON {what}", source=filename
+        ) from None
+    suffix = Path(filename).suffix.lower()
+    fmt = "json" if suffix == ".json" else "yaml" if suffix in (".yaml", ".yml") else None
+    return parse_text(text, filename, fmt)
 
 
 def line_of(tree: yaml.Node | None, path: Sequence[int | str]) -> int | None:

@@ -68,7 +68,7 @@ from pydantic import Field, field_validator, model_validator
 
 from procure.acceptance import wilson_interval
 from procure.contracts import Spec
-from procure.documents import dump, parse_text, validate
+from procure.documents import dump, parse_file, validate
 from procure.errors import InputError
 from procure.money import check_currency
 
@@ -643,14 +643,7 @@ def _decimal(value: float) -> Decimal:
 def read_scenario(content: bytes, filename: str) -> Scenario:
     """Parse and validate a scenario file (YAML or JSON); one ``InputError`` naming the line and
     field of every problem."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"not UTF-8 text (byte {exc.start}); expected a YAML or JSON scenario", source=filename
-        ) from None
-    fmt = "json" if filename.lower().endswith(".json") else "yaml"
-    data, tree = parse_text(text, filename, fmt)
+    data, tree = parse_file(content, filename, "scenario")
     if not isinstance(data, dict):
         raise InputError(
             "expected a scenario with volume, currency and strategies", source=filename
@@ -685,12 +678,11 @@ def money_text(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
-def report(scenario: Scenario, *, uncertainty: bool = True) -> dict[str, Any]:
+def report(scenario: Scenario) -> dict[str, Any]:
     """Every figure of a scenario, for ``procure economics --json`` and the Economics page."""
     figures = evaluate(scenario)
-    humans = [f for f in figures if f.kind == "human"]
-    best_human = min(humans, key=lambda f: f.all_in_cost_per_correct_label, default=None)
-    bands = {b.name: b for b in monte_carlo(scenario)} if uncertainty else {}
+    best_human = _best_human(figures)
+    bands = {b.name: b for b in monte_carlo(scenario)}
     strategies = []
     for f in figures:
         entry: dict[str, Any] = {
@@ -717,41 +709,41 @@ def report(scenario: Scenario, *, uncertainty: bool = True) -> dict[str, Any]:
                 f.cost_per_accepted_label, best_human.cost_per_correct_label
             )
             entry["break_even_accuracy"] = None if needed is None else money_text(needed)
-        if f.name in bands:
-            band = bands[f.name]
-            entry["all_in_cost_per_correct_label_p05_p95"] = [
-                money_text(band.cost_p05),
-                money_text(band.cost_p95),
-            ]
-            entry["accuracy_p05_p95"] = [
-                money_text(band.accuracy_p05),
-                money_text(band.accuracy_p95),
-            ]
+        band = bands[f.name]
+        entry["all_in_cost_per_correct_label_p05_p95"] = [
+            money_text(band.cost_p05),
+            money_text(band.cost_p95),
+        ]
+        entry["accuracy_p05_p95"] = [money_text(band.accuracy_p05), money_text(band.accuracy_p95)]
         strategies.append(entry)
     return {
         "volume": scenario.volume,
         "currency": scenario.currency,
         "compared_with": None if best_human is None else best_human.name,
         "cheapest": min(figures, key=lambda f: f.all_in_cost_per_correct_label).name,
+        "summary": summary(scenario, figures),
         "strategies": strategies,
     }
 
 
-def summary(scenario: Scenario) -> str:
+def summary(scenario: Scenario, figures: list[Figures]) -> str:
     """One plain sentence: the cheapest strategy per correct label against the best vendor."""
-    figures = evaluate(scenario)
     cheapest = min(figures, key=lambda f: f.all_in_cost_per_correct_label)
-    humans = [f for f in figures if f.kind == "human"]
     text = (
         f"At {scenario.volume:,} labels, {cheapest.name} costs "
         f"{money_text(_round(cheapest.all_in_cost_per_correct_label))} {scenario.currency} per correct label"
         f" (accuracy {float(cheapest.accuracy):.1%}{', estimated' if cheapest.accuracy_estimated else ''})"
     )
-    best_human = min(humans, key=lambda f: f.all_in_cost_per_correct_label, default=None)
+    best_human = _best_human(figures)
     if best_human is not None and best_human is not cheapest:
         ratio = best_human.all_in_cost_per_correct_label / cheapest.all_in_cost_per_correct_label
         text += f", {float(ratio):,.1f} times less than {best_human.name}"
     return text + "."
+
+
+def _best_human(figures: list[Figures]) -> Figures | None:
+    humans = [f for f in figures if f.kind == "human"]
+    return min(humans, key=lambda f: f.all_in_cost_per_correct_label, default=None)
 
 
 def _round(amount: Decimal) -> Decimal:

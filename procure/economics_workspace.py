@@ -23,6 +23,7 @@ is the task type's contracted units.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from procure.economics import Scenario
 from procure.errors import InputError, NotFoundError
+from procure.fx import RateTable
 from procure.kinds import BatchStatus
 from procure.llm_prices import price_for
 from procure.models import LabelSet, LlmRun, PriceLine, TaskType
@@ -41,7 +43,7 @@ from procure.reports import build_report
 from procure.schedule import accepted_units
 from procure.spend import PENDING
 
-ASSUMED = {
+ASSUMED: dict[str, Any] = {
     "hourly_rate": Decimal(50),
     "review_seconds_per_item": Decimal(30),
     "validation_items": 500,
@@ -72,6 +74,29 @@ def _share(numerator: int, denominator: int) -> Decimal:
     return Decimal(numerator) / Decimal(denominator)
 
 
+Note = Callable[[str, Any, bool, str], Any]  # records where an input came from, returns it
+
+
+def _accuracy(
+    strategy: dict[str, Any], note: Note, matches: tuple[int, int], whose: str, assumed: Decimal
+) -> None:
+    """The share of gold items where ``whose`` label equals gold (with n for the bands), or the
+    assumption when there is no gold, or none right (a cost per correct label needs q > 0)."""
+    gold, correct = matches
+    name = f"{strategy['name']}: accuracy"
+    if gold and correct:
+        strategy["accuracy"] = note(
+            name,
+            _share(correct, gold),
+            True,
+            f"{whose} equals gold on {correct:,} of {gold:,} items",
+        )
+        strategy["accuracy_n"] = gold
+    else:
+        why = f"0 of {gold:,} gold items right" if gold else "no gold or reviewed items"
+        strategy["accuracy"] = note(name, assumed, False, why)
+
+
 def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: date) -> Measured:
     """A scenario for ``task_type_key`` built from the workspace (see the module docstring)."""
     task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
@@ -79,7 +104,7 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
         raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
     inputs: list[Provenance] = []
 
-    def note(name: str, value: Any, measured: bool, why: str) -> Any:
+    def note(name: str, value: Any, measured: bool, why: str) -> Any:  # a Note
         inputs.append(Provenance(name, str(value), measured, why))
         return value
 
@@ -146,24 +171,8 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
             )
         batch_ids = [b.id or 0 for b in contract.batches if b.task_type_id == task_type.id]
         selection = select_labels(session, task_type.key, batch_ids=batch_ids)
-        gold, correct = (
-            gold_matches(session, store, selection, "vendor") if selection.vendor else (0, 0)
-        )
-        if gold and correct:
-            human["accuracy"] = note(
-                f"{name}: accuracy",
-                _share(correct, gold),
-                True,
-                f"vendor consensus equals gold on {correct:,} of {gold:,} items",
-            )
-            human["accuracy_n"] = gold
-        else:
-            human["accuracy"] = note(
-                f"{name}: accuracy",
-                ASSUMED["vendor_accuracy"],
-                False,
-                "no gold or reviewed items among this vendor's labels",
-            )
+        matches = gold_matches(session, store, selection, "vendor") if selection.vendor else (0, 0)
+        _accuracy(human, note, matches, "vendor consensus", ASSUMED["vendor_accuracy"])
         human["review_share"] = note(
             f"{name}: review_share",
             ASSUMED["vendor_review_share"],
@@ -219,7 +228,7 @@ def _price_lines(session: Session, contract_id: int) -> list[PriceLine]:
 
 
 def _llm_strategies(
-    session: Session, store: Path, task_type: TaskType, rates: Any, note: Any
+    session: Session, store: Path, task_type: TaskType, rates: RateTable, note: Note
 ) -> list[tuple[dict[str, Any], int]]:
     """Each model's newest run as a strategy, with its label set's id."""
     runs = session.exec(
@@ -269,19 +278,8 @@ def _llm_strategies(
                 "table nor a recorded cost; add its price (`procure llm-price set`) first"
             )
         selection = select_labels(session, task_type.key, llm_set_id=label_set.id)
-        gold, correct = gold_matches(session, store, selection, "llm")
-        if gold and correct:
-            strategy["accuracy"] = note(
-                f"{name}: accuracy",
-                _share(correct, gold),
-                True,
-                f"equals gold on {correct:,} of {gold:,} items",
-            )
-            strategy["accuracy_n"] = gold
-        else:
-            strategy["accuracy"] = note(
-                f"{name}: accuracy", ASSUMED["llm_accuracy"], False, "no gold or reviewed items"
-            )
+        matches = gold_matches(session, store, selection, "llm")
+        _accuracy(strategy, note, matches, "its label", ASSUMED["llm_accuracy"])
         strategies.append((strategy, label_set.id or 0))
     return strategies
 
@@ -297,7 +295,7 @@ def _hybrids(
     task_type: TaskType,
     humans: list[dict[str, Any]],
     runs: list[tuple[dict[str, Any], int]],
-    note: Any,
+    note: Note,
 ) -> list[dict[str, Any]]:
     human = min(humans, key=_per_correct)
     llm, label_set_id = max(runs, key=lambda run: Decimal(run[0]["accuracy"]))

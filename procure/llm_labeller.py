@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -368,19 +367,16 @@ def model_price(session: Session, model: str) -> LlmPrice:
 def estimate(
     prompt: Prompt, items: list[tuple[str, str]], price: LlmPrice, max_output_tokens: int
 ) -> Estimate:
-    """Estimated tokens and cost of labelling ``items`` once (see the module docstring)."""
-    inputs = sum(
-        sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in prompt.messages(text))
-        for _, text in items
-    )
+    """Estimated tokens and cost of labelling ``items`` once (see the module docstring), and the
+    worst case of one call per item (re-asks of invalid answers come on top). Costs are linear in
+    tokens, so the per-item worst cases add up to the cost of the summed bounds."""
+    inputs = upper = 0
+    for _, text in items:
+        messages = prompt.messages(text)
+        inputs += sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+        upper += token_upper_bound(messages)
     outputs = EXPECTED_OUTPUT_TOKENS * len(items)
-    worst = sum(
-        (
-            call_cost(price, token_upper_bound(prompt.messages(text)), max_output_tokens)
-            for _, text in items
-        ),
-        Decimal(0),
-    )
+    worst = call_cost(price, upper, max_output_tokens * len(items))
     return Estimate(
         len(items),
         inputs,
@@ -767,7 +763,7 @@ def run_job(
     with session_scope(engine) as session:
         job = session.get(LlmJob, job_id)
         assert job is not None
-        label_set = store_run(session, store, job, journal)
+        label_set = store_run(session, store, job, path, state)
         job.label_set_id, job.status = label_set.id, JobStatus.finished
         job.message = f"{state.done:,} labels stored as LLM run {label_set.id}" + (
             f"; {state.invalid:,} invalid answers kept out" if state.invalid else ""
@@ -780,33 +776,37 @@ def run_job(
     return job
 
 
-def store_run(
-    session: Session, store: Path, job: LlmJob, journal: dict[str, list[dict[str, Any]]]
-) -> LabelSet:
-    """The valid labels as an LLM run; the run's tokens and cost are the job's actual totals
-    (invalid answers and re-asks included: they were paid for)."""
-    rows = []
-    for item, entries in journal.items():
-        final = next((e for e in reversed(entries) if e["status"] == "valid"), None)
-        if final is not None:
-            rows.append(
-                {
-                    "item_id": item,
-                    "label": final["label"],
-                    "confidence": final["confidence"],
-                    "input_tokens": sum(e["input_tokens"] for e in entries),
-                    "output_tokens": sum(e["output_tokens"] for e in entries),
-                    "cost": str(sum((Decimal(e["cost"]) for e in entries), Decimal(0))),
-                }
-            )
-    if not rows:
-        raise InputError(f"job {job.id} has no valid labels to store")
+# The valid labels of a journal with every item's tokens and cost (re-asks and invalid answers
+# included: they were paid for); a torn last line from an interrupted write is skipped.
+RUN_LABELS = """
+COPY (
+    SELECT item_id,
+           any_value(label) FILTER (WHERE status = 'valid') AS label,
+           any_value(confidence) FILTER (WHERE status = 'valid') AS confidence,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           sum(CAST(cost AS DECIMAL(38, 18))) AS cost
+    FROM read_json($journal, format = 'newline_delimited', ignore_errors = true, columns = {
+        item_id: 'VARCHAR', status: 'VARCHAR', label: 'VARCHAR', confidence: 'DOUBLE',
+        input_tokens: 'BIGINT', output_tokens: 'BIGINT', cost: 'VARCHAR'})
+    GROUP BY item_id HAVING count(*) FILTER (WHERE status = 'valid') > 0
+) TO $target (FORMAT parquet)
+"""
+
+
+def store_run(session: Session, store: Path, job: LlmJob, journal: Path, state: Totals) -> LabelSet:
+    """The journal's valid labels as an LLM run; the run's tokens and cost are the job's actual
+    totals (invalid answers and re-asks included)."""
     task_type = session.get(TaskType, job.task_type_id)
     assert task_type is not None
-    state = totals(journal)
     with tempfile.TemporaryDirectory(prefix="procure-llm-") as scratch:
-        path = Path(scratch) / f"llm-job-{job.id}.csv"
-        pd.DataFrame(rows).to_csv(path, index=False)
+        path = Path(scratch) / f"llm-job-{job.id}.parquet"
+        with duckdb.connect() as con:
+            written = con.execute(
+                RUN_LABELS, {"journal": str(journal), "target": str(path)}
+            ).fetchone()
+        if not written or not written[0]:
+            raise InputError(f"job {job.id} has no valid labels to store")
         label_set = import_labels(
             session,
             store,
@@ -818,11 +818,8 @@ def store_run(
             force=True,
         )
     run = session.exec(select(LlmRun).where(LlmRun.label_set_id == label_set.id)).one()
-    run.input_tokens, run.output_tokens, run.cost = (
-        state.input_tokens,
-        state.output_tokens,
-        state.spent,
-    )
+    run.input_tokens, run.output_tokens = state.input_tokens, state.output_tokens
+    run.cost = state.spent
     session.add(run)
     return label_set
 

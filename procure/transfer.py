@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -36,7 +35,7 @@ from procure.contracts import (
     list_contracts,
     save_contract,
 )
-from procure.documents import dump, field_path, line_of, parse_text, validate
+from procure.documents import dump, field_path, line_of, parse_file, validate
 from procure.errors import InputError
 from procure.kinds import LabelKind, VendorKind
 from procure.llm_prices import list_prices, save_price
@@ -107,15 +106,7 @@ class ImportSummary:
 
 def read_document(content: bytes, filename: str) -> tuple[WorkspaceDocument, Any]:
     """Parse and validate a workspace document; nothing is written."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"not UTF-8 text (byte {exc.start}); expected a YAML or JSON document", source=filename
-        ) from None
-    suffix = Path(filename).suffix.lower()
-    fmt = "json" if suffix == ".json" else "yaml" if suffix in (".yaml", ".yml") else None
-    data, tree = parse_text(text, filename, fmt)
+    data, tree = parse_file(content, filename, "document")
     return validate_document(data, filename, tree)
 
 
