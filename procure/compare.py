@@ -10,12 +10,18 @@ Choices (also in the README):
 - A file's per-item *consensus* is its most frequent label; a tie goes to the label that comes
   first in the label order.
 
-How it stays fast on millions of labels: each file is read once into judgements (one per item
-and annotator) and then items, all inside one query. An item's key is the sum of ``base^code``
-over its labels: its count vector written in base ``base`` (one more than the number of
-annotators, so no digit overflows). The query returns one row per pair of keys that occur
-together, a few hundred rows however many items there are, and everything else is computed
-from those rows.
+How it stays fast on millions of labels: each file is read once, inside one query, into items.
+An item's key is the sum of ``base^code`` over its labels: its count vector written in base
+``base`` (one more than the number of annotators, so no digit overflows). The query returns one
+row per pair of keys that occur together, a few hundred rows however many items there are, and
+everything else is computed from those rows.
+
+The items come straight from the label rows, grouped by item only, when that is exact: a file
+with one annotator keeps the item's one label (two different ones are a conflict), and a file with
+up to ``FAST_ANNOTATORS`` annotators also counts how many distinct annotators each item has (a
+bit string of annotator codes). Only if some annotator repeated an item does the file go through
+the exact path: judgements first, one per (item, annotator), then items. Grouping by (item,
+annotator) keeps every row and costs about as much as the rest of the query together.
 """
 
 from __future__ import annotations
@@ -34,32 +40,50 @@ from procure.kinds import Level
 from procure.labelfiles import LabelFile, locate_problem, open_label_file
 
 MAX_KEY = 2**126  # keys are at most HUGEINT sums
-JUDGEMENTS = """
+FAST_ANNOTATORS = 256  # a bit string of this many bits per item is cheap next to a grouping by pair
+CODED = "SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation})"
+JUDGEMENTS = f"""
 SELECT item_id, annotator_id, min(code) AS code, (max(code) <> min(code))::INTEGER AS conflict
-FROM (SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation}))
-GROUP BY item_id, annotator_id
+FROM ({CODED}) GROUP BY item_id, annotator_id
 """
 NUMERIC_KEYS = """
 SELECT item_id, sum(CAST($weights AS {key_type}[])[code + 1]) AS key, sum(conflict) AS conflicts,
-       count(*) AS judgements
+       count(*) AS judgements, 0 AS repeats
 FROM ({judgements}) GROUP BY item_id
+"""
+ONE_ANNOTATOR_KEYS = f"""
+SELECT item_id, CAST($weights AS {{key_type}}[])[min(code) + 1] AS key,
+       (max(code) <> min(code))::INTEGER AS conflicts, 1 AS judgements, 0 AS repeats
+FROM ({CODED}) GROUP BY item_id
+"""
+# repeats: how many of an item's rows repeat an annotator (any, and the keys are not exact)
+FEW_ANNOTATORS_KEYS = f"""
+SELECT item_id, sum(CAST($weights AS {{key_type}}[])[code + 1]) AS key, 0 AS conflicts,
+       count(*) AS judgements,
+       count(*) - bit_count(bitstring_agg(annotator, 1, {{annotators}})) AS repeats
+FROM ({CODED}) JOIN (
+    SELECT unnest(${{names}}) AS annotator_id, generate_subscripts(${{names}}, 1) AS annotator
+) USING (annotator_id)
+GROUP BY item_id
 """
 # When base^k does not fit in 128 bits (very many labels), the count vector is written as text.
 TEXT_KEYS = """
 SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key, sum(conflicts) AS conflicts,
-       sum(n) AS judgements
+       sum(n) AS judgements, 0 AS repeats
 FROM (SELECT item_id, code, count(*) AS n, sum(conflict) AS conflicts FROM ({judgements}) GROUP BY ALL)
 GROUP BY item_id
 """
 KEY_PAIRS = """
 WITH a AS ({items_a}), b AS ({items_b})
 SELECT a.key, b.key, count(*), coalesce(sum(a.conflicts), 0), coalesce(sum(b.conflicts), 0),
-       coalesce(sum(a.judgements), 0), coalesce(sum(b.judgements), 0)
+       coalesce(sum(a.judgements), 0), coalesce(sum(b.judgements), 0),
+       coalesce(sum(a.repeats), 0), coalesce(sum(b.repeats), 0)
 FROM a FULL OUTER JOIN b USING (item_id) GROUP BY ALL ORDER BY ALL
 """
 ONE_FILE_KEYS = """
 WITH a AS ({items_a})
-SELECT key, NULL, count(*), sum(conflicts), 0, sum(judgements), 0 FROM a GROUP BY key ORDER BY key
+SELECT key, NULL, count(*), sum(conflicts), 0, sum(judgements), 0, sum(repeats), 0
+FROM a GROUP BY key ORDER BY key
 """
 TWO_ANNOTATORS = """
 WITH j AS ({judgements})
@@ -167,28 +191,50 @@ class KeyPairs:
         return confusion
 
 
-def _items_sql(file: LabelFile, codec: PatternCodec) -> str:
-    judgements = JUDGEMENTS.format(relation=file.relation)
-    if codec.numeric:
-        return NUMERIC_KEYS.format(judgements=judgements, key_type=codec.key_type)
-    return TEXT_KEYS.format(judgements=judgements)
+def _items_sql(file: LabelFile, side: int, codec: PatternCodec, *, exact: bool) -> str:
+    """The query of a file's items (``exact``: through judgements, whatever the file holds)."""
+    if not codec.numeric:
+        return TEXT_KEYS.format(judgements=JUDGEMENTS.format(relation=file.relation))
+    if file.annotators == 1:
+        return ONE_ANNOTATOR_KEYS.format(relation=file.relation, key_type=codec.key_type)
+    if exact or file.annotators > FAST_ANNOTATORS:
+        return NUMERIC_KEYS.format(
+            judgements=JUDGEMENTS.format(relation=file.relation), key_type=codec.key_type
+        )
+    return FEW_ANNOTATORS_KEYS.format(
+        relation=file.relation,
+        key_type=codec.key_type,
+        annotators=file.annotators,
+        names=f"annotators_{side}",
+    )
 
 
 def key_pairs(
-    con: duckdb.DuckDBPyConnection, files: list[LabelFile], order: list[str], codec: PatternCodec
+    con: duckdb.DuckDBPyConnection,
+    files: list[LabelFile],
+    order: list[str],
+    codec: PatternCodec,
+    *,
+    exact: tuple[bool, ...] = (False, False),
 ) -> KeyPairs:
-    """Run the one aggregation over one or two files; refuse conflicting judgements."""
-    params: dict[str, object] = {"labels": order, **files[0].params}
+    """Run the one aggregation over one or two files; refuse conflicting judgements. A file
+    whose annotators repeat an item is read again through the exact path."""
+    params: dict[str, object] = {"labels": order}
     if codec.numeric:
         params["weights"] = codec.weights
+    for side, file in enumerate(files):
+        params.update(file.params)
+        params[f"annotators_{side}"] = list(file.annotator_names)
+    items = [_items_sql(file, side, codec, exact=exact[side]) for side, file in enumerate(files)]
     if len(files) == 2:
-        params.update(files[1].params)
-        sql = KEY_PAIRS.format(
-            items_a=_items_sql(files[0], codec), items_b=_items_sql(files[1], codec)
-        )
+        sql = KEY_PAIRS.format(items_a=items[0], items_b=items[1])
     else:
-        sql = ONE_FILE_KEYS.format(items_a=_items_sql(files[0], codec))
-    result = con.execute(sql, params).fetchall()
+        sql = ONE_FILE_KEYS.format(items_a=items[0])
+    used = {name: value for name, value in params.items() if f"${name}" in sql}
+    result = con.execute(sql, used).fetchall()
+    repeated = tuple(any(row[7 + side] for row in result) for side in range(len(files)))
+    if any(repeated):
+        return key_pairs(con, files, order, codec, exact=repeated)
     for side, file in enumerate(files):
         if any(row[3 + side] for row in result):
             locate_problem(con, file)

@@ -225,12 +225,16 @@ class LabelFile:
     columns: tuple[str, ...]
     rows: int
     labels: frozenset[str]
-    annotators: int
+    annotator_names: tuple[str, ...]
+
+    @property
+    def annotators(self) -> int:
+        return len(self.annotator_names)
 
 
 FIRST_PASS = """
 SELECT count(*), count(*) FILTER (WHERE item_id IS NULL), count(*) FILTER (WHERE label IS NULL),
-       list(DISTINCT label) FILTER (WHERE label IS NOT NULL), count(DISTINCT annotator_id)
+       list(DISTINCT label) FILTER (WHERE label IS NOT NULL), list(DISTINCT annotator_id)
 FROM ({relation})
 """
 DUPLICATES = """
@@ -330,7 +334,7 @@ def open_label_file(
     numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
     bad_optional = _bad_numbers(con, relation.sql, relation.params, numbers)
     file = LabelFile(
-        source, relation.sql, relation.params, relation.columns, rows, labels, annotators
+        source, relation.sql, relation.params, relation.columns, rows, labels, tuple(annotators)
     )
     if empty_items or empty_labels or outside or not_numbers or bad_optional:
         locate_problem(con, file, label_set=label_set, numeric=numeric)

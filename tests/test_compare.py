@@ -109,6 +109,40 @@ def test_report_matches_independent_libraries(tmp_path: Path) -> None:
     assert file_agreement(two)["cohen_kappa"] == pytest.approx(expected_kappa, abs=1e-9)
 
 
+def _csv(rows: list[dict[str, str]], path: Path) -> Path:
+    path.write_text(
+        "item_id,annotator_id,label\n"
+        + "".join(f"{r['item_id']},{r['annotator_id']},{r['label']}\n" for r in rows)
+    )
+    return path
+
+
+def test_repeated_judgements_and_many_annotators_give_the_same_report(tmp_path: Path) -> None:
+    """Items grouped straight from the rows (few annotators, none repeated), through judgements
+    (an annotator repeats an item), and with more annotators than the bit strings cover, all
+    agree; an LLM file with one annotator per item too."""
+    rows = _random_labels(5)
+    llm = [{**row, "annotator_id": "llm"} for row in rows if row["annotator_id"] == "ann_a"]
+    expected = file_agreement(_csv(rows, tmp_path / "plain.csv"), _csv(llm, tmp_path / "llm.csv"))
+    repeated = rows + rows[::7]  # the same judgement again counts once
+    llm_repeated = llm + llm[::3]
+    assert (
+        file_agreement(
+            _csv(repeated, tmp_path / "repeated.csv"), _csv(llm_repeated, tmp_path / "llm2.csv")
+        )
+        == expected
+    )
+    # 400 annotators (each item's 4 are renamed by item): alpha and the consensus do not change
+    many = [{**row, "annotator_id": f"{row['annotator_id']}_{row['item_id'][-2:]}"} for row in rows]
+    report = file_agreement(_csv(many, tmp_path / "many.csv"), tmp_path / "llm.csv")
+    assert report["annotators"] > 256
+    assert report["krippendorff_alpha"] == pytest.approx(expected["krippendorff_alpha"], abs=1e-12)
+    assert report["against"] == expected["against"]
+    conflicting = [*rows, {**rows[10], "label": "9"}]
+    with pytest.raises(InputError, match="has different labels from annotator"):
+        file_agreement(_csv(conflicting, tmp_path / "conflict.csv"))
+
+
 def test_against_uses_the_label_order_for_weighted_kappa(tmp_path: Path) -> None:
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(3)
