@@ -37,10 +37,16 @@ import numpy as np
 from procure import agreement as ag
 from procure.errors import InputError
 from procure.kinds import Level
-from procure.labelfiles import LabelFile, locate_problem, open_label_file
+from procure.labelfiles import (
+    ANNOTATOR_CODED,
+    FAST_ANNOTATORS,
+    REPEATS,
+    LabelFile,
+    locate_problem,
+    open_label_file,
+)
 
 MAX_KEY = 2**126  # keys are at most HUGEINT sums
-FAST_ANNOTATORS = 256  # a bit string of this many bits per item is cheap next to a grouping by pair
 CODED = "SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation})"
 JUDGEMENTS = f"""
 SELECT item_id, annotator_id, min(code) AS code, (max(code) <> min(code))::INTEGER AS conflict
@@ -59,11 +65,8 @@ FROM ({CODED}) GROUP BY item_id
 # repeats: how many of an item's rows repeat an annotator (any, and the keys are not exact)
 FEW_ANNOTATORS_KEYS = f"""
 SELECT item_id, sum(CAST($weights AS {{key_type}}[])[code + 1]) AS key, 0 AS conflicts,
-       count(*) AS judgements,
-       count(*) - bit_count(bitstring_agg(annotator, 1, {{annotators}})) AS repeats
-FROM ({CODED}) JOIN (
-    SELECT unnest(${{names}}) AS annotator_id, generate_subscripts(${{names}}, 1) AS annotator
-) USING (annotator_id)
+       count(*) AS judgements, {REPEATS} AS repeats
+FROM ({ANNOTATOR_CODED.format(relation=CODED, names="{names}")})
 GROUP BY item_id
 """
 # When base^k does not fit in 128 bits (very many labels), the count vector is written as text.

@@ -33,7 +33,10 @@ from procure.adapters import Adapter, convert
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource
 from procure.labelfiles import (
+    ANNOTATOR_CODED,
+    FAST_ANNOTATORS,
     NUMERIC_COLUMNS,
+    REPEATS,
     TypedRelation,
     conflict_check,
     open_label_file,
@@ -50,31 +53,39 @@ ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted 
 # bounded instead of growing with the number of (item, annotator) pairs.
 IMPORT_MEMORY = "512MB"
 
-# The file is parsed once, straight into the stored form (in the file's row order).
+# The file is parsed once, straight into the stored form (in the file's row order); the statistics
+# DuckDB keeps while writing give the row count and the empty item ids, labels and label codes.
 STAGE = """
-COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
+COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRESSION zstd, RETURN_STATS)
 """
-# One aggregate checks everything. Pairs are grouped by a 64-bit hash of (item, annotator): a
-# collision could only report a conflict or a repeat that is not there, never hide one, and any
-# report is confirmed exactly (see ``import_labels``); when nothing is reported, the counts are exact.
+ANNOTATOR_NAMES = "SELECT list(DISTINCT annotator_id) FROM read_parquet('{staged}')"
+# Per item: whether an annotator appears twice (only then are conflicts possible; see CHECK) and,
+# for ratings, labels that are not numbers.
+ITEM_CHECK = f"""
+SELECT count(item_id), coalesce(sum(repeats), 0), coalesce(sum(not_numbers), 0) FROM (
+    SELECT item_id, {REPEATS} AS repeats,
+           count(*) FILTER (WHERE $numeric AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
+    FROM ({ANNOTATOR_CODED.format(relation="SELECT * FROM read_parquet('{staged}')", names="names")})
+    GROUP BY item_id
+)
+"""
+# The exact check (more annotators than bit strings cover, or an annotator repeated an item).
+# Pairs are grouped by a 64-bit hash of (item, annotator): a collision could only report a
+# conflict or a repeat that is not there, never hide one; a conflict is confirmed exactly before
+# it is reported, and a repeat only makes the import deduplicate.
 CHECK = """
-SELECT sum(copies), count(*) FILTER (WHERE copies > 1), count(*) FILTER (WHERE low <> high),
-       sum(empty_items), sum(empty_labels), sum(outside), sum(not_numbers)
+SELECT count(*) FILTER (WHERE copies > 1), count(*) FILTER (WHERE low <> high), sum(not_numbers),
+       (SELECT count(DISTINCT item_id) FROM read_parquet('{staged}'))
 FROM (
     SELECT count(*) AS copies, min({key}) AS low, max({key}) AS high,
-           count(*) FILTER (WHERE item_id IS NULL) AS empty_items,
-           count(*) - count(label) AS empty_labels,
-           count(*) FILTER (WHERE label IS NOT NULL AND label_code IS NULL AND $closed) AS outside,
-           count(*) FILTER (WHERE label IS NOT NULL AND $numeric AND TRY_CAST(label AS DOUBLE) IS NULL)
-               AS not_numbers
+           count(*) FILTER (WHERE $numeric AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
     FROM read_parquet('{staged}') GROUP BY hash(item_id, annotator_id)
 )
 """
-COUNTS = "SELECT count(*), count(DISTINCT item_id), count(DISTINCT annotator_id) FROM read_parquet('{path}')"
 DEDUPE = """
 COPY (SELECT * FROM read_parquet('{staged}')
       QUALIFY row_number() OVER (PARTITION BY item_id, annotator_id) = 1)
-TO '{target}' (FORMAT parquet, COMPRESSION zstd)
+TO '{target}' (FORMAT parquet, COMPRESSION zstd, RETURN_STATS)
 """
 
 
@@ -186,19 +197,16 @@ def import_labels(
             ready = _stage(con, relation, labels, task_type.label_kind, staged, deduplicated)
             if watch is not None:
                 watch.span(0.9, 1.0)
-            rows, items, annotators = con.execute(
-                COUNTS.format(path=_quoted(ready))
-            ).fetchone() or (0, 0, 0)
-            tokens = _token_totals(con, relation.columns, ready)
+            tokens = _token_totals(con, relation.columns, ready.path)
     except BaseException:
         staged.unlink(missing_ok=True)
         deduplicated.unlink(missing_ok=True)
         raise
-    if ready != staged:
+    if ready.path != staged:
         staged.unlink(missing_ok=True)
     final = store / relative
     final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(ready, final)  # atomic on one file system
+    os.replace(ready.path, final)  # atomic on one file system
     label_set = LabelSet(
         source=source,
         task_type_id=task_type.id or 0,
@@ -207,9 +215,9 @@ def import_labels(
         path=relative.as_posix(),
         sha256=digest,
         filename=shown,
-        rows=int(rows),
-        items=int(items),
-        annotators=int(annotators),
+        rows=ready.rows,
+        items=ready.items,
+        annotators=ready.annotators,
     )
     session.add(label_set)
     session.flush()
@@ -226,7 +234,7 @@ def import_labels(
                 cost=tokens.cost,
             )
         )
-    record_event(session, "import", "label_set", label_set.id, f"{shown}: {rows} labels")
+    record_event(session, "import", "label_set", label_set.id, f"{shown}: {ready.rows} labels")
     return label_set
 
 
@@ -283,6 +291,14 @@ def _default_name(
     return Path(filename).stem
 
 
+@dataclass(frozen=True)
+class Staged:
+    path: Path
+    rows: int
+    items: int
+    annotators: int
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     relation: TypedRelation,
@@ -290,7 +306,7 @@ def _stage(
     kind: LabelKind,
     staged: Path,
     deduplicated: Path,
-) -> Path:
+) -> Staged:
     """Parse the file once into ``staged``, check it, and return the file to keep: ``staged``, or
     ``deduplicated`` when an annotator repeated a label. Raises on the first problem found."""
     params = {"labels": labels, **relation.params}
@@ -298,32 +314,46 @@ def _stage(
     if numbers:  # checked on the file itself: DuckDB pushes the conversions into the reader
         open_label_file(con, relation.source.path, display_name=relation.source.name)
     try:
-        con.execute(
+        written = con.execute(
             STAGE.format(
                 columns=_stored_columns(relation.columns),
                 relation=relation.sql,
                 target=_quoted(staged),
             ),
             params,
-        )
+        ).fetchone()
     except duckdb.Error as exc:
         raise read_error(exc, relation.source) from None
-    key = "label_code" if labels else "label"
-    closed = bool(labels)
-    numeric = kind is LabelKind.rating
-    check = con.execute(
-        CHECK.format(key=key, staged=_quoted(staged)), {"closed": closed, "numeric": numeric}
-    ).fetchone()
-    rows, repeated, conflicts, empty_items, empty_labels, outside, not_numbers = (
-        int(v or 0) for v in (check or ())
-    )
+    assert written is not None
+    rows, statistics = int(written[1]), written[4]
+
+    def empty(column: str) -> int:
+        return int(statistics[f'"{column}"']["null_count"])
+
     if rows == 0:
         raise InputError(
             "no label rows after the header; expected one row per judgement",
             source=relation.source.name,
         )
-    numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
-    if conflicts or empty_items or empty_labels or outside or not_numbers or numbers:
+    closed = bool(labels)
+    numeric = kind is LabelKind.rating
+    names: list[str] = (
+        con.execute(ANNOTATOR_NAMES.format(staged=_quoted(staged))).fetchone() or [[]]
+    )[0]
+    if len(names) <= FAST_ANNOTATORS:
+        items, repeats, not_numbers = con.execute(
+            ITEM_CHECK.format(staged=_quoted(staged), annotators=len(names)),
+            {"names": names, "numeric": numeric},
+        ).fetchone() or (0, 0, 0)
+    if len(names) > FAST_ANNOTATORS or repeats:
+        repeats, conflicts, not_numbers, items = con.execute(
+            CHECK.format(key="label_code" if closed else "label", staged=_quoted(staged)),
+            {"numeric": numeric},
+        ).fetchone() or (0, 0, 0, 0)
+    else:
+        conflicts = 0
+    outside = closed and empty("label_code") > empty("label")
+    if conflicts or empty("item_id") or empty("label") or outside or not_numbers or numbers:
         # The exact checks, with row numbers, on the staged copy (same rows, same order); numeric
         # side columns were converted while staging, so those are checked on the file itself.
         staged_file = open_label_file(
@@ -336,10 +366,13 @@ def _stage(
         conflict_check(con, staged_file)
         if numbers:
             open_label_file(con, relation.source.path, display_name=relation.source.name)
-    if not repeated:
-        return staged
-    con.execute(DEDUPE.format(staged=_quoted(staged), target=_quoted(deduplicated)))
-    return deduplicated
+    if not repeats:
+        return Staged(staged, rows, int(items), len(names))
+    deduplicated_rows = con.execute(
+        DEDUPE.format(staged=_quoted(staged), target=_quoted(deduplicated))
+    ).fetchone()
+    assert deduplicated_rows is not None
+    return Staged(deduplicated, int(deduplicated_rows[1]), int(items), len(names))
 
 
 def _quoted(path: Path) -> str:

@@ -58,6 +58,36 @@ def test_vendor_labels_are_stored_as_parquet_with_codes(sample: Workspace, tmp_p
     assert _store_files(sample) == [stored]
 
 
+@pytest.mark.parametrize("annotators", [4, 300])
+def test_counts_and_repeats_with_few_and_many_annotators(
+    sample: Workspace, tmp_path: Path, annotators: int
+) -> None:
+    """Up to 256 annotators repeats are found per item with bit strings, beyond that by grouping
+    (item, annotator) pairs; both give the counts an independent query gives, and a conflict
+    between two of an item's annotators is found in a file with repeats."""
+    rows = duckdb.execute(
+        f"""SELECT 'i' || (i // 3) AS item_id, 'a' || ((i // 3 + i % 3) % {annotators}) AS annotator_id,
+               ['A', 'B', 'tie'][1 + (hash(i) % 3)::INTEGER] AS label
+            FROM range(3000) AS r(i)"""
+    ).fetchall()
+    for name, content in (("plain", rows), ("repeated", rows + rows[::50])):
+        path = tmp_path / f"{name}_{annotators}.csv"
+        path.write_text(
+            "item_id,annotator_id,label\n" + "".join(",".join(r) + "\n" for r in content)
+        )
+        label_set = _import(sample, path, source="gold", task_type_key="pref_pair")
+        expected = duckdb.execute(
+            f"SELECT count(DISTINCT (item_id, annotator_id)), count(DISTINCT item_id), "
+            f"count(DISTINCT annotator_id) FROM read_csv('{path}')"
+        ).fetchone()
+        assert (label_set.rows, label_set.items, label_set.annotators) == expected, name
+    assert label_set.rows == 3000
+    item, annotator, label = rows[7]
+    path.write_text(path.read_text() + f"{item},{annotator},{'A' if label != 'A' else 'B'}\n")
+    with pytest.raises(InputError, match=f"item '{item}' has different labels from annotator"):
+        _import(sample, path, source="gold", task_type_key="pref_pair")
+
+
 def test_llm_run_keeps_model_tokens_and_cost(sample: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "llm.jsonl"
     path.write_text(
