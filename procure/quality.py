@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from procure import agreement as ag
 from procure.acceptance import recommend
-from procure.compare import PatternCodec, against_report
+from procure.compare import PatternCodec, against_report, consensus
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource, Level
 from procure.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
@@ -47,17 +47,29 @@ GOLD_FILES = """
 UNION ALL
 SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELECT item_id FROM reviews)
 """
-CONSENSUS = """
-CREATE OR REPLACE TEMP TABLE {name}_consensus AS
-SELECT item_id, arg_max(code, n * $k - code) AS code, min(week) AS week
+# Each item's count vector as one number (see procure.compare), in one grouping of the labels;
+# the consensus of each distinct vector is worked out once and joined back.
+ITEM_KEYS = """
+CREATE OR REPLACE TEMP TABLE {name}_items AS
+SELECT item_id, sum(CAST($weights AS {key_type}[])[code + 1]) AS key, min(week) AS week
+FROM {name} GROUP BY item_id
+"""
+# The same with the count vector written as text, when base^k does not fit in 128 bits.
+TEXT_ITEM_KEYS = """
+CREATE OR REPLACE TEMP TABLE {name}_items AS
+SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key, min(week) AS week
 FROM (SELECT item_id, code, count(*) AS n, min(week) AS week FROM {name} GROUP BY ALL)
 GROUP BY item_id
 """
-PAIR = """
-SELECT a.code, b.code, count(*) FROM {a}_consensus AS a JOIN {b}_consensus AS b USING (item_id)
-GROUP BY ALL
+DISTINCT_KEYS = "SELECT DISTINCT key FROM {name}_items"
+KEY_CONSENSUS = """
+CREATE OR REPLACE TEMP TABLE {name}_consensus AS
+SELECT item_id, c.code, week FROM {name}_items
+JOIN (SELECT unnest(CAST($keys AS {key_type}[])) AS key, unnest($codes) AS code) AS c USING (key)
 """
-PAIR_BY_WEEK = """
+PATTERNS = "SELECT key, count(*) FROM vendor_items GROUP BY key ORDER BY key"
+# By the first source's week (a vendor batch's delivery week; none for LLM and gold labels).
+PAIR = """
 SELECT a.week, a.code, b.code, count(*) FROM {a}_consensus AS a JOIN {b}_consensus AS b USING (item_id)
 GROUP BY ALL ORDER BY 1
 """
@@ -66,19 +78,8 @@ SELECT v.annotator_id, v.code, r.code, count(*) FROM vendor AS v JOIN {reference
 GROUP BY ALL
 """
 VOLUME = "SELECT annotator_id, count(*) FROM vendor GROUP BY annotator_id ORDER BY 2 DESC, 1"
-# Each item's count vector as one number (see procure.compare), grouped into patterns.
-PATTERNS = """
-SELECT key, count(*) FROM (
-    SELECT sum(CAST($weights AS {key_type}[])[code + 1]) AS key FROM vendor GROUP BY item_id
-) GROUP BY key ORDER BY key
-"""
-TEXT_PATTERNS = """
-SELECT key, count(*) FROM (
-    SELECT string_agg(code || ':' || n, ',' ORDER BY code) AS key
-    FROM (SELECT item_id, code, count(*) AS n FROM vendor GROUP BY ALL) GROUP BY item_id
-) GROUP BY key ORDER BY key
-"""
-ANNOTATOR_COUNT = "SELECT count(DISTINCT annotator_id) FROM vendor"
+# The base of a source's keys: one more than its annotators, the most labels an item can have.
+BASE = "CREATE OR REPLACE TEMP TABLE {name}_base AS SELECT count(DISTINCT annotator_id) + 1 AS base FROM {name}"
 
 
 @dataclass(frozen=True)
@@ -144,16 +145,38 @@ def _load(
     con.execute(LABELS.format(name=name, files=files, weeks=weeks))
 
 
+def _codec(con: duckdb.DuckDBPyConnection, name: str, k: int) -> PatternCodec:
+    """How ``{name}_items`` keys are written (``_consensus`` fixed the base)."""
+    row = con.execute(f"SELECT base FROM {name}_base").fetchone()
+    assert row is not None
+    return PatternCodec(k, int(row[0]))
+
+
+def _consensus(con: duckdb.DuckDBPyConnection, name: str, k: int) -> None:
+    """``{name}_items`` (each item's count vector as a key) and ``{name}_consensus`` (each
+    item's consensus code and week)."""
+    con.execute(BASE.format(name=name))
+    codec = _codec(con, name, k)
+    if codec.numeric:
+        con.execute(
+            ITEM_KEYS.format(name=name, key_type=codec.key_type), {"weights": codec.weights}
+        )
+    else:
+        con.execute(TEXT_ITEM_KEYS.format(name=name))
+    keys = [row[0] for row in con.execute(DISTINCT_KEYS.format(name=name)).fetchall()]
+    con.execute(
+        KEY_CONSENSUS.format(name=name, key_type=codec.key_type if codec.numeric else "VARCHAR"),
+        {
+            "keys": [str(key) for key in keys],
+            "codes": [consensus(codec.decode(key)) for key in keys],
+        },
+    )
+
+
 def _vendor_patterns(con: duckdb.DuckDBPyConnection, k: int) -> tuple[ag.IntArray, ag.IntArray]:
     """The vendor's per-item count vectors as distinct patterns and their frequencies."""
-    row = con.execute(ANNOTATOR_COUNT).fetchone()
-    codec = PatternCodec(k, int(row[0] if row else 0) + 1)
-    if not codec.numeric:  # very many labels: decode text keys
-        rows = con.execute(TEXT_PATTERNS).fetchall()
-    else:
-        rows = con.execute(
-            PATTERNS.format(key_type=codec.key_type), {"weights": codec.weights}
-        ).fetchall()
+    codec = _codec(con, "vendor", k)
+    rows = con.execute(PATTERNS).fetchall()
     patterns = np.array([codec.decode(key) for key, _ in rows], dtype=np.int64).reshape(
         len(rows), k
     )
@@ -217,9 +240,12 @@ def quality_report(
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
         report["llm"] = None if run is None else run.model_dump(mode="json", exclude={"id"})
     con, present = loaded
+    by_week: list[tuple[Any, ...]] = []
     for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
         if a in present and b in present:
-            confusion = ag.confusion_from_counts(con.execute(PAIR.format(a=a, b=b)).fetchall(), k)
+            rows = con.execute(PAIR.format(a=a, b=b)).fetchall()
+            by_week = rows if (a, b) == ("vendor", "llm") else by_week
+            confusion = ag.confusion_from_counts((row[1:] for row in rows), k)
             report["pairs"][f"{a}_vs_{b}"] = against_report(confusion, order, level)
     if "vendor" in present:
         patterns, frequency = _vendor_patterns(con, k)
@@ -231,9 +257,9 @@ def quality_report(
             "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
         }
         report["annotators"] = _annotators(con, present, k)
-        if "llm" in present:
+        if by_week:
             weeks: dict[int, list[tuple[int, int, int]]] = {}
-            for week, a, b, n in con.execute(PAIR_BY_WEEK.format(a="vendor", b="llm")).fetchall():
+            for week, a, b, n in by_week:
                 weeks.setdefault(int(week), []).append((a, b, n))
             report["weeks"] = [
                 {"week": week, **_short(ag.confusion_from_counts(rows, k))}
@@ -303,7 +329,7 @@ def _load_all(
     for name, files in sets.items():
         if files:
             _load(con, name, store, files)
-            con.execute(CONSENSUS.format(name=name), {"k": k})
+            _consensus(con, name, k)
     reviews = latest_reviews(session, selection.task_type) if "gold" in sources else {}
     con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})
     has_gold = bool(reviews or sets["gold_files"])
@@ -342,26 +368,27 @@ def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> l
 
 # --- reviews and the disagreement queue ------------------------------------------------------
 
+# The vendor's votes are its count vector (the key in vendor_items), decoded by the caller.
 QUEUE = """
 WITH candidates AS (
-    SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, c.confidence
-    FROM vendor_consensus AS v
-    JOIN llm_consensus AS l USING (item_id)
-    LEFT JOIN (SELECT item_id, {confidence} AS confidence FROM read_parquet($llm_path) GROUP BY item_id) AS c
-        USING (item_id)
+    SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, {confidence} AS confidence
+    FROM vendor_consensus AS v JOIN llm_consensus AS l USING (item_id) {confidence_join}
     WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
-    ORDER BY c.confidence DESC NULLS LAST, v.item_id
+    ORDER BY confidence DESC NULLS LAST, v.item_id
     LIMIT $limit
 )
-SELECT c.item_id, c.vendor_code, c.llm_code, votes.votes, c.confidence, texts.text
+SELECT c.item_id, c.vendor_code, c.llm_code, votes.key, c.confidence, {text} AS text
 FROM candidates AS c
-JOIN (SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS votes
-      FROM (SELECT item_id, code, count(*) AS n FROM vendor
-            WHERE item_id IN (SELECT item_id FROM candidates) GROUP BY ALL)
-      GROUP BY item_id) AS votes USING (item_id)
-LEFT JOIN (SELECT item_id, {text} AS text FROM read_parquet($text_paths, union_by_name = true)
-           WHERE item_id IN (SELECT item_id FROM candidates) GROUP BY item_id) AS texts USING (item_id)
+JOIN vendor_items AS votes USING (item_id) {text_join}
 ORDER BY c.confidence DESC NULLS LAST, c.item_id
+"""
+CONFIDENCE_JOIN = """
+LEFT JOIN (SELECT item_id, max(confidence) AS confidence FROM read_parquet($llm_path) GROUP BY item_id)
+    AS c USING (item_id)
+"""
+TEXT_JOIN = """
+LEFT JOIN (SELECT item_id, any_value(text) AS text FROM read_parquet($text_paths, union_by_name = true)
+           WHERE item_id IN (SELECT item_id FROM candidates) GROUP BY item_id) AS texts USING (item_id)
 """
 
 
@@ -417,26 +444,32 @@ def disagreement_queue(
     llm_path = str(store / selection.llm.path)
     text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
     has_confidence = "confidence" in parquet_columns(con, llm_path)
-    has_text = any("text" in parquet_columns(con, path) for path in text_paths)
+    text_paths = [path for path in text_paths if "text" in parquet_columns(con, path)]
     sql = QUEUE.format(  # files without the optional columns give NULLs
-        confidence="max(confidence)" if has_confidence else "NULL::DOUBLE",
-        text="any_value(text)" if has_text else "NULL::VARCHAR",
+        confidence="c.confidence" if has_confidence else "NULL::DOUBLE",
+        confidence_join=CONFIDENCE_JOIN if has_confidence else "",
+        text="texts.text" if text_paths else "NULL::VARCHAR",
+        text_join=TEXT_JOIN if text_paths else "",
     )
-    rows = con.execute(
-        sql, {"llm_path": llm_path, "text_paths": text_paths, "limit": limit}
-    ).fetchall()
+    params: dict[str, object] = {"limit": limit}
+    if has_confidence:
+        params["llm_path"] = llm_path
+    if text_paths:
+        params["text_paths"] = text_paths
+    rows = con.execute(sql, params).fetchall()
+    codec = _codec(con, "vendor", len(order))
     return [
         {
             "item_id": item,
             "vendor_consensus": order[vendor],
             "llm_label": order[llm],
             "vendor_votes": ", ".join(
-                f"{order[int(c)]} x{n}" for c, n in (p.split(":") for p in votes.split(","))
+                f"{order[code]} x{n}" for code, n in enumerate(codec.decode(key)) if n
             ),
             "llm_confidence": confidence,
             "text": text,
         }
-        for item, vendor, llm, votes, confidence, text in rows
+        for item, vendor, llm, key, confidence, text in rows
     ]
 
 
@@ -569,7 +602,7 @@ def batch_evidence(session: Session, store: Path, batch_id: int) -> dict[str, An
     max_rate, min_reviewed = (rule.max_error_rate, rule.min_reviewed) if rule else DEFAULT_RULE
     selection = select_labels(session, task_type.key, batch_ids=[batch_id])
     reviewed = errors = 0
-    if selection.vendor:
+    if selection.vendor and (selection.gold or latest_reviews(session, task_type)):
         with loaded_labels(session, store, selection, ("vendor", "gold")) as (con, present):
             if "gold" in present:
                 row = con.execute(EVIDENCE).fetchone()

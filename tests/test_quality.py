@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
+from procure.catalog import save_task_type
 from procure.cli import run
 from procure.db import session_scope
 from procure.errors import InputError
 from procure.labelstore import LlmRunSpec, import_labels
-from procure.models import Batch
+from procure.models import Batch, TaskType
 from procure.quality import quality_report, select_labels
 from procure.workspace import Workspace
 
@@ -107,6 +108,49 @@ def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None
     pair = report["pairs"]["vendor_vs_llm"]
     assert pair["cohen_kappa"] == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
     assert pair["confusion"]["counts"] == metrics.confusion_matrix(vendor, llm).tolist()
+
+
+def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
+    """With 90 labels and 3 annotators the count vectors do not fit 128 bits and are written as
+    text; the consensus and the human ceiling still match numpy and the krippendorff package."""
+    krippendorff = pytest.importorskip("krippendorff")
+    with session_scope(sample.engine) as db:
+        save_task_type(
+            db,
+            {
+                "key": "wide",
+                "name": "Wide",
+                "unit": "item",
+                "label_kind": "categorical",
+                "labels": [f"L{i}" for i in range(90)],
+            },
+        )
+        batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-01")).one()
+        batch.task_type_id = db.exec(select(TaskType).where(TaskType.key == "wide")).one().id or 0
+    rng = np.random.default_rng(11)
+    grid = rng.integers(0, 4, (3, 300))  # few distinct labels, so items often agree
+    grid[1] = np.where(rng.random(300) < 0.5, grid[0], grid[1])
+    llm = np.where(rng.random(300) < 0.6, grid[0], rng.integers(0, 90, 300))
+    vendor_rows = "".join(f"{i},a{a},L{grid[a, i]}\n" for a in range(3) for i in range(300))
+    path = tmp_path / "wide.csv"
+    path.write_text("item_id,annotator_id,label\n" + vendor_rows)
+    llm_path = tmp_path / "wide_llm.csv"
+    llm_path.write_text("item_id,label\n" + "".join(f"{i},L{v}\n" for i, v in enumerate(llm)))
+    with session_scope(sample.engine) as db:
+        store = sample.settings.label_store
+        import_labels(db, store, path, source="vendor", task_type_key="wide", batch_id=batch.id)
+        import_labels(db, store, llm_path, source="llm", task_type_key="wide", llm=LlmRunSpec("m"))
+    with Session(sample.engine) as db:
+        report = quality_report(db, sample.settings.label_store, select_labels(db, "wide"))
+    counts = np.stack([np.bincount(grid[:, i], minlength=90) for i in range(300)])
+    consensus = counts.argmax(axis=1)  # numpy's argmax takes the first of tied labels
+    expected = np.zeros((90, 90), dtype=int)
+    np.add.at(expected, (consensus, llm), 1)
+    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == expected.tolist()
+    assert report["human"]["krippendorff_alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=grid.astype(float), level_of_measurement="nominal"),
+        abs=1e-9,
+    )
 
 
 def test_quality_cli(

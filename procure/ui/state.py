@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -25,8 +27,18 @@ def _workspace(home: str, database_url: str | None) -> Workspace:
     return open_workspace(Settings(home=home, database_url=database_url), create=True)
 
 
+@functools.lru_cache(maxsize=8)
+def _settings(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings()
+
+
 def workspace() -> Workspace:
-    settings = Settings()
+    # Settings come from the PROCURE_* environment; parsed once per distinct environment, since a
+    # page asks for the workspace several times a run.
+    environment = tuple(
+        sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith("PROCURE_"))
+    )
+    settings = _settings(environment)
     return _workspace(str(settings.home), settings.database_url)
 
 
