@@ -9,34 +9,16 @@ keeps one script cache, each page's script is compiled once (AppTest would compi
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from generate import generate
+from common import label_workspace
 
 ROOT = Path(__file__).parent.parent
-DOCUMENT = """
-version: 1
-vendors: [{name: Bench Vendor, kind: platform}]
-task_types:
-  - {key: bench, name: Bench, unit: item, label_kind: categorical, labels: [class_0, class_1, class_2, class_3, class_4]}
-contracts:
-  - vendor: Bench Vendor
-    title: Bench
-    start_date: 2026-01-05
-    end_date: 2026-02-15
-    currency: USD
-    committed_budget: 1000000
-    status: active
-    price_lines: [{task_type: bench, unit_price: 0.1, quantity: 100000000}]
-    batches: [{ref: B1, task_type: bench, week: 1, delivered_on: 2026-01-10, quantity: 100000000, status: received}]
-"""
 TARGET_UNCACHED, TARGET_CACHED = 3.0, 1.5
 
 
@@ -58,43 +40,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     arguments = parser.parse_args()
-    files = generate(arguments.rows, Path(__file__).parent / "out", formats=("parquet",))
-    with tempfile.TemporaryDirectory() as scratch:
-        os.environ["PROCURE_HOME"] = str(Path(scratch) / "workspace")
+    with label_workspace(arguments.rows):
         from streamlit.runtime.scriptrunner.script_cache import ScriptCache
         from streamlit.testing.v1 import AppTest, local_script_runner
 
         shared = ScriptCache()
         local_script_runner.ScriptCache = lambda: shared  # type: ignore[attr-defined,assignment]
-
-        from procure.config import Settings
-        from procure.db import session_scope
-        from procure.labelstore import LlmRunSpec, import_labels
-        from procure.models import Batch
-        from procure.transfer import import_document
-        from procure.workspace import open_workspace
-
-        workspace = open_workspace(Settings())
-        store = workspace.settings.label_store
-        with session_scope(workspace.engine) as db:
-            import_document(db, DOCUMENT.encode(), "bench.yaml")
-            batch = db.get(Batch, 1)
-            import_labels(
-                db,
-                store,
-                files["vendor.parquet"],
-                source="vendor",
-                task_type_key="bench",
-                batch_id=batch.id if batch else None,
-            )
-            import_labels(
-                db,
-                store,
-                files["llm.parquet"],
-                source="llm",
-                task_type_key="bench",
-                llm=LlmRunSpec("bench-model"),
-            )
         page = AppTest.from_file(str(ROOT / "pages" / "quality.py"), default_timeout=600)
         trivial = AppTest.from_string(
             "import streamlit as st\nst.title('A trivial page')\nst.write('hello')"

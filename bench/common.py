@@ -1,4 +1,5 @@
-"""Timing helpers: whole processes, median wall time and peak memory, ratios to a baseline."""
+"""Timing helpers: whole processes, median wall time and peak memory, ratios to a baseline; a
+workspace holding the generated vendor labels (one batch) and an LLM run."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from generate import generate
 
 
 @dataclass(frozen=True)
@@ -52,3 +59,58 @@ def report(
         line += f"\n{'':<58} peak {measured.peak_mb:6.0f} MB vs {baseline.peak_mb:5.0f} MB  ratio {memory_ratio:5.2f} (target {memory_target})"
     print(line, flush=True)
     return ok
+
+
+DOCUMENT = """
+version: 1
+vendors: [{name: Bench Vendor, kind: platform}]
+task_types:
+  - {key: bench, name: Bench, unit: item, label_kind: categorical, labels: [class_0, class_1, class_2, class_3, class_4]}
+contracts:
+  - vendor: Bench Vendor
+    title: Bench
+    start_date: 2026-01-05
+    end_date: 2026-02-15
+    currency: USD
+    committed_budget: 1000000
+    status: active
+    price_lines: [{task_type: bench, unit_price: 0.1, quantity: 100000000}]
+    batches: [{ref: B1, task_type: bench, week: 1, delivered_on: 2026-01-10, quantity: 100000000, status: received}]
+"""
+
+
+@contextmanager
+def label_workspace(rows: int) -> Iterator[tuple[Path, dict[str, Path]]]:
+    """A temporary workspace (``PROCURE_HOME`` points to it) with ``rows`` generated vendor labels
+    in one batch and an LLM run on the same items; yields its label store and the files."""
+    files = generate(rows, Path(__file__).parent / "out", formats=("parquet",))
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["PROCURE_HOME"] = str(Path(scratch) / "workspace")
+        from procure.config import Settings
+        from procure.db import session_scope
+        from procure.labelstore import LlmRunSpec, import_labels
+        from procure.transfer import import_document
+        from procure.workspace import open_workspace
+
+        workspace = open_workspace(Settings())
+        store = workspace.settings.label_store
+        with session_scope(workspace.engine) as db:
+            import_document(db, DOCUMENT.encode(), "bench.yaml")
+            import_labels(
+                db,
+                store,
+                files["vendor.parquet"],
+                source="vendor",
+                task_type_key="bench",
+                batch_id=1,
+            )
+            import_labels(
+                db,
+                store,
+                files["llm.parquet"],
+                source="llm",
+                task_type_key="bench",
+                llm=LlmRunSpec("bench-model"),
+            )
+        workspace.engine.dispose()
+        yield store, files
