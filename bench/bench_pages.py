@@ -9,30 +9,16 @@ keeps one script cache, each page's script is compiled once (AppTest would compi
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from common import label_workspace
+from common import label_workspace, median_seconds
 
 ROOT = Path(__file__).parent.parent
 TARGET_UNCACHED, TARGET_CACHED = 3.0, 1.5
-
-
-def timed(run: object, repeat: int, clear: bool) -> float:
-    import streamlit as st
-
-    times = []
-    for _ in range(repeat):
-        if clear:
-            st.cache_data.clear()
-        start = time.perf_counter()
-        run.run()  # type: ignore[attr-defined]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -41,6 +27,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     arguments = parser.parse_args()
     with label_workspace(arguments.rows):
+        import streamlit as st
         from streamlit.runtime.scriptrunner.script_cache import ScriptCache
         from streamlit.testing.v1 import AppTest, local_script_runner
 
@@ -55,9 +42,9 @@ def main() -> int:
         first = time.perf_counter() - start
         assert not page.exception, page.exception
         trivial.run()  # both pages timed after their first load
-        baseline = timed(trivial, arguments.repeat, clear=False)
-        uncached = timed(page, arguments.repeat, clear=True)
-        cached = timed(page, arguments.repeat, clear=False)
+        baseline = median_seconds(trivial.run, arguments.repeat)
+        uncached = median_seconds(page.run, arguments.repeat, before=st.cache_data.clear)
+        cached = median_seconds(page.run, arguments.repeat)
     ok = True
     for name, measured, target in (
         ("uncached", uncached, TARGET_UNCACHED),

@@ -9,31 +9,19 @@ confusion matrix of the stored coded labels paired by item; same process, same r
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import label_workspace
+from common import label_workspace, median_seconds
 
 BASELINE = """
 SELECT v.label_code, l.label_code, count(*)
 FROM read_parquet($vendor) AS v JOIN read_parquet($llm) AS l USING (item_id) GROUP BY ALL
 """
 TARGET = 2.0
-
-
-def median_time(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -61,8 +49,10 @@ def main() -> int:
                 with duckdb.connect() as con:
                     return con.execute(BASELINE, files).fetchall()
 
-            measured = median_time(lambda: quality_report(db, store, selection), arguments.repeat)
-            base = median_time(baseline, arguments.repeat)
+            measured = median_seconds(
+                lambda: quality_report(db, store, selection), arguments.repeat
+            )
+            base = median_seconds(baseline, arguments.repeat)
         workspace.engine.dispose()
     ratio = measured / base
     print(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,20 @@ def run_process(args: list[str], repeat: int = 5) -> Measure:
                 f"failed: {' '.join(args)}\n{process.stderr.read().decode() if process.stderr else ''}"
             )
     return Measure(statistics.median(times), max(peaks))
+
+
+def median_seconds(
+    run: Callable[[], object], repeat: int, before: Callable[[], object] | None = None
+) -> float:
+    """Median wall time of ``repeat`` calls of ``run`` in this process (``before`` untimed)."""
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def python(code: str) -> list[str]:
