@@ -64,7 +64,7 @@ ANNOTATOR_NAMES = "SELECT list(DISTINCT annotator_id) FROM read_parquet('{staged
 ITEM_CHECK = f"""
 SELECT count(item_id), coalesce(sum(repeats), 0), coalesce(sum(not_numbers), 0) FROM (
     SELECT item_id, {REPEATS} AS repeats,
-           count(*) FILTER (WHERE $numeric AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
+           count(*) FILTER (WHERE $numeric AND label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
     FROM ({ANNOTATOR_CODED.format(relation="SELECT * FROM read_parquet('{staged}')", names="names")})
     GROUP BY item_id
 )
@@ -78,7 +78,7 @@ SELECT count(*) FILTER (WHERE copies > 1), count(*) FILTER (WHERE low <> high), 
        (SELECT count(DISTINCT item_id) FROM read_parquet('{staged}'))
 FROM (
     SELECT count(*) AS copies, min({key}) AS low, max({key}) AS high,
-           count(*) FILTER (WHERE $numeric AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
+           count(*) FILTER (WHERE $numeric AND label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
     FROM read_parquet('{staged}') GROUP BY hash(item_id, annotator_id)
 )
 """
