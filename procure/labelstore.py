@@ -340,18 +340,19 @@ def _stage(
     names: list[str] = (
         con.execute(ANNOTATOR_NAMES.format(staged=_quoted(staged))).fetchone() or [[]]
     )[0]
-    if len(names) <= FAST_ANNOTATORS:
+    exact = len(names) > FAST_ANNOTATORS
+    conflicts = 0
+    if not exact:
         items, repeats, not_numbers = con.execute(
             ITEM_CHECK.format(staged=_quoted(staged), annotators=len(names)),
             {"names": names, "numeric": numeric},
         ).fetchone() or (0, 0, 0)
-    if len(names) > FAST_ANNOTATORS or repeats:
+        exact = bool(repeats)
+    if exact:
         repeats, conflicts, not_numbers, items = con.execute(
             CHECK.format(key="label_code" if closed else "label", staged=_quoted(staged)),
             {"numeric": numeric},
         ).fetchone() or (0, 0, 0, 0)
-    else:
-        conflicts = 0
     outside = closed and empty("label_code") > empty("label")
     if conflicts or empty("item_id") or empty("label") or outside or not_numbers or numbers:
         # The exact checks, with row numbers, on the staged copy (same rows, same order); numeric
