@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from procure.errors import InputError
+from procure.labelfiles import detect
 
 
 class Adapter(StrEnum):
@@ -80,6 +81,7 @@ def _run(
 def fields(path: Path, adapter: Adapter | str, display_name: str | None = None) -> list[str]:
     """The label fields the export has (Label Studio ``from_name``, Labelbox classification name)."""
     adapter = Adapter(adapter)
+    detect(path, display_name)  # a clear message for a missing, unreadable or empty file
     with duckdb.connect() as con:
         rows = _run(
             con,

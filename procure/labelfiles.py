@@ -460,7 +460,7 @@ def _check(
         ).fetchall()
         if outside:
             listed = "; ".join(
-                f"{label!r} ({n:,} rows, first at {source.where(first)})"
+                f"{label!r} ({n:,} {'row' if n == 1 else 'rows'}, first at {source.where(first)})"
                 for label, first, n in outside
             )
             raise InputError(

@@ -303,7 +303,7 @@ def test_upload_labels_on_the_quality_page(home: Path) -> None:
     at.radio(key="labels_source").set_value("gold").run()
     at.button(key="labels_import").click().run()
     assert [e.value for e in at.error] == [
-        "bad.csv: column label: labels outside the task type's set (A, B, tie): 'maybe' (1 rows, first at line 3)"
+        "bad.csv: column label: labels outside the task type's set (A, B, tie): 'maybe' (1 row, first at line 3)"
     ]
     with records(home) as db:
         assert len(db.exec(select(LabelSet)).all()) == 1

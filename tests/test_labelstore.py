@@ -113,7 +113,7 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
     cases = {
         "outside.csv": (
             "item_id,label\n1,A\n2,C\n3,maybe\n4,C\n",
-            "column label: labels outside the task type's set (A, B, tie): 'C' (2 rows, first at line 3); 'maybe' (1 rows, first at line 4)",
+            "column label: labels outside the task type's set (A, B, tie): 'C' (2 rows, first at line 3); 'maybe' (1 row, first at line 4)",
         ),
         "conflict.csv": (
             "item_id,annotator_id,label\n1,a,A\n1,a,B\n",
@@ -135,13 +135,24 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
             assert label_sets(db) == []
         assert _store_files(sample) == [], name
 
+    for adapter in (None, "label-studio"):
+        with pytest.raises(InputError, match="nope.json: cannot read the file: No such file"):
+            _import(
+                sample,
+                tmp_path / "nope.json",
+                source="gold",
+                task_type_key="pref_pair",
+                adapter=adapter,
+                field="choice",
+            )
+
 
 def test_rating_labels_must_be_on_the_scale_or_numbers(sample: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "ratings.csv"
     path.write_text("item_id,label\n1,4\n2,good\n")
     with pytest.raises(
         InputError,
-        match=r"outside the task type's set \(1, 2, 3, 4, 5\): 'good' \(1 rows, first at line 3\)",
+        match=r"outside the task type's set \(1, 2, 3, 4, 5\): 'good' \(1 row, first at line 3\)",
     ):
         _import(sample, path, source="gold", task_type_key="sft_instruction")
     with session_scope(sample.engine) as db:
