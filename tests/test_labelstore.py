@@ -136,7 +136,7 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
         assert _store_files(sample) == [], name
 
     for adapter in (None, "label-studio"):
-        with pytest.raises(InputError, match="nope.json: cannot read the file: No such file"):
+        with pytest.raises(InputError, match=r"nope\.json: cannot read the file: No such file"):
             _import(
                 sample,
                 tmp_path / "nope.json",
