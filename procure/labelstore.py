@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -61,10 +62,10 @@ COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRES
 ANNOTATOR_NAMES = "SELECT list(DISTINCT annotator_id) FROM read_parquet('{staged}')"
 # Per item: whether an annotator appears twice (only then are conflicts possible; see CHECK) and,
 # for ratings, labels that are not numbers.
+NOT_NUMBERS = "count(*) FILTER (WHERE label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL)"
 ITEM_CHECK = f"""
 SELECT count(item_id), coalesce(sum(repeats), 0), coalesce(sum(not_numbers), 0) FROM (
-    SELECT item_id, {REPEATS} AS repeats,
-           count(*) FILTER (WHERE $numeric AND label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
+    SELECT item_id, {REPEATS} AS repeats, {{not_numbers}} AS not_numbers
     FROM ({ANNOTATOR_CODED.format(relation="SELECT * FROM read_parquet('{staged}')", names="names")})
     GROUP BY item_id
 )
@@ -77,8 +78,7 @@ CHECK = """
 SELECT count(*) FILTER (WHERE copies > 1), count(*) FILTER (WHERE low <> high), sum(not_numbers),
        (SELECT count(DISTINCT item_id) FROM read_parquet('{staged}'))
 FROM (
-    SELECT count(*) AS copies, min({key}) AS low, max({key}) AS high,
-           count(*) FILTER (WHERE $numeric AND label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL) AS not_numbers
+    SELECT count(*) AS copies, min({key}) AS low, max({key}) AS high, {not_numbers} AS not_numbers
     FROM read_parquet('{staged}') GROUP BY hash(item_id, annotator_id)
 )
 """
@@ -176,24 +176,20 @@ def import_labels(
         raise InputError(
             f"batch {batch.ref} is not a batch of task type {task_type_key!r}", field="batch"
         )
-    digest = digest or file_sha256(path)
-    earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
-    if earlier is not None and not force:
-        raise AlreadyImportedError(
-            f"this file was already imported as label set {earlier.id} ({earlier.name!r}, "
-            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC); import it again with --force",
-            source=shown,
-        )
     labels = list(task_type.labels)
     store.mkdir(parents=True, exist_ok=True)
     relative = Path(source.value) / f"{uuid.uuid4().hex}.parquet"
     staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     try:
+        # The file's sha256 is read in a second thread while DuckDB parses it (both release the
+        # GIL); a repeated import is refused once both are done, before anything is visible.
         with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="procure-sha256") as hasher,
             duckdb.connect(config={"memory_limit": IMPORT_MEMORY}) as con,
             _watched(con, progress) as watch,
         ):
+            hashed = hasher.submit(file_sha256, path) if digest is None else None
             relation = typed_relation(con, path, display_name=shown)
             if watch is not None:
                 watch.span(0.0, 0.9)  # parsing, converting and checking: nearly all the work
@@ -201,6 +197,14 @@ def import_labels(
             if watch is not None:
                 watch.span(0.9, 1.0)
             tokens = _token_totals(con, relation.columns, ready.path)
+            digest = digest if hashed is None else hashed.result()
+        earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
+        if earlier is not None and not force:
+            raise AlreadyImportedError(
+                f"this file was already imported as label set {earlier.id} ({earlier.name!r}, "
+                f"{earlier.created_at:%Y-%m-%d %H:%M} UTC); import it again with --force",
+                source=shown,
+            )
     except BaseException:
         staged.unlink(missing_ok=True)
         deduplicated.unlink(missing_ok=True)
@@ -340,6 +344,7 @@ def _stage(
         )
     closed = bool(labels)
     numeric = kind is LabelKind.rating
+    not_numbers_sql = NOT_NUMBERS if numeric else "0"  # only ratings read the labels here
     names: list[str] = (
         con.execute(ANNOTATOR_NAMES.format(staged=_quoted(staged))).fetchone() or [[]]
     )[0]
@@ -347,14 +352,19 @@ def _stage(
     conflicts = 0
     if not exact:
         items, repeats, not_numbers = con.execute(
-            ITEM_CHECK.format(staged=_quoted(staged), annotators=len(names)),
-            {"names": names, "numeric": numeric},
+            ITEM_CHECK.format(
+                staged=_quoted(staged), annotators=len(names), not_numbers=not_numbers_sql
+            ),
+            {"names": names},
         ).fetchone() or (0, 0, 0)
         exact = bool(repeats)
     if exact:
         repeats, conflicts, not_numbers, items = con.execute(
-            CHECK.format(key="label_code" if closed else "label", staged=_quoted(staged)),
-            {"numeric": numeric},
+            CHECK.format(
+                key="label_code" if closed else "label",
+                staged=_quoted(staged),
+                not_numbers=not_numbers_sql,
+            )
         ).fetchone() or (0, 0, 0, 0)
     outside = closed and empty("label_code") > empty("label")
     if conflicts or empty("item_id") or empty("label") or outside or not_numbers or numbers:
