@@ -189,7 +189,8 @@ def import_labels(
             duckdb.connect(config={"memory_limit": IMPORT_MEMORY}) as con,
             _watched(con, progress) as watch,
         ):
-            hashed = hasher.submit(file_sha256, path) if digest is None else None
+            given = digest
+            hashed = hasher.submit(lambda: given or file_sha256(path))
             relation = typed_relation(con, path, display_name=shown)
             if watch is not None:
                 watch.span(0.0, 0.9)  # parsing, converting and checking: nearly all the work
@@ -197,7 +198,7 @@ def import_labels(
             if watch is not None:
                 watch.span(0.9, 1.0)
             tokens = _token_totals(con, relation.columns, ready.path)
-            digest = digest if hashed is None else hashed.result()
+            digest = hashed.result()
         earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
         if earlier is not None and not force:
             raise AlreadyImportedError(

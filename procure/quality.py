@@ -28,12 +28,9 @@ from procure.workspace import record_event
 
 # A view, not a table: the labels stay in their Parquet files and are read where needed. Views
 # cannot take parameters, so the store's own file paths are written in as quoted literals.
-LABELS = """
-CREATE OR REPLACE TEMP VIEW {name} AS
-SELECT l.item_id, l.annotator_id, l.label_code AS code, m.week
-FROM read_parquet({files}, filename = true) AS l
-JOIN (SELECT unnest({files}) AS filename, unnest({weeks}::BIGINT[]) AS week) AS m USING (filename)
-"""
+# Each file's week is a constant of its own scan (no join on file names).
+LABELS = "CREATE OR REPLACE TEMP VIEW {name} AS {scans}"
+LABEL_SCAN = "SELECT item_id, annotator_id, label_code AS code, {week}::BIGINT AS week FROM read_parquet({file})"
 REVIEWS = """
 CREATE OR REPLACE TEMP TABLE reviews AS
 SELECT unnest(CAST($review_items AS VARCHAR[])) AS item_id, unnest(CAST($review_codes AS INTEGER[])) AS code
@@ -67,6 +64,11 @@ CREATE OR REPLACE TEMP TABLE {name}_consensus AS
 SELECT item_id, c.code, week FROM {name}_items
 JOIN (SELECT unnest(CAST($keys AS {key_type}[])) AS key, unnest($codes) AS code) AS c USING (key)
 """
+# One label set of one annotator holds one label per item (the import drops an annotator's
+# repeats and refuses conflicts): its rows are the consensus, read in place.
+ONE_ANNOTATOR_CONSENSUS = (
+    "CREATE OR REPLACE TEMP VIEW {name}_consensus AS SELECT item_id, code, week FROM {name}"
+)
 PATTERNS = "SELECT key, count(*) FROM vendor_items GROUP BY key ORDER BY key"
 # By the first source's week (a vendor batch's delivery week; none for LLM and gold labels).
 PAIR = """
@@ -133,16 +135,20 @@ def select_labels(
     return Selection(task_type, vendor, runs[-1] if runs else None, gold, every_run)
 
 
-def _literal_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + "]"
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _load(
     con: duckdb.DuckDBPyConnection, name: str, store: Path, sets: list[tuple[LabelSet, int | None]]
 ) -> None:
-    files = _literal_list([str(store / s.path) for s, _ in sets])
-    weeks = "[" + ", ".join("NULL" if week is None else str(int(week)) for _, week in sets) + "]"
-    con.execute(LABELS.format(name=name, files=files, weeks=weeks))
+    scans = " UNION ALL ".join(
+        LABEL_SCAN.format(
+            file=_literal(str(store / s.path)), week="NULL" if week is None else int(week)
+        )
+        for s, week in sets
+    )
+    con.execute(LABELS.format(name=name, scans=scans))
 
 
 def _codec(con: duckdb.DuckDBPyConnection, name: str, k: int) -> PatternCodec:
@@ -329,7 +335,10 @@ def _load_all(
     for name, files in sets.items():
         if files:
             _load(con, name, store, files)
-            _consensus(con, name, k)
+            if name != "vendor" and len(files) == 1 and files[0][0].annotators == 1:
+                con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name))
+            else:
+                _consensus(con, name, k)
     reviews = latest_reviews(session, selection.task_type) if "gold" in sources else {}
     con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})
     has_gold = bool(reviews or sets["gold_files"])

@@ -81,6 +81,36 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
     assert report["llm"]["model"] == "model-x"
 
 
+def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
+    sample: Workspace, tmp_path: Path
+) -> None:
+    # One annotator's labels are read as they are; two need the per-item consensus.
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,label\n1,A\n2,B\n3,tie\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    _import(
+        sample,
+        tmp_path,
+        "two.csv",
+        "item_id,annotator_id,label\n1,m1,A\n1,m2,A\n2,m1,B\n2,m2,A\n3,m1,tie\n3,m2,tie\n",
+        source="llm",
+        llm=LlmRunSpec("two models"),
+    )
+    with Session(sample.engine) as db:
+        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+    # LLM consensus: 1 A, 2 tie(A, B) -> A (first in order), 3 tie
+    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == [
+        [1, 0, 0],
+        [1, 0, 0],
+        [0, 0, 1],
+    ]
+
+
 def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None:
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(5)
