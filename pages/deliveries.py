@@ -75,7 +75,7 @@ with left:
         hide_index=True,
     )
 with right:
-    st.plotly_chart(burnup_figure(chosen.burnup, "Burn-up"))
+    widgets.plotly_chart(burnup_figure, chosen.burnup, "Burn-up")
 
 st.subheader("Batches")
 if chosen.batches:

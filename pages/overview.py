@@ -72,9 +72,11 @@ st.subheader("Alerts")
 widgets.alerts(report.alerts)
 
 left, right = st.columns(2)
-left.plotly_chart(burnup_figure(report.burnup, "Burn-up across committed contracts"))
+with left:
+    widgets.plotly_chart(burnup_figure, report.burnup, "Burn-up across committed contracts")
 if totals is not None:
-    right.plotly_chart(spend_figure(report.committed, report.rates))
+    with right:
+        widgets.plotly_chart(spend_figure, report.committed, report.rates)
 
 st.subheader("Contracts")
 st.dataframe(widgets.contracts_table(report), hide_index=True)

@@ -204,11 +204,17 @@ if report["pairs"]:
     first, second = shown_pair.split("_vs_")
     pair = report["pairs"][shown_pair]
     left, right = st.columns(2)
-    left.plotly_chart(
-        confusion_figure(pair["confusion"]["labels"], pair["confusion"]["counts"], first, second)
-    )
+    with left:
+        widgets.plotly_chart(
+            confusion_figure,
+            pair["confusion"]["labels"],
+            pair["confusion"]["counts"],
+            first,
+            second,
+        )
     if report["weeks"]:
-        right.plotly_chart(trend_figure(report["weeks"]))
+        with right:
+            widgets.plotly_chart(trend_figure, report["weeks"])
 
 if report["llm_test_retest"]:
     st.subheader("LLM test-retest")

@@ -226,6 +226,11 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
     assert list(table["comparison"]) == ["vendor vs llm"] and table["agreement"].iloc[
         0
     ] == pytest.approx(1.0)
+    # The confusion matrix and the weekly trend; a rerun replays the same charts from the cache.
+    drawn = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert len(drawn) == 2 and '"heatmap"' in drawn[0]
+    at.run()
+    assert [chart.proto.spec for chart in at.get("plotly_chart")] == drawn
 
 
 def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> None:

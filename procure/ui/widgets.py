@@ -21,6 +21,17 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 
+def plotly_chart(figure: Callable[..., Any], *args: Any) -> None:
+    """Draw ``figure(*args)`` in the current container. Streamlit replays a cached function's
+    elements, so a rerun with the same figures skips building and serialising the chart."""
+    _replayed_chart(figure, f"{figure.__module__}.{figure.__qualname__}", *args)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _replayed_chart(_figure: Callable[..., Any], name: str, *args: Any) -> None:
+    st.plotly_chart(_figure(*args))
+
+
 def money(amount: Decimal, currency: str, places: int = 2) -> str:
     return format_money(amount, currency, places)
 
