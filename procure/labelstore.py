@@ -60,9 +60,9 @@ STAGE = """
 COPY (SELECT {columns} FROM ({relation})) TO '{target}' (FORMAT parquet, COMPRESSION zstd, RETURN_STATS)
 """
 ANNOTATOR_NAMES = "SELECT list(DISTINCT annotator_id) FROM read_parquet('{staged}')"
+NOT_NUMBERS = "count(*) FILTER (WHERE label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL)"
 # Per item: whether an annotator appears twice (only then are conflicts possible; see CHECK) and,
 # for ratings, labels that are not numbers.
-NOT_NUMBERS = "count(*) FILTER (WHERE label IS NOT NULL AND TRY_CAST(label AS DOUBLE) IS NULL)"
 ITEM_CHECK = f"""
 SELECT count(item_id), coalesce(sum(repeats), 0), coalesce(sum(not_numbers), 0) FROM (
     SELECT item_id, {REPEATS} AS repeats, {{not_numbers}} AS not_numbers

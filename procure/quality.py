@@ -335,6 +335,7 @@ def _load_all(
     for name, files in sets.items():
         if files:
             _load(con, name, store, files)
+            # The vendor's item keys are kept for the patterns and the queue.
             if name != "vendor" and len(files) == 1 and files[0][0].annotators == 1:
                 con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name))
             else:

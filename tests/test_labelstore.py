@@ -168,8 +168,10 @@ def test_the_same_file_twice_is_refused_unless_forced(sample: Workspace, tmp_pat
     path = tmp_path / "gold.csv"
     path.write_text("item_id,label\n1,A\n2,B\n")
     _import(sample, path, source="gold", task_type_key="pref_pair")
+    stored = _store_files(sample)
     with pytest.raises(AlreadyImportedError, match="already imported as label set"):
         _import(sample, path, source="gold", task_type_key="pref_pair")
+    assert _store_files(sample) == stored  # the refused copy was parsed, then removed
     _import(sample, path, source="gold", task_type_key="pref_pair", force=True)
     with Session(sample.engine) as db:
         assert len(label_sets(db)) == 2
