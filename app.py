@@ -1,9 +1,8 @@
 """procure: the Streamlit entry point. Router and frame only."""
 
-from datetime import date
-
 import streamlit as st
 
+from procure.config import today
 from procure.ui.state import AS_OF_KEY, workspace
 
 st.set_page_config(page_title="procure", page_icon=":material/inventory_2:", layout="wide")
@@ -23,7 +22,7 @@ page = st.navigation(
 
 with st.sidebar:
     st.date_input(
-        "As of", value=date.today(), key=AS_OF_KEY, help="Reports are computed as of this date."
+        "As of", value=today(), key=AS_OF_KEY, help="Reports are computed as of this date."
     )
     ws = workspace()
     st.caption(f"Workspace: `{ws.settings.home}`  \nRecords: `{ws.settings.database_label}`")

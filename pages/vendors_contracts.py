@@ -1,10 +1,10 @@
-from datetime import date
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from procure import catalog, contracts, transfer, workspace
+from procure.config import today
 from procure.ui import forms, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash
 
@@ -146,7 +146,7 @@ with tab_fx:
         a, b, c = st.columns(3)
         currency = a.selectbox("Currency", forms.CURRENCIES, index=1)
         rate_text = b.text_input(f"Rate ({base_currency} per unit)")
-        as_of = c.date_input("As of", value=date.today())
+        as_of = c.date_input("As of", value=today(), key="fx_as_of")
         if st.form_submit_button("Save rate"):
             commit(
                 partial(

@@ -130,7 +130,9 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
 
 
 def _today(as_of: datetime | None) -> date:
-    return as_of.date() if as_of else date.today()
+    from procure.config import today
+
+    return as_of.date() if as_of else today()
 
 
 # --- workspace -------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ def init(
     with_sample: Annotated[
         bool, typer.Option(help="Load the sample workspace if the workspace is new.")
     ] = False,
+    today: AsOf = None,
 ) -> None:
     """Create the workspace (or upgrade its schema); safe to run again."""
     from procure.sample import load_sample
@@ -151,7 +154,7 @@ def init(
     new = not workspace_exists(settings)
     with _session(ctx, create=True) as session:
         summary = (
-            load_sample(session, date.today(), settings.label_store)
+            load_sample(session, _today(today), settings.label_store)
             if new and with_sample
             else None
         )
@@ -400,7 +403,7 @@ def batch_list(
     from procure.reports import build_report, spend_payload
 
     with _session(ctx) as session:
-        payload = spend_payload(build_report(session, date.today(), contract))
+        payload = spend_payload(build_report(session, _today(None), contract))
     batches = [{"contract_id": c["id"], **b} for c in payload["contracts"] for b in c["batches"]]
     if as_json:
         _print_json({"batches": batches})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from datetime import date
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from procure.errors import InputError
 
 
 class Settings(BaseSettings):
@@ -42,3 +46,22 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
 
         return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+
+
+TODAY_VARIABLE = "PROCURE_TODAY"
+
+
+def today() -> date:
+    """The date reports default to: ``PROCURE_TODAY`` (an ISO date) when set, else the system's.
+
+    Every "today" in procure comes from here, so a demo, a test or a reproduction can pin it.
+    """
+    pinned = os.environ.get(TODAY_VARIABLE)
+    if not pinned:
+        return date.today()
+    try:
+        return date.fromisoformat(pinned)
+    except ValueError:
+        raise InputError(
+            f"{TODAY_VARIABLE}={pinned!r} is not a date (expected YYYY-MM-DD)"
+        ) from None

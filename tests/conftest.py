@@ -11,19 +11,20 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from sqlmodel import Session
 
-from procure.config import Settings
+from procure.config import TODAY_VARIABLE, Settings
 from procure.db import session_scope
 from procure.workspace import Workspace, open_workspace
 
 SAMPLE_TODAY = date(2026, 11, 19)  # the date the sample workspace is written for
 TEST_DATABASE_URL = "PROCURE_TEST_DATABASE_URL"
+CLOCK_SHIFT_DAYS = "PROCURE_TEST_CLOCK_SHIFT_DAYS"
 
 
 def skip_or_fail(reason: str) -> NoReturn:
@@ -37,6 +38,9 @@ def skip_or_fail(reason: str) -> NoReturn:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test sees the developer's workspace or another test's Streamlit caches."""
     monkeypatch.setenv("PROCURE_HOME", str(tmp_path / "default_home"))
+    # "Today" is pinned for every test, the app and CLI they start included: no test may pass
+    # or fail by the day it runs (CI runs the suite again with the clock a year ahead).
+    monkeypatch.setenv(TODAY_VARIABLE, SAMPLE_TODAY.isoformat())
     monkeypatch.delenv("PROCURE_DATABASE_URL", raising=False)
     yield
     if "streamlit.testing.v1" in sys.modules:
@@ -44,6 +48,23 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
         st.cache_data.clear()
         st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def _shifted_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``PROCURE_TEST_CLOCK_SHIFT_DAYS`` set (CI sets 365), the wall clock runs that far ahead.
+
+    A test that depends on the day it runs then fails in the commit that adds it, not a year
+    later. Tests marked ``real_clock`` compare file times with the clock and run unshifted.
+    """
+    days = os.environ.get(CLOCK_SHIFT_DAYS)
+    if not days or request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True):
+        yield
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from procure.db import session_scope
 from procure.reports import build_report
 from procure.sample import load_sample
 from procure.workspace import open_workspace
+from tests.conftest import SAMPLE_TODAY
 
 APP = str(Path(__file__).parent.parent / "app.py")
 PAGES = [
@@ -39,7 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample_home(home: Path) -> Path:
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today(), workspace.settings.label_store)
+        load_sample(db, SAMPLE_TODAY, workspace.settings.label_store)
     workspace.engine.dispose()
     return home
 
@@ -75,7 +76,7 @@ def test_overview_kpis_match_the_report(sample_home: Path) -> None:
     at = open_page(PAGES[0])
     metrics = {m.label: m.value for m in at.metric}
     with records(sample_home) as db:
-        totals = build_report(db, date.today()).totals
+        totals = build_report(db, SAMPLE_TODAY).totals
     assert totals is not None
     assert metrics["Active contracts"] == "3"
     assert metrics["Spent"] == f"${totals.spent:,.2f}"
@@ -174,7 +175,7 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
     assert [s.value for s in at.success] == ["Batch W5-sft_instruction-1 recorded."]
 
     with records(sample_home) as db:
-        report = build_report(db, date.today(), [lumen.id or 0])
+        report = build_report(db, SAMPLE_TODAY, [lumen.id or 0])
     [week5] = [row for row in report.contracts[0].rows if row.week == 5]
     assert week5.delivered == 4000
 
@@ -191,7 +192,7 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today())  # the records only: this test brings its own labels
+        load_sample(db, SAMPLE_TODAY)  # the records only: this test brings its own labels
     files = {
         "vendor.csv": "item_id,annotator_id,label\n1,a,A\n1,b,A\n2,a,B\n2,b,B\n3,a,tie\n3,b,A\n",
         "llm.csv": "item_id,label\n1,A\n2,B\n3,A\n",
@@ -265,7 +266,7 @@ def test_upload_labels_on_the_quality_page(home: Path) -> None:
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today())  # records only; the test uploads its labels
+        load_sample(db, SAMPLE_TODAY)  # records only; the test uploads its labels
     export = [
         {
             "id": i,

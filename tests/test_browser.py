@@ -9,7 +9,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from procure.db import session_scope
 from procure.reports import build_report
 from procure.sample import load_sample
 from procure.workspace import open_workspace
-from tests.conftest import skip_or_fail
+from tests.conftest import SAMPLE_TODAY, skip_or_fail
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,7 +45,7 @@ def served_sample(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     home = tmp_path / "ws"
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, date.today(), workspace.settings.label_store)
+        load_sample(db, SAMPLE_TODAY, workspace.settings.label_store)
     workspace.engine.dispose()
     port = _free_port()
     env = {**os.environ, "PROCURE_HOME": str(home)}
@@ -99,7 +98,7 @@ def test_overview_shows_the_sample_kpis(served_sample: tuple[str, Path], tmp_pat
     url, home = served_sample
     workspace = open_workspace(Settings(home=home), create=False)
     with session_scope(workspace.engine) as db:
-        totals = build_report(db, date.today()).totals
+        totals = build_report(db, SAMPLE_TODAY).totals
     assert totals is not None
     spent = f"${totals.spent:,.2f}"
 

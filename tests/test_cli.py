@@ -10,6 +10,7 @@ import pytest
 import typer
 
 from procure.cli import app, run
+from tests.conftest import SAMPLE_TODAY
 
 DATA = Path(__file__).parent / "data"
 README = Path(__file__).parent.parent / "README.md"
@@ -27,7 +28,8 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_init_sample_and_reports(capsys: pytest.CaptureFixture[str], home: str) -> None:
-    code, out, _ = cli(capsys, "--home", home, "init", "--with-sample")
+    today = SAMPLE_TODAY.isoformat()
+    code, out, _ = cli(capsys, "--home", home, "init", "--with-sample", "--today", today)
     assert code == 0 and "sample workspace loaded" in out
     assert cli(capsys, "--home", home, "sample")[1].strip() == "sample workspace already loaded"
 
@@ -176,3 +178,15 @@ def test_every_command_is_documented(capsys: pytest.CaptureFixture[str]) -> None
     for name in commands:
         code, out, _ = cli(capsys, *name.split(), "--help")
         assert code == 0 and "Usage" in out
+
+
+def test_today_is_pinned_by_the_environment(
+    capsys: pytest.CaptureFixture[str], home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli(capsys, "--home", home, "init", "--with-sample")
+    code, out, _ = cli(capsys, "--home", home, "deliveries", "--json")
+    assert code == 0 and json.loads(out)["as_of"] == SAMPLE_TODAY.isoformat()
+    monkeypatch.setenv("PROCURE_TODAY", "2026-02-30")
+    code, out, err = cli(capsys, "--home", home, "deliveries")
+    assert code == 2 and out == ""
+    assert "PROCURE_TODAY='2026-02-30' is not a date (expected YYYY-MM-DD)" in err

@@ -6,11 +6,14 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from procure import derived
 from procure.config import Settings
 from procure.workspace import open_workspace
 
 
+@pytest.mark.real_clock
 def test_a_result_goes_from_nothing_to_running_to_stored(tmp_path: Path) -> None:
     path = derived.result_path(tmp_path, 3, "dawid_skene", ["pref_pair", None])
     assert path.name.startswith("dawid_skene-v3-")
@@ -29,6 +32,7 @@ def test_a_result_goes_from_nothing_to_running_to_stored(tmp_path: Path) -> None
     assert not path.with_suffix(".running").exists()
 
 
+@pytest.mark.real_clock
 def test_an_abandoned_marker_is_ignored(tmp_path: Path) -> None:
     path = derived.result_path(tmp_path, 1, "dawid_skene", ["t", [1, 2]])
     assert derived.claim(path)

@@ -196,6 +196,7 @@ def test_targets_are_checked(sample: Workspace, tmp_path: Path) -> None:
         _import(sample, path, source="gold", task_type_key="essay")
 
 
+@pytest.mark.real_clock
 def test_an_interrupted_import_leaves_nothing_visible_and_is_swept(
     sample: Workspace, tmp_path: Path
 ) -> None:

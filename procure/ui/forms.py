@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from procure.config import today as procure_today
 from procure.contracts import ContractSpec
 from procure.errors import InputError
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
@@ -92,7 +93,7 @@ def contract_form(
     key: str, vendors: list[str], task_types: list[str], current: ContractSpec | None
 ) -> dict[str, Any] | None:
     """The whole contract in one form; returns the document dict on submit."""
-    today = date.today()
+    today = procure_today()
     spec = current or ContractSpec(
         vendor=vendors[0],
         title="New contract",
@@ -311,7 +312,9 @@ def batch_form(
             step=1,
             key=f"{key}_week",
         )
-        delivered_on = c.date_input("Delivered on", value=date.today(), key=f"{key}_delivered_on")
+        delivered_on = c.date_input(
+            "Delivered on", value=procure_today(), key=f"{key}_delivered_on"
+        )
         quantity = a.number_input(
             "Units delivered", min_value=0, value=0, step=1, key=f"{key}_quantity"
         )

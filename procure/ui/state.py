@@ -12,7 +12,7 @@ from typing import TypeVar
 import streamlit as st
 from sqlmodel import Session
 
-from procure.config import Settings
+from procure.config import Settings, today
 from procure.db import session_scope
 from procure.errors import ProcureError
 from procure.workspace import Workspace, open_workspace
@@ -51,7 +51,7 @@ def session() -> Iterator[Session]:
 def as_of() -> date:
     """The report date chosen in the sidebar (today by default)."""
     value = st.session_state.get(AS_OF_KEY)
-    return value if isinstance(value, date) else date.today()
+    return value if isinstance(value, date) else today()
 
 
 @contextmanager
