@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from procure.agreement import krippendorff_alpha
+from procure.quality.stats.agreement import krippendorff_alpha
 
 TARGET = 1.5
 

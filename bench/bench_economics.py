@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from procure import economics as ec
+from procure.economics import scenario as ec
 
 SCENARIO = Path(__file__).parent.parent / "sample_data" / "economics_scenario.yaml"
 

@@ -33,8 +33,8 @@ def main() -> int:
         from sqlmodel import Session
 
         from procure.config import Settings
-        from procure.quality import quality_report, select_labels
-        from procure.workspace import open_workspace
+        from procure.quality.report import quality_report, select_labels
+        from procure.records.workspace import open_workspace
 
         workspace = open_workspace(Settings())
         with Session(workspace.engine) as db:

@@ -102,9 +102,9 @@ def label_workspace(rows: int) -> Iterator[tuple[Path, dict[str, Path]]]:
         os.environ["PROCURE_HOME"] = str(Path(scratch) / "workspace")
         from procure.config import Settings
         from procure.db import session_scope
-        from procure.labelstore import LlmRunSpec, import_labels
-        from procure.transfer import import_document
-        from procure.workspace import open_workspace
+        from procure.labels.store import LlmRunSpec, import_labels
+        from procure.records.transfer import import_document
+        from procure.records.workspace import open_workspace
 
         workspace = open_workspace(Settings())
         store = workspace.settings.label_store

@@ -83,12 +83,12 @@ def build_files(out: Path) -> dict[str, Path]:
 def workspace_figures(files: dict[str, Path], home: Path) -> dict[str, object]:
     """The same comparison through a workspace: experts imported as gold, GPT-4 prompt 7 as an
     LLM run, then the quality report."""
-    from procure.catalog import save_task_type
     from procure.config import Settings
     from procure.db import session_scope
-    from procure.labelstore import LlmRunSpec, import_labels
-    from procure.quality import quality_report, select_labels
-    from procure.workspace import open_workspace
+    from procure.labels.store import LlmRunSpec, import_labels
+    from procure.quality.report import quality_report, select_labels
+    from procure.records.catalog import save_task_type
+    from procure.records.workspace import open_workspace
 
     workspace = open_workspace(Settings(home=home))
     store = workspace.settings.label_store
@@ -123,7 +123,7 @@ def main() -> int:
     if not REFERENCE.exists():
         print(f"reference data not found at {REFERENCE}")
         return 1
-    from procure.compare import file_agreement
+    from procure.quality.file_agreement import file_agreement
 
     with tempfile.TemporaryDirectory() as scratch:
         files = build_files(Path(scratch))

@@ -3,12 +3,12 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from procure import deliveries
-from procure.charts import burnup_figure
+from procure.delivery.report import build_report
+from procure.delivery.schedule import week_of
 from procure.kinds import BatchStatus
-from procure.reports import build_report
-from procure.schedule import week_of
+from procure.records import batches as deliveries
 from procure.ui import forms, widgets
+from procure.ui.charts import burnup_figure
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash
 
 st.title("Deliveries")

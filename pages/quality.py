@@ -5,12 +5,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procure import adapters, catalog, deliveries, derived, labelfiles, labelstore
-from procure.adapters import Adapter
-from procure.charts import confusion_figure, trend_figure
 from procure.kinds import LabelSource
-from procure.quality import add_review, select_labels, set_rule
+from procure.labels import adapters
+from procure.labels import files as labelfiles
+from procure.labels import store as labelstore
+from procure.labels.adapters import Adapter
+from procure.quality import background as derived
+from procure.quality.report import add_review, select_labels, set_rule
+from procure.records import batches as deliveries
+from procure.records import catalog
 from procure.ui import cached, jobs, widgets
+from procure.ui.charts import confusion_figure, trend_figure
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")

@@ -3,8 +3,8 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from procure import catalog, contracts, transfer, workspace
 from procure.config import today
+from procure.records import catalog, contracts, transfer, workspace
 from procure.ui import forms, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash
 

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from procure.adapters import Adapter
 from procure.errors import InputError, ProcureError
 from procure.kinds import BatchStatus, LabelKind, LabelSource, Level, VendorKind
+from procure.labels.adapters import Adapter
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from procure.config import Settings
-    from procure.workspace import Workspace
+    from procure.records.workspace import Workspace
 
 app = typer.Typer(
     name="procure",
@@ -97,7 +97,7 @@ def _settings(ctx: typer.Context) -> Settings:
 
 @contextmanager
 def _opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Workspace]:
-    from procure.workspace import open_workspace
+    from procure.records.workspace import open_workspace
 
     workspace = open_workspace(_settings(ctx), create=create)
     try:
@@ -147,8 +147,8 @@ def init(
     today: AsOf = None,
 ) -> None:
     """Create the workspace (or upgrade its schema); safe to run again."""
-    from procure.sample import load_sample
-    from procure.workspace import workspace_exists
+    from procure.records.workspace import workspace_exists
+    from procure.sample.loader import load_sample
 
     settings = _settings(ctx)
     new = not workspace_exists(settings)
@@ -167,7 +167,7 @@ def init(
 @app.command()
 def sample(ctx: typer.Context, today: AsOf = None) -> None:
     """Load the demo workspace, its dates moved into the current week (idempotent)."""
-    from procure.sample import load_sample
+    from procure.sample.loader import load_sample
 
     with _session(ctx, create=True) as session:
         summary = load_sample(session, _today(today), _settings(ctx).label_store)
@@ -188,7 +188,7 @@ def vendor_add(
     notes: str = "",
 ) -> None:
     """Add a vendor."""
-    from procure.catalog import save_vendor
+    from procure.records.catalog import save_vendor
 
     with _session(ctx) as session:
         vendor = save_vendor(
@@ -200,7 +200,7 @@ def vendor_add(
 @vendor_app.command("list")
 def vendor_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List vendors."""
-    from procure.catalog import list_vendors
+    from procure.records.catalog import list_vendors
 
     with _session(ctx) as session:
         vendors = [v.model_dump() for v in list_vendors(session)]
@@ -225,7 +225,7 @@ def task_type_add(
     ] = "",
 ) -> None:
     """Add a task type."""
-    from procure.catalog import save_task_type
+    from procure.records.catalog import save_task_type
 
     spec = {
         "key": key,
@@ -242,7 +242,7 @@ def task_type_add(
 @task_type_app.command("list")
 def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List task types."""
-    from procure.catalog import list_task_types
+    from procure.records.catalog import list_task_types
 
     with _session(ctx) as session:
         types = [t.model_dump() for t in list_task_types(session)]
@@ -270,7 +270,7 @@ def contract_import(
 
     Matches by vendor name, task type key, contract vendor + title and batch ref; all or nothing.
     """
-    from procure.transfer import import_document
+    from procure.records.transfer import import_document
 
     try:
         content = file.read_bytes()
@@ -294,7 +294,7 @@ def contract_export(
     ] = None,
 ) -> None:
     """Export contracts (default: the whole workspace) as a document that imports back."""
-    from procure.transfer import export_document
+    from procure.records.transfer import export_document
 
     with _session(ctx) as session:
         text = export_document(session, contract, with_batches=with_batches, fmt=fmt.value)
@@ -308,8 +308,8 @@ def contract_export(
 @contract_app.command("list")
 def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List contracts."""
-    from procure.catalog import list_vendors
-    from procure.contracts import list_contracts
+    from procure.records.catalog import list_vendors
+    from procure.records.contracts import list_contracts
 
     with _session(ctx) as session:
         names = {v.id: v.name for v in list_vendors(session)}
@@ -358,7 +358,7 @@ def batch_add(
     notes: str = "",
 ) -> None:
     """Record a delivered batch."""
-    from procure.deliveries import record_batch
+    from procure.records.batches import record_batch
 
     spec = {
         "ref": ref,
@@ -386,7 +386,7 @@ def batch_status(
     notes: Annotated[str | None, typer.Option(help="Replace the batch notes.")] = None,
 ) -> None:
     """Set a batch's review status: received, in_review, accepted, rejected, partially_accepted."""
-    from procure.deliveries import set_batch_status
+    from procure.records.batches import set_batch_status
 
     with _session(ctx) as session:
         batch = set_batch_status(
@@ -400,7 +400,7 @@ def batch_list(
     ctx: typer.Context, contract: ContractFilter = None, as_json: JsonFlag = False
 ) -> None:
     """List batches with their effective unit prices."""
-    from procure.reports import build_report, spend_payload
+    from procure.delivery.report import build_report, spend_payload
 
     with _session(ctx) as session:
         payload = spend_payload(build_report(session, _today(None), contract))
@@ -451,7 +451,7 @@ def fx_set(
     as_of: AsOf = None,
 ) -> None:
     """Set the exchange rate of a currency into the reporting currency."""
-    from procure.workspace import set_exchange_rate
+    from procure.records.workspace import set_exchange_rate
 
     with _session(ctx) as session:
         row = set_exchange_rate(session, currency, rate, _today(as_of))
@@ -461,7 +461,7 @@ def fx_set(
 @fx_app.command("reporting")
 def fx_reporting(ctx: typer.Context, currency: str) -> None:
     """Set the reporting currency that totals are converted to."""
-    from procure.workspace import set_reporting_currency
+    from procure.records.workspace import set_reporting_currency
 
     with _session(ctx) as session:
         typer.echo(f"reporting currency: {set_reporting_currency(session, currency)}")
@@ -470,7 +470,7 @@ def fx_reporting(ctx: typer.Context, currency: str) -> None:
 @fx_app.command("list")
 def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the reporting currency and the exchange rates."""
-    from procure.workspace import exchange_rates, reporting_currency
+    from procure.records.workspace import exchange_rates, reporting_currency
 
     with _session(ctx) as session:
         base = reporting_currency(session)
@@ -524,7 +524,7 @@ def labels_import(
     ] = False,
 ) -> None:
     """Import labels into the store (exactly one of --batch, --llm-model, --gold); all or nothing."""
-    from procure.labelstore import LlmRunSpec, import_labels
+    from procure.labels.store import LlmRunSpec, import_labels
 
     chosen = [
         option
@@ -571,7 +571,7 @@ def labels_import(
 @labels_app.command("list")
 def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the label sets in the store."""
-    from procure.labelstore import label_sets
+    from procure.labels.store import label_sets
 
     with _session(ctx) as session:
         sets = [s.model_dump(mode="json") for s in label_sets(session)]
@@ -604,7 +604,7 @@ def quality(
     as_json: JsonFlag = False,
 ) -> None:
     """Vendor consensus vs LLM vs gold, the vendor's own agreement, annotators and weeks."""
-    from procure.quality import dawid_skene_report, quality_report, select_labels
+    from procure.quality.report import dawid_skene_report, quality_report, select_labels
 
     settings = _settings(ctx)
     with _session(ctx) as session:
@@ -664,7 +664,7 @@ def review_queue(
     as_json: JsonFlag = False,
 ) -> None:
     """Items where the vendor consensus and the LLM differ, most confident LLM first."""
-    from procure.quality import disagreement_queue, select_labels
+    from procure.quality.report import disagreement_queue, select_labels
 
     settings = _settings(ctx)
     with _session(ctx) as session:
@@ -697,7 +697,7 @@ def review_add(
     note: str = "",
 ) -> None:
     """Record the correct label of an item; it counts as gold in every figure."""
-    from procure.quality import add_review
+    from procure.quality.report import add_review
 
     with _session(ctx) as session:
         review = add_review(session, task_type, item_id, label, reviewer=reviewer, note=note)
@@ -713,7 +713,7 @@ def acceptance_rule(
     min_reviewed: Annotated[int, typer.Option(help="Reviewed items needed before deciding.")] = 30,
 ) -> None:
     """Set a contract's acceptance rule for a task type."""
-    from procure.quality import set_rule
+    from procure.quality.report import set_rule
 
     with _session(ctx) as session:
         rule = set_rule(
@@ -731,7 +731,7 @@ def acceptance_rule(
 @acceptance_app.command("check")
 def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = False) -> None:
     """The evidence for a batch (reviewed items, error rate and interval) and the recommendation."""
-    from procure.quality import batch_evidence
+    from procure.quality.report import batch_evidence
 
     settings = _settings(ctx)
     with _session(ctx) as session:
@@ -753,7 +753,7 @@ def deliveries(
     as_json: JsonFlag = False,
 ) -> None:
     """Planned vs delivered vs accepted by week; late, short and missing batches."""
-    from procure.reports import build_report, deliveries_payload
+    from procure.delivery.report import build_report, deliveries_payload
 
     with _session(ctx) as session:
         payload = deliveries_payload(build_report(session, _today(as_of), contract))
@@ -809,7 +809,7 @@ def spend(
     as_json: JsonFlag = False,
 ) -> None:
     """Spend (accepted units at effective prices) against budget, with the projection."""
-    from procure.reports import build_report, spend_payload
+    from procure.delivery.report import build_report, spend_payload
 
     with _session(ctx) as session:
         payload = spend_payload(build_report(session, _today(as_of), contract))
@@ -861,7 +861,7 @@ def agreement(
     as_json: JsonFlag = False,
 ) -> None:
     """Agreement among FILE's annotators and, with --against, between two files. No workspace needed."""
-    from procure.compare import file_agreement
+    from procure.quality.file_agreement import file_agreement
 
     order = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
     report = file_agreement(file, against, level=level, labels=order)
@@ -943,7 +943,7 @@ def economics(
 ) -> None:
     """What a correct label costs from each vendor, LLM and hybrid: per label, per accepted and
     per correct label, totals, validation set, break-even, uncertainty bands."""
-    from procure import economics as ec
+    from procure.economics import scenario as ec
 
     if (scenario is None) == (task_type is None):
         raise InputError("give either --scenario FILE or --task-type KEY")
@@ -953,7 +953,7 @@ def economics(
             raise InputError("no such file", source=str(scenario))
         model = ec.read_scenario(scenario.read_bytes(), str(scenario))
     else:
-        from procure.economics_workspace import measured_scenario
+        from procure.economics.measured import measured_scenario
 
         with _session(ctx) as session:
             measured = measured_scenario(
@@ -1031,7 +1031,7 @@ def llm_price_set(
     ] = None,
 ) -> None:
     """Add or update a model's price in the dated price table."""
-    from procure.llm_prices import save_price
+    from procure.records.llm_prices import save_price
 
     with _session(ctx) as session:
         row = save_price(
@@ -1056,7 +1056,7 @@ def llm_price_set(
 @llm_price_app.command("list")
 def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the price table."""
-    from procure.llm_prices import list_prices
+    from procure.records.llm_prices import list_prices
 
     with _session(ctx) as session:
         rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session)]
@@ -1083,7 +1083,7 @@ def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @llm_price_app.command("delete")
 def llm_price_delete(ctx: typer.Context, model: str) -> None:
     """Remove a model from the price table."""
-    from procure.llm_prices import delete_price
+    from procure.records.llm_prices import delete_price
 
     with _session(ctx) as session:
         delete_price(session, model)
@@ -1124,7 +1124,7 @@ def llm_prompt_add(
     ] = 0,
 ) -> None:
     """Add a prompt version for a task type (the allowed labels are always appended)."""
-    from procure.llm_labeller import save_template
+    from procure.llm.jobs import save_template
 
     if (instructions is None) == (instructions_file is None):
         raise InputError("give either --instructions or --instructions-file")
@@ -1149,7 +1149,7 @@ def llm_prompt_list(
     ctx: typer.Context, task_type: TaskTypeOption, as_json: JsonFlag = False
 ) -> None:
     """A task type's prompt versions."""
-    from procure.llm_labeller import task_type_of, templates
+    from procure.llm.jobs import task_type_of, templates
 
     with _session(ctx) as session:
         rows: list[dict[str, Any]] = [
@@ -1177,7 +1177,7 @@ def llm_estimate(
     as_json: JsonFlag = False,
 ) -> None:
     """Estimated tokens and cost of labelling the items once, from the dated price table."""
-    from procure import llm_labeller as llm
+    from procure.llm import jobs as llm
 
     settings = _settings(ctx)
     with _session(ctx) as session:
@@ -1248,8 +1248,8 @@ def llm_run(
     import os
     from decimal import Decimal, InvalidOperation
 
-    from procure import llm_labeller as llm
     from procure.db import session_scope
+    from procure.llm import jobs as llm
 
     settings = _settings(ctx)
     api_key = os.environ.get(api_key_env, "")
@@ -1325,7 +1325,7 @@ def _job_payload(job: Any) -> dict[str, Any]:
 @llm_app.command("jobs")
 def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """LLM labelling jobs: progress, tokens, cost against the estimate."""
-    from procure.llm_labeller import list_jobs
+    from procure.llm.jobs import list_jobs
 
     with _session(ctx) as session:
         rows = [_job_payload(job) for job in list_jobs(session)]
@@ -1366,7 +1366,7 @@ def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @llm_app.command("stop")
 def llm_stop(ctx: typer.Context, job_id: int) -> None:
     """Ask a running job to stop (it finishes the requests in flight; resumable)."""
-    from procure.llm_labeller import request_stop
+    from procure.llm.jobs import request_stop
 
     with _session(ctx) as session:
         job = request_stop(session, job_id)

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from procure.config import TODAY_VARIABLE, Settings
 from procure.db import session_scope
-from procure.workspace import Workspace, open_workspace
+from procure.records.workspace import Workspace, open_workspace
 
 SAMPLE_TODAY = date(2026, 11, 19)  # the date the sample workspace is written for
 TEST_DATABASE_URL = "PROCURE_TEST_DATABASE_URL"
@@ -118,7 +118,7 @@ def session(workspace: Workspace) -> Iterator[Session]:
 
 @pytest.fixture
 def sample(workspace: Workspace) -> Workspace:
-    from procure.sample import load_sample
+    from procure.sample.loader import load_sample
 
     with session_scope(workspace.engine) as db:
         load_sample(db, SAMPLE_TODAY)

@@ -8,13 +8,13 @@ import duckdb
 import pytest
 from sqlmodel import Session, select
 
-from procure.adapters import convert, fields
-from procure.catalog import save_task_type
 from procure.db import session_scope
 from procure.errors import AlreadyImportedError, InputError
-from procure.labelstore import import_labels
-from procure.models import TaskType
-from procure.workspace import Workspace
+from procure.labels.adapters import convert, fields
+from procure.labels.store import import_labels
+from procure.records.catalog import save_task_type
+from procure.records.models import TaskType
+from procure.records.workspace import Workspace
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 

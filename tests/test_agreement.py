@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from procure import agreement as ag
+from procure.quality.stats import agreement as ag
 
 SEEDS = range(6)
 

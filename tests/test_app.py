@@ -12,11 +12,11 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from procure.config import Settings
-from procure.contracts import contract_spec, get_contract, list_contracts
 from procure.db import session_scope
-from procure.reports import build_report
-from procure.sample import load_sample
-from procure.workspace import open_workspace
+from procure.delivery.report import build_report
+from procure.records.contracts import contract_spec, get_contract, list_contracts
+from procure.records.workspace import open_workspace
+from procure.sample.loader import load_sample
 from tests.conftest import SAMPLE_TODAY
 
 APP = str(Path(__file__).parent.parent / "app.py")
@@ -187,8 +187,8 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
 def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> None:
     from sqlmodel import select
 
-    from procure.labelstore import LlmRunSpec, import_labels
-    from procure.models import Batch
+    from procure.labels.store import LlmRunSpec, import_labels
+    from procure.records.models import Batch
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
@@ -237,7 +237,7 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
 def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> None:
     from sqlmodel import select
 
-    from procure.models import Batch, Review
+    from procure.records.models import Batch, Review
 
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
@@ -262,7 +262,7 @@ def test_upload_labels_on_the_quality_page(home: Path) -> None:
 
     from sqlmodel import select
 
-    from procure.models import LabelSet
+    from procure.records.models import LabelSet
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
@@ -340,8 +340,8 @@ def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> N
 
 def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
     from procure.kinds import JobStatus
-    from procure.llm_labeller import list_jobs
-    from procure.quality import select_labels
+    from procure.llm.jobs import list_jobs
+    from procure.quality.report import select_labels
     from tests.llm_server import chat_server
 
     with chat_server() as server:

@@ -15,9 +15,9 @@ import pytest
 
 from procure.config import Settings
 from procure.db import session_scope
-from procure.reports import build_report
-from procure.sample import load_sample
-from procure.workspace import open_workspace
+from procure.delivery.report import build_report
+from procure.records.workspace import open_workspace
+from procure.sample.loader import load_sample
 from tests.conftest import SAMPLE_TODAY, skip_or_fail
 
 ROOT = Path(__file__).parent.parent

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from procure.cli import run
-from procure.compare import file_agreement, label_order
 from procure.errors import InputError
+from procure.quality.file_agreement import file_agreement, label_order
 
 DATA = Path(__file__).parent / "data" / "labels"
 

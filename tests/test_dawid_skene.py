@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from procure.dawid_skene import SMOOTHING, dawid_skene
+from procure.quality.stats.dawid_skene import SMOOTHING, dawid_skene
 
 
 def _simulate(seed: int, items: int = 2000, k: int = 3) -> tuple[np.ndarray, ...]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from procure import derived
 from procure.config import Settings
-from procure.workspace import open_workspace
+from procure.quality import background as derived
+from procure.records.workspace import open_workspace
 
 
 @pytest.mark.real_clock

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from procure import economics as ec
-from procure.acceptance import wilson_interval
+from procure.economics import scenario as ec
 from procure.errors import InputError
+from procure.quality.stats.acceptance import wilson_interval
 
 
 def scenario(*strategies: dict[str, Any], **fields: Any) -> ec.Scenario:

@@ -14,13 +14,13 @@ from sqlmodel import col, select
 from procure.cli import run
 from procure.config import Settings
 from procure.db import session_scope
-from procure.economics_workspace import measured_scenario
+from procure.delivery.report import build_report
+from procure.delivery.schedule import accepted_units
+from procure.economics.measured import measured_scenario
 from procure.kinds import BatchStatus
-from procure.models import LabelSet, LlmRun, TaskType
-from procure.quality import quality_report, select_labels
-from procure.reports import build_report
-from procure.schedule import accepted_units
-from procure.workspace import open_workspace
+from procure.quality.report import quality_report, select_labels
+from procure.records.models import LabelSet, LlmRun, TaskType
+from procure.records.workspace import open_workspace
 from tests.conftest import SAMPLE_TODAY
 
 SCENARIO = Path(__file__).parent.parent / "sample_data" / "economics_scenario.yaml"

@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from sqlmodel import Session, select
 
-from procure.catalog import save_task_type
 from procure.db import session_scope
 from procure.errors import AlreadyImportedError, InputError
-from procure.labelstore import LlmRunSpec, import_labels, label_sets, sweep
-from procure.models import Batch, LabelSet, LlmRun
-from procure.workspace import Workspace, open_workspace
+from procure.labels.store import LlmRunSpec, import_labels, label_sets, sweep
+from procure.records.catalog import save_task_type
+from procure.records.models import Batch, LabelSet, LlmRun
+from procure.records.workspace import Workspace, open_workspace
 
 
 def _store_files(ws: Workspace) -> list[Path]:

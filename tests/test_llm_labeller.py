@@ -14,17 +14,17 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
-from procure import llm_labeller as llm
-from procure.catalog import save_task_type
 from procure.cli import run
 from procure.config import Settings
 from procure.db import session_scope
 from procure.errors import InputError
 from procure.kinds import JobStatus
-from procure.llm_prices import save_price
-from procure.models import LabelSet, LlmJob, LlmRun
-from procure.quality import quality_report, select_labels
-from procure.workspace import Workspace, open_workspace
+from procure.llm import jobs as llm
+from procure.quality.report import quality_report, select_labels
+from procure.records.catalog import save_task_type
+from procure.records.llm_prices import save_price
+from procure.records.models import LabelSet, LlmJob, LlmRun
+from procure.records.workspace import Workspace, open_workspace
 from tests.llm_server import ChatServer, chat_server
 
 PRICE_IN, PRICE_OUT = D("0.15"), D("0.60")
@@ -288,7 +288,7 @@ def test_prompt_versions_and_few_shot_from_gold(
     pd.DataFrame(
         {"item_id": ["g1", "g2"], "label": ["A", "C"], "text": ["gold one", "gold two"]}
     ).to_csv(gold, index=False)
-    from procure.labelstore import import_labels
+    from procure.labels.store import import_labels
 
     with session_scope(workspace.engine) as db:
         import_labels(

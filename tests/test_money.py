@@ -3,8 +3,8 @@ from decimal import Decimal as D
 import pytest
 
 from procure.errors import MissingExchangeRateError
-from procure.fx import RateTable
 from procure.money import check_currency, format_money
+from procure.records.fx import RateTable
 
 
 def test_currency_codes() -> None:

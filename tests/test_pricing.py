@@ -4,8 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from procure.kinds import DiscountKind
-from procure.pricing import (
+from procure.delivery.pricing import (
     BillableBatch,
     DiscountRule,
     PriceSchedule,
@@ -13,6 +12,7 @@ from procure.pricing import (
     discount_factor,
     price_batches,
 )
+from procure.kinds import DiscountKind
 
 LADDER = PriceSchedule(D("2.00"), (Tier(101, D("1.50")), Tier(201, D("1.00"))))
 

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from procure import catalog, contracts, deliveries, transfer
 from procure.db import session_scope
+from procure.delivery.report import build_report, spend_payload
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
-from procure.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
-from procure.reports import build_report, spend_payload
-from procure.workspace import Workspace, set_exchange_rate
+from procure.records import batches as deliveries
+from procure.records import catalog, contracts, transfer
+from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
+from procure.records.workspace import Workspace, set_exchange_rate
 
 DATA = Path(__file__).parent / "data"
 
@@ -55,7 +56,7 @@ def test_export_imports_back_to_the_same_document(workspace: Workspace, tmp_path
         yaml_text = transfer.export_document(db, with_batches=True)
         json_text = transfer.export_document(db, with_batches=True, fmt="json")
     from procure.config import Settings
-    from procure.workspace import open_workspace
+    from procure.records.workspace import open_workspace
 
     other = open_workspace(Settings(home=tmp_path / "other"), create=True)
     with session_scope(other.engine) as db:
@@ -265,7 +266,7 @@ def test_sample_workspace_figures(sample: Workspace) -> None:
 
 def test_totals_are_withheld_without_an_exchange_rate(sample: Workspace) -> None:
     with session_scope(sample.engine) as db:
-        from procure.workspace import delete_exchange_rate
+        from procure.records.workspace import delete_exchange_rate
 
         delete_exchange_rate(db, "EUR")
     with Session(sample.engine) as db:
@@ -282,7 +283,7 @@ def test_totals_are_withheld_without_an_exchange_rate(sample: Workspace) -> None
 
 
 def test_sample_loads_once(sample: Workspace) -> None:
-    from procure.sample import load_sample
+    from procure.sample.loader import load_sample
 
     with session_scope(sample.engine) as db:
         assert load_sample(db, date(2026, 11, 19)) is None

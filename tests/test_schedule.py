@@ -2,8 +2,7 @@
 
 from datetime import date
 
-from procure.kinds import BatchStatus
-from procure.schedule import (
+from procure.delivery.schedule import (
     Delivery,
     PlanLine,
     WeekState,
@@ -14,6 +13,7 @@ from procure.schedule import (
     week_due_date,
     week_of,
 )
+from procure.kinds import BatchStatus
 
 START, END = date(2026, 10, 5), date(2026, 11, 15)  # Monday to Sunday, six weeks
 

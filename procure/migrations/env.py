@@ -3,9 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from procure import models  # noqa: F401  (registers the tables)
-from procure.models import StrEnumType
 from procure.money import MoneyType
+from procure.records import models  # noqa: F401  (registers the tables)
+from procure.records.models import StrEnumType
 
 engine = context.config.attributes["engine"]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import streamlit as st
 
-from procure.economics_workspace import measured_scenario
-from procure.quality import batch_evidence, quality_page, select_labels
+from procure.economics.measured import measured_scenario
+from procure.quality.report import batch_evidence, quality_page, select_labels
+from procure.records.workspace import data_version
 from procure.ui.state import session, workspace
-from procure.workspace import data_version
 
 
 def version() -> int:

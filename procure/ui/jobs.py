@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from procure import derived
-from procure import llm_labeller as llm
+from procure.llm import jobs as llm
+from procure.quality import background as derived
 from procure.ui import cached
 from procure.ui.state import session, workspace
 

@@ -9,9 +9,9 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 import streamlit as st
 
-from procure.models import Batch
+from procure.delivery.report import Alert, ContractReport, PortfolioReport, Severity
 from procure.money import format_money
-from procure.reports import Alert, ContractReport, PortfolioReport, Severity
+from procure.records.models import Batch
 
 
 class _Record(Protocol):

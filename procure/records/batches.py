@@ -6,13 +6,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from procure.catalog import task_type_by_key
-from procure.contracts import BatchSpec, contract_spec, get_contract
 from procure.documents import problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus
-from procure.models import Batch, LabelSet
-from procure.workspace import record_event
+from procure.records.catalog import task_type_by_key
+from procure.records.contracts import BatchSpec, contract_spec, get_contract
+from procure.records.models import Batch, LabelSet
+from procure.records.workspace import record_event
 
 
 def _next_ref(session: Session, contract_id: int, spec: BatchSpec) -> str:

@@ -59,7 +59,7 @@ def compute_dawid_skene(
     engine: Engine, store: Path, task_key: str, batch_ids: list[int] | None, path: Path
 ) -> None:
     """Fit Dawid-Skene for a selection and store the report (or the error) at ``path``."""
-    from procure.quality import dawid_skene_report, select_labels
+    from procure.quality.report import dawid_skene_report, select_labels
 
     try:
         with session_scope(engine) as session:

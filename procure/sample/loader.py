@@ -1,22 +1,24 @@
-"""The demo workspace in ``sample_data/``, loaded through the same path as any document."""
+"""The demo workspace (``workspace.yaml`` beside this module, shipped with the package), loaded
+through the same path as any document."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
 from procure.documents import parse_text
-from procure.models import ImportedFile
-from procure.transfer import ImportSummary, apply_document, validate_document
-from procure.workspace import claim_import
+from procure.records.models import ImportedFile
+from procure.records.transfer import ImportSummary, apply_document, validate_document
+from procure.records.workspace import claim_import
 
 SAMPLE_KIND = "sample"
 
 
-SAMPLE_FILE = Path(__file__).resolve().parent.parent / "sample_data" / "workspace.yaml"
+SAMPLE_FILE = "workspace.yaml"  # package data; sample_data/ keeps the same file to read
 
 
 def _shift_dates(data: Any, by: timedelta) -> Any:
@@ -52,17 +54,16 @@ def load_sample(session: Session, today: date, store: Path | None = None) -> Imp
     its label files; ``None`` if already loaded."""
     if is_sample_loaded(session):
         return None
-    path = SAMPLE_FILE
-    content = path.read_bytes()
-    data, _ = parse_text(content.decode("utf-8"), path.name, "yaml")
+    content = resources.files(__package__).joinpath(SAMPLE_FILE).read_bytes()
+    data, _ = parse_text(content.decode("utf-8"), SAMPLE_FILE, "yaml")
     written_as_of = data.pop("sample_as_of")
     prices = data.pop("llm_prices", [])  # the dates they were read are facts; never shifted
     shifted = _shift_dates(data, sample_shift(written_as_of, today)) | {"llm_prices": prices}
-    document, _ = validate_document(shifted, path.name)
-    claim_import(session, content, SAMPLE_KIND, path.name, force=False)
-    summary = apply_document(session, document, path.name)
+    document, _ = validate_document(shifted, SAMPLE_FILE)
+    claim_import(session, content, SAMPLE_KIND, SAMPLE_FILE, force=False)
+    summary = apply_document(session, document, SAMPLE_FILE)
     if store is not None:
-        from procure.sample_labels import load_sample_labels
+        from procure.sample.labels import load_sample_labels
 
         summary.created["label sets"] = load_sample_labels(session, store)
     return summary

@@ -1,5 +1,5 @@
 """Agreement of label files: DuckDB aggregates the label rows to compact tables, the statistics
-in ``procure.agreement`` run on those.
+in ``procure.quality.stats.agreement`` run on those.
 
 Choices (also in the README):
 
@@ -34,10 +34,9 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from procure import agreement as ag
 from procure.errors import InputError
 from procure.kinds import Level
-from procure.labelfiles import (
+from procure.labels.files import (
     ANNOTATOR_CODED,
     FAST_ANNOTATORS,
     REPEATS,
@@ -45,6 +44,7 @@ from procure.labelfiles import (
     locate_problem,
     open_label_file,
 )
+from procure.quality.stats import agreement as ag
 
 MAX_KEY = 2**126  # keys are at most HUGEINT sums
 CODED = "SELECT item_id, annotator_id, list_position($labels, label) - 1 AS code FROM ({relation})"

@@ -30,10 +30,10 @@ from pathlib import Path
 import duckdb
 from sqlmodel import Session, col, select
 
-from procure.adapters import Adapter, convert
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource
-from procure.labelfiles import (
+from procure.labels.adapters import Adapter, convert
+from procure.labels.files import (
     ANNOTATOR_CODED,
     FAST_ANNOTATORS,
     NUMERIC_COLUMNS,
@@ -44,9 +44,9 @@ from procure.labelfiles import (
     read_error,
     typed_relation,
 )
-from procure.models import Batch, LabelSet, LlmRun, TaskType
 from procure.money import check_currency
-from procure.workspace import record_event
+from procure.records.models import Batch, LabelSet, LlmRun, TaskType
+from procure.records.workspace import record_event
 
 TEMPORARY_PREFIX = ".importing-"
 ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
@@ -469,7 +469,7 @@ def batches_of(session: Session, task_type_key: str) -> list[Batch]:
 
 def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
     """The vendor name of each batch (batches belong to contracts, contracts to vendors)."""
-    from procure.models import Contract, Vendor
+    from procure.records.models import Contract, Vendor
 
     rows = session.exec(
         select(Batch.id, Vendor.name)

@@ -18,7 +18,10 @@ from typing import Any
 from pydantic import Field
 from sqlmodel import Session, select
 
-from procure.catalog import (
+from procure.documents import dump, field_path, line_of, parse_file, validate
+from procure.errors import InputError
+from procure.kinds import LabelKind, VendorKind
+from procure.records.catalog import (
     list_task_types,
     list_vendors,
     save_task_type,
@@ -26,7 +29,7 @@ from procure.catalog import (
     task_type_by_key,
     vendor_by_name,
 )
-from procure.contracts import (
+from procure.records.contracts import (
     ContractSpec,
     Spec,
     check_contract,
@@ -35,12 +38,9 @@ from procure.contracts import (
     list_contracts,
     save_contract,
 )
-from procure.documents import dump, field_path, line_of, parse_file, validate
-from procure.errors import InputError
-from procure.kinds import LabelKind, VendorKind
-from procure.llm_prices import list_prices, save_price
-from procure.models import Contract, Vendor
-from procure.workspace import (
+from procure.records.llm_prices import list_prices, save_price
+from procure.records.models import Contract, Vendor
+from procure.records.workspace import (
     claim_import,
     exchange_rates,
     reporting_currency,

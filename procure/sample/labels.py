@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from procure.labelstore import LlmRunSpec, import_labels
-from procure.models import Batch, TaskType
+from procure.labels.store import LlmRunSpec, import_labels
+from procure.records.models import Batch, TaskType
 
 SEED = 20261119
 ITEMS_PER_BATCH = 300  # the sample labels a sample of each batch's units

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from procure.agreement import Z95, Interval
+from procure.quality.stats.agreement import Z95, Interval
 
 
 def wilson_interval(errors: int, n: int, z: float = Z95) -> Interval | None:

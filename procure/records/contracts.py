@@ -15,11 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, delete, select
 
-from procure.catalog import list_task_types, task_type_by_key, vendor_by_name
+from procure.delivery.schedule import week_count
 from procure.documents import Problem, problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
-from procure.models import (
+from procure.money import check_currency
+from procure.records.catalog import list_task_types, task_type_by_key, vendor_by_name
+from procure.records.models import (
     Batch,
     Contract,
     Discount,
@@ -29,9 +31,7 @@ from procure.models import (
     TaskType,
     Vendor,
 )
-from procure.money import check_currency
-from procure.schedule import week_count
-from procure.workspace import record_event
+from procure.records.workspace import record_event
 
 
 class Spec(BaseModel):
@@ -505,7 +505,7 @@ def _check_stored_batches(
 
 
 def delete_contract(session: Session, contract_id: int) -> None:
-    from procure.deliveries import refuse_if_labelled
+    from procure.records.batches import refuse_if_labelled
 
     contract = get_contract(session, contract_id)
     refuse_if_labelled(

@@ -13,9 +13,15 @@ from sqlmodel import Session, select
 from procure import db
 from procure.config import Settings
 from procure.errors import AlreadyImportedError, InputError
-from procure.fx import RateTable
-from procure.models import AuditEvent, Contract, ExchangeRate, ImportedFile, WorkspaceSetting
 from procure.money import check_currency
+from procure.records.fx import RateTable
+from procure.records.models import (
+    AuditEvent,
+    Contract,
+    ExchangeRate,
+    ImportedFile,
+    WorkspaceSetting,
+)
 
 REPORTING_CURRENCY = "reporting_currency"
 DEFAULT_REPORTING_CURRENCY = "USD"
@@ -58,7 +64,7 @@ def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
         db.upgrade(engine)
     settings.label_store.mkdir(parents=True, exist_ok=True)
     if create:
-        from procure.labelstore import sweep
+        from procure.labels.store import sweep
 
         with db.session_scope(engine) as session:
             sweep(session, settings.label_store)

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from procure.errors import InputError
-from procure.labelfiles import detect
+from procure.labels.files import detect
 
 
 class Adapter(StrEnum):

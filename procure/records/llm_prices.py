@@ -8,8 +8,8 @@ from sqlmodel import Session, col, select
 
 from procure.documents import validate
 from procure.errors import NotFoundError
-from procure.models import LlmPrice, LlmPriceBase
-from procure.workspace import record_event
+from procure.records.models import LlmPrice, LlmPriceBase
+from procure.records.workspace import record_event
 
 
 def list_prices(session: Session) -> list[LlmPrice]:

@@ -19,7 +19,7 @@ Ollama, llama.cpp) using the official ``openai`` client, with cost accounting.
   answer; afterwards the actual usage fields give the cost, and the difference is shown.
 - **Resumable**: every item's outcome is appended to a journal (JSON Lines) as it arrives;
   running the same job again skips items already answered. When every item is answered, the
-  valid labels are stored as an LLM run (``procure.labelstore``) whose tokens and cost are the
+  valid labels are stored as an LLM run (``procure.labels.store``) whose tokens and cost are the
   job's actual totals, so the Quality and Economics pages use it at once.
 """
 
@@ -45,11 +45,19 @@ from sqlmodel import Session, col, select
 from procure.db import session_scope
 from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
-from procure.labelstore import LlmRunSpec, import_labels
-from procure.llm_prices import price_for
-from procure.models import Batch, LabelSet, LlmJob, LlmPrice, LlmRun, PromptTemplate, TaskType
-from procure.quality import parquet_columns
-from procure.workspace import record_event
+from procure.labels.store import LlmRunSpec, import_labels
+from procure.quality.report import parquet_columns
+from procure.records.llm_prices import price_for
+from procure.records.models import (
+    Batch,
+    LabelSet,
+    LlmJob,
+    LlmPrice,
+    LlmRun,
+    PromptTemplate,
+    TaskType,
+)
+from procure.records.workspace import record_event
 
 DEFAULT_VERSION = "default"
 DEFAULT_INSTRUCTIONS = (
@@ -330,8 +338,8 @@ def job_source(
     if batch_id is not None:
         return JobSource(f"batch {batch_id}", batch_items(session, store, batch_id), batch_id)
     assert items_file is not None
-    from procure.labelfiles import read_items
-    from procure.labelstore import file_sha256
+    from procure.labels.files import read_items
+    from procure.labels.store import file_sha256
 
     if not items_file.is_file():
         raise InputError("no such file", source=display_name or str(items_file))

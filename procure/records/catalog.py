@@ -8,8 +8,8 @@ from sqlmodel import Session, col, select
 
 from procure.documents import validate
 from procure.errors import InputError, NotFoundError
-from procure.models import Contract, PriceLine, TaskType, TaskTypeBase, Vendor, VendorBase
-from procure.workspace import record_event
+from procure.records.models import Contract, PriceLine, TaskType, TaskTypeBase, Vendor, VendorBase
+from procure.records.workspace import record_event
 
 
 def list_vendors(session: Session) -> list[Vendor]:

@@ -1,8 +1,8 @@
 """Batch quality from the label store: vendor consensus against LLM labels and gold labels,
 the vendor's own annotators' agreement as the human ceiling, per-annotator figures and the
 trend by delivery week. DuckDB reduces the stored labels to confusion matrices and count
-patterns; the statistics are those of ``procure.agreement`` (choices documented there and in
-``procure.compare``: consensus is the most frequent label, ties to the first in the label order).
+patterns; the statistics are those of ``procure.quality.stats.agreement`` (choices documented there and in
+``procure.quality.file_agreement``: consensus is the most frequent label, ties to the first in the label order).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import duckdb
 import numpy as np
 from sqlmodel import Session, col, select
 
-from procure import agreement as ag
-from procure.acceptance import recommend
-from procure.compare import PatternCodec, against_report, consensus
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource, Level
-from procure.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
-from procure.workspace import record_event
+from procure.quality.file_agreement import PatternCodec, against_report, consensus
+from procure.quality.stats import agreement as ag
+from procure.quality.stats.acceptance import recommend
+from procure.records.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
+from procure.records.workspace import record_event
 
 # A view, not a table: the labels stay in their Parquet files and are read where needed. Views
 # cannot take parameters, so the store's own file paths are written in as quoted literals.
@@ -44,7 +44,7 @@ GOLD_FILES = """
 UNION ALL
 SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELECT item_id FROM reviews)
 """
-# Each item's count vector as one number (see procure.compare), in one grouping of the labels;
+# Each item's count vector as one number (see procure.quality.file_agreement), in one grouping of the labels;
 # the consensus of each distinct vector is worked out once and joined back.
 ITEM_KEYS = """
 CREATE OR REPLACE TEMP TABLE {name}_items AS
@@ -665,7 +665,7 @@ def dawid_skene_report(
 ) -> dict[str, Any] | None:
     """Dawid-Skene over the vendor's annotators: each one's estimated accuracy and confusion
     matrix, and, where gold exists, how often the estimated labels and the majority agree with it."""
-    from procure.dawid_skene import dawid_skene
+    from procure.quality.stats.dawid_skene import dawid_skene
 
     if not selection.vendor:
         return None

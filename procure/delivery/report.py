@@ -12,21 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from procure.fx import RateTable
-from procure.kinds import BatchStatus, ContractStatus, DiscountKind
-from procure.models import (
-    Batch,
-    Contract,
-    Discount,
-    PriceLine,
-    PriceTier,
-    ScheduleEntry,
-    TaskType,
-    Vendor,
-)
-from procure.money import format_money
-from procure.pricing import DiscountRule, PriceSchedule, Tier
-from procure.schedule import (
+from procure.delivery.pricing import DiscountRule, PriceSchedule, Tier
+from procure.delivery.schedule import (
     BurnupPoint,
     Delivery,
     PlanLine,
@@ -38,8 +25,21 @@ from procure.schedule import (
     week_count,
     week_due_date,
 )
-from procure.spend import BatchCost, BatchFacts, ContractSpend, LineInput, contract_spend
-from procure.workspace import rate_table
+from procure.delivery.spend import BatchCost, BatchFacts, ContractSpend, LineInput, contract_spend
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind
+from procure.money import format_money
+from procure.records.fx import RateTable
+from procure.records.models import (
+    Batch,
+    Contract,
+    Discount,
+    PriceLine,
+    PriceTier,
+    ScheduleEntry,
+    TaskType,
+    Vendor,
+)
+from procure.records.workspace import rate_table
 
 ENDING_SOON_DAYS = 30
 BUDGET_WARNING_SHARE = 0.9

@@ -32,16 +32,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from procure.economics import Scenario
+from procure.delivery.report import build_report
+from procure.delivery.schedule import accepted_units
+from procure.delivery.spend import PENDING
+from procure.economics.scenario import Scenario
 from procure.errors import InputError, NotFoundError
-from procure.fx import RateTable
 from procure.kinds import BatchStatus
-from procure.llm_prices import price_for
-from procure.models import LabelSet, LlmRun, PriceLine, TaskType
-from procure.quality import error_capture, gold_matches, select_labels
-from procure.reports import build_report
-from procure.schedule import accepted_units
-from procure.spend import PENDING
+from procure.quality.report import error_capture, gold_matches, select_labels
+from procure.records.fx import RateTable
+from procure.records.llm_prices import price_for
+from procure.records.models import LabelSet, LlmRun, PriceLine, TaskType
 
 ASSUMED: dict[str, Any] = {
     "hourly_rate": Decimal(50),

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from procure.delivery.pricing import BillableBatch, DiscountRule, PriceSchedule, price_batches
+from procure.delivery.schedule import accepted_units
 from procure.kinds import BatchStatus
-from procure.pricing import BillableBatch, DiscountRule, PriceSchedule, price_batches
-from procure.schedule import accepted_units
 
 PENDING = (BatchStatus.received, BatchStatus.in_review)
 
@@ -105,7 +105,7 @@ class ContractSpend:
 def future_units(line: LineInput) -> list[BillableBatch]:
     """Units still to come, as one pseudo-batch per scheduled week with a shortfall (see module).
 
-    >>> from procure.pricing import PriceSchedule
+    >>> from procure.delivery.pricing import PriceSchedule
     >>> line = LineInput("t", PriceSchedule(Decimal(1)), (), 100, ((1, 50), (2, 50)),
     ...                  (BatchFacts(1, 1, BatchStatus.accepted, 30, None),))
     >>> [(b.week, b.units) for b in future_units(line)]

@@ -1,0 +1,61 @@
+"""The sample ships with the package: it loads from a built wheel, outside the repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import SAMPLE_TODAY
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_documented_sample_is_the_shipped_one() -> None:
+    shipped = ROOT / "procure" / "sample" / "workspace.yaml"
+    assert (ROOT / "sample_data" / "workspace.yaml").read_bytes() == shipped.read_bytes()
+
+
+def test_init_with_sample_from_a_wheel_outside_the_repository(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy, so the build leaves nothing in the repository
+    shutil.copytree(
+        ROOT / "procure", source / "procure", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["--wheel-dir", str(tmp_path / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("procure-*.whl")
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        assert "procure/sample/workspace.yaml" in archive.namelist()
+        archive.extractall(installed)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", "from procure.cli import main; main()"]
+        + ["--home", "ws", "init", "--with-sample", "--today", SAMPLE_TODAY.isoformat()],
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(installed), "PYTHONSAFEPATH": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sample workspace loaded" in done.stdout
+    assert (
+        str(installed)
+        in subprocess.run(
+            [sys.executable, "-c", "import procure; print(procure.__file__)"],
+            cwd=elsewhere,
+            env={**os.environ, "PYTHONPATH": str(installed), "PYTHONSAFEPATH": "1"},
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
