@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.conftest import SAMPLE_TODAY
 
 ROOT = Path(__file__).parent.parent
+PROCURE = [sys.executable, "-c", "from procure.cli import main; main()"]
 
 
 def test_the_documented_sample_is_the_shipped_one() -> None:
@@ -26,9 +27,9 @@ def test_init_with_sample_from_a_wheel_outside_the_repository(tmp_path: Path) ->
     )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
+    build = ["wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(tmp_path / "dist"), str(source)],
+        [sys.executable, "-m", "pip", *build, str(tmp_path / "dist"), str(source)],
         check=True,
         capture_output=True,
     )
@@ -40,8 +41,7 @@ def test_init_with_sample_from_a_wheel_outside_the_repository(tmp_path: Path) ->
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     done = subprocess.run(
-        [sys.executable, "-c", "from procure.cli import main; main()"]
-        + ["--home", "ws", "init", "--with-sample", "--today", SAMPLE_TODAY.isoformat()],
+        [*PROCURE, "--home", "ws", "init", "--with-sample", f"--today={SAMPLE_TODAY}"],
         cwd=elsewhere,
         env={**os.environ, "PYTHONPATH": str(installed), "PYTHONSAFEPATH": "1"},
         capture_output=True,
