@@ -123,7 +123,7 @@ def main() -> int:
     if not REFERENCE.exists():
         print(f"reference data not found at {REFERENCE}")
         return 1
-    from procure.quality.file_agreement import file_agreement
+    from procure.quality.files import file_agreement
 
     with tempfile.TemporaryDirectory() as scratch:
         files = build_files(Path(scratch))

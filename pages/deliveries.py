@@ -3,10 +3,9 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from procure.delivery.report import build_report
-from procure.delivery.schedule import week_of
+from procure import records
+from procure.delivery import build_report, week_of
 from procure.kinds import BatchStatus
-from procure.records import batches as deliveries
 from procure.ui import forms, widgets
 from procure.ui.charts import burnup_figure
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash
@@ -121,7 +120,7 @@ with record:
         )
         if values is not None:
             commit(
-                partial(deliveries.record_batch, contract_id=contract.id or 0, data=values),
+                partial(records.record_batch, contract_id=contract.id or 0, data=values),
                 lambda batch: f"Batch {batch.ref} recorded.",
             )
 with review:
@@ -146,7 +145,7 @@ with review:
             )
             if st.form_submit_button("Update status", type="primary"):
                 commit(
-                    lambda db: deliveries.set_batch_status(
+                    lambda db: records.set_batch_status(
                         db,
                         picked or 0,
                         status,

@@ -4,10 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from procure import economics as ec
 from procure.documents import validate
-from procure.economics import scenario as ec
-from procure.records.catalog import list_task_types
-from procure.records.llm_prices import list_prices, replace_prices
+from procure.records import list_prices, list_task_types, replace_prices
 from procure.ui import cached, widgets
 from procure.ui.charts import break_even_figure, strategies_figure, tornado_figure
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash

@@ -6,10 +6,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from procure import llm
 from procure.kinds import JobStatus
-from procure.llm import jobs as llm
-from procure.records.catalog import list_task_types
-from procure.records.llm_prices import list_prices
+from procure.records import list_prices, list_task_types
 from procure.ui import jobs, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from procure.delivery.report import build_report
-from procure.records.workspace import is_empty
-from procure.sample.loader import load_sample
+from procure.delivery import build_report
+from procure.records import is_empty
+from procure.sample import load_sample
 from procure.ui import widgets
 from procure.ui.charts import burnup_figure, spend_figure
 from procure.ui.state import as_of, commit, session, show_flash, workspace

@@ -5,15 +5,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from procure import labels, quality, records
 from procure.kinds import LabelSource
-from procure.labels import adapters
-from procure.labels import files as labelfiles
-from procure.labels import store as labelstore
-from procure.labels.adapters import Adapter
-from procure.quality import background as derived
-from procure.quality.report import add_review, select_labels, set_rule
-from procure.records import batches as deliveries
-from procure.records import catalog
+from procure.labels import Adapter
+from procure.quality import add_review, select_labels, set_rule
 from procure.ui import cached, jobs, widgets
 from procure.ui.charts import confusion_figure, trend_figure
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
@@ -22,7 +17,7 @@ st.title("Labels & quality")
 show_flash()
 
 with session() as db:
-    task_types = catalog.list_task_types(db)
+    task_types = records.list_task_types(db)
 if not task_types:
     st.info(
         "Add a task type on **Vendors & contracts** first; labels are checked against its label set."
@@ -33,8 +28,8 @@ keys = [t.key for t in task_types]
 task_key = st.selectbox("Task type", keys, key="quality_task_type")
 with session() as db:
     selection = select_labels(db, task_key)
-    sets = labelstore.label_sets(db)
-    task_batches = labelstore.batches_of(db, task_key)
+    sets = labels.label_sets(db)
+    task_batches = labels.batches_of(db, task_key)
 
 with st.expander("Import labels", expanded=not sets):
     upload = st.file_uploader(
@@ -63,11 +58,11 @@ with st.expander("Import labels", expanded=not sets):
             shown_path = path
             if adapter is not None:
                 field = st.selectbox(
-                    "Label field", adapters.fields(path, adapter, upload.name), key="labels_field"
+                    "Label field", labels.fields(path, adapter, upload.name), key="labels_field"
                 )
                 shown_path = folder / "converted.parquet"
-                adapters.convert(path, adapter, field or "", shown_path, upload.name)
-            shown = labelfiles.preview(shown_path, upload.name)
+                labels.convert(path, adapter, field or "", shown_path, upload.name)
+            shown = labels.preview(shown_path, upload.name)
             st.caption(
                 f"{'converted from the export' if adapter else shown.format.value}{' (gzip)' if shown.gzip else ''}; "
                 f"columns: {', '.join(shown.columns)}"
@@ -94,7 +89,7 @@ with st.expander("Import labels", expanded=not sets):
             batch_id = widgets.batch_choice(task_batches, key="labels_batch")
         elif kind == LabelSource.llm:
             a, b, c = st.columns(3)
-            llm = labelstore.LlmRunSpec(
+            llm = labels.LlmRunSpec(
                 a.text_input("Model", key="labels_model"),
                 b.text_input("Provider", key="labels_provider"),
                 c.text_input("Prompt version", key="labels_prompt"),
@@ -105,7 +100,7 @@ with st.expander("Import labels", expanded=not sets):
         if st.button("Import", type="primary", key="labels_import"):
             commit(
                 partial(
-                    labelstore.import_labels,
+                    labels.import_labels,
                     store=workspace().settings.label_store,
                     path=path,
                     source=kind,
@@ -131,7 +126,7 @@ labelled = [b for b in task_batches if any(s.batch_id == b.id for s, _ in select
 chosen_batches: tuple[int, ...] | None = None
 if labelled:
     with session() as db:
-        vendor_of = labelstore.batch_vendors(db, [b.id or 0 for b in labelled])
+        vendor_of = labels.batch_vendors(db, [b.id or 0 for b in labelled])
     left, right = st.columns(2)
     vendors = left.multiselect(
         "Vendors", sorted(set(vendor_of.values())), key="quality_vendors", placeholder="all vendors"
@@ -274,21 +269,21 @@ if report["annotators"]:
 
 @st.fragment(run_every=1.0)
 def wait_for_dawid_skene(path: Path) -> None:
-    if derived.read_result(path) != derived.RUNNING:
+    if quality.read_result(path) != quality.RUNNING:
         st.rerun()
     st.info("Fitting Dawid-Skene in the background; the estimates appear here when ready.")
 
 
 if selection.vendor:
     ds_path = jobs.dawid_skene_path(task_key, chosen_batches)
-    fitted = derived.read_result(ds_path)
+    fitted = quality.read_result(ds_path)
     if fitted is None:
         if st.button(
             "Estimate annotator reliability without gold (Dawid-Skene)", key="dawid_skene"
         ):
             jobs.start_dawid_skene(task_key, chosen_batches)
             st.rerun()
-    elif fitted == derived.RUNNING:
+    elif fitted == quality.RUNNING:
         wait_for_dawid_skene(ds_path)
     elif isinstance(fitted, dict) and fitted.get("error"):
         st.error(f"Dawid-Skene: {fitted['error']}", icon=":material/error:")
@@ -369,12 +364,12 @@ if labelled:
         decide, partly, change = st.columns(3)
         if decide.button("Accept batch", key="acceptance_accept"):
             commit(
-                partial(deliveries.set_batch_status, batch_id=batch_id or 0, status="accepted"),
+                partial(records.set_batch_status, batch_id=batch_id or 0, status="accepted"),
                 "Batch accepted.",
             )
         if decide.button("Reject batch", key="acceptance_reject"):
             commit(
-                partial(deliveries.set_batch_status, batch_id=batch_id or 0, status="rejected"),
+                partial(records.set_batch_status, batch_id=batch_id or 0, status="rejected"),
                 "Batch rejected.",
             )
         with partly.form("partial_form"):
@@ -392,7 +387,7 @@ if labelled:
             if st.form_submit_button("Partially accept"):
                 commit(
                     partial(
-                        deliveries.set_batch_status,
+                        records.set_batch_status,
                         batch_id=batch_id or 0,
                         status="partially_accepted",
                         accepted_quantity=int(keep),

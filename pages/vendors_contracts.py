@@ -3,8 +3,8 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
+from procure import records
 from procure.config import today
-from procure.records import catalog, contracts, transfer, workspace
 from procure.ui import forms, widgets
 from procure.ui.state import commit, reported_errors, session, show_flash
 
@@ -12,12 +12,12 @@ st.title("Vendors & contracts")
 show_flash()
 
 with session() as db:
-    vendors = catalog.list_vendors(db)
-    task_types = catalog.list_task_types(db)
-    contract_rows = contracts.list_contracts(db)
-    specs = {c.id: contracts.contract_spec(db, c) for c in contract_rows}
-    base_currency = workspace.reporting_currency(db)
-    rates = workspace.exchange_rates(db)
+    vendors = records.list_vendors(db)
+    task_types = records.list_task_types(db)
+    contract_rows = records.list_contracts(db)
+    specs = {c.id: records.contract_spec(db, c) for c in contract_rows}
+    base_currency = records.reporting_currency(db)
+    rates = records.exchange_rates(db)
 
 tab_contracts, tab_vendors, tab_types, tab_files, tab_fx = st.tabs(
     ["Contracts", "Vendors", "Task types", "Import / export", "Exchange rates"]
@@ -44,7 +44,7 @@ with tab_contracts:
             )
             if document is not None:
                 commit(
-                    partial(contracts.save_contract, data=document, contract_id=chosen),
+                    partial(records.save_contract, data=document, contract_id=chosen),
                     lambda contract: f"Contract {contract.title!r} saved.",
                 )
         if chosen is not None:
@@ -52,7 +52,7 @@ with tab_contracts:
                 st.write("Deletes the contract with its price lines, schedule and batches.")
                 if st.button("Delete contract", key="delete_contract"):
                     commit(
-                        partial(contracts.delete_contract, contract_id=chosen), "Contract deleted."
+                        partial(records.delete_contract, contract_id=chosen), "Contract deleted."
                     )
 
 with tab_vendors:
@@ -68,11 +68,11 @@ with tab_vendors:
     values = forms.vendor_form(f"vendor_form_{vendor_id}", vendor.model_dump() if vendor else None)
     if values is not None:
         commit(
-            partial(catalog.save_vendor, data=values, vendor_id=vendor_id),
+            partial(records.save_vendor, data=values, vendor_id=vendor_id),
             lambda saved: f"Vendor {saved.name!r} saved.",
         )
     if vendor_id is not None and st.button("Delete vendor", key="delete_vendor"):
-        commit(partial(catalog.delete_vendor, vendor_id=vendor_id), "Vendor deleted.")
+        commit(partial(records.delete_vendor, vendor_id=vendor_id), "Vendor deleted.")
 
 with tab_types:
     if task_types:
@@ -86,11 +86,11 @@ with tab_types:
     )
     if values is not None:
         commit(
-            partial(catalog.save_task_type, data=values, task_type_id=type_id),
+            partial(records.save_task_type, data=values, task_type_id=type_id),
             lambda saved: f"Task type {saved.key!r} saved.",
         )
     if type_id is not None and st.button("Delete task type", key="delete_task_type"):
-        commit(partial(catalog.delete_task_type, task_type_id=type_id), "Task type deleted.")
+        commit(partial(records.delete_task_type, task_type_id=type_id), "Task type deleted.")
 
 with tab_files:
     st.markdown(
@@ -106,7 +106,7 @@ with tab_files:
         filename = upload.name
         commit(
             partial(
-                transfer.import_document, content=upload.getvalue(), filename=filename, force=force
+                records.import_document, content=upload.getvalue(), filename=filename, force=force
             ),
             lambda summary: f"Imported {filename}: {summary}",
         )
@@ -114,7 +114,7 @@ with tab_files:
     fmt = st.radio("Export format", ["yaml", "json"], horizontal=True, key="export_format")
     with_batches = st.checkbox("Include delivered batches", key="export_batches")
     with session() as db:
-        exported = transfer.export_document(db, with_batches=with_batches, fmt=fmt)
+        exported = records.export_document(db, with_batches=with_batches, fmt=fmt)
     st.download_button(
         "Download the workspace document",
         exported,
@@ -149,9 +149,7 @@ with tab_fx:
         as_of = c.date_input("As of", value=today(), key="fx_as_of")
         if st.form_submit_button("Save rate"):
             commit(
-                partial(
-                    workspace.set_exchange_rate, currency=currency, rate=rate_text, as_of=as_of
-                ),
+                partial(records.set_exchange_rate, currency=currency, rate=rate_text, as_of=as_of),
                 f"Rate for {currency} saved.",
             )
     with st.form("reporting_form"):
@@ -160,6 +158,6 @@ with tab_fx:
         )
         if st.form_submit_button("Change reporting currency"):
             commit(
-                partial(workspace.set_reporting_currency, currency=new_base),
+                partial(records.set_reporting_currency, currency=new_base),
                 f"Reporting currency set to {new_base}; add the exchange rates to it again.",
             )

@@ -861,7 +861,7 @@ def agreement(
     as_json: JsonFlag = False,
 ) -> None:
     """Agreement among FILE's annotators and, with --against, between two files. No workspace needed."""
-    from procure.quality.file_agreement import file_agreement
+    from procure.quality.files import file_agreement
 
     order = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
     report = file_agreement(file, against, level=level, labels=order)

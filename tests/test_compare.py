@@ -14,7 +14,7 @@ import pytest
 
 from procure.cli import run
 from procure.errors import InputError
-from procure.quality.file_agreement import file_agreement, label_order
+from procure.quality.files import file_agreement, label_order
 
 DATA = Path(__file__).parent / "data" / "labels"
 

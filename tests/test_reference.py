@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from procure.quality.file_agreement import file_agreement
+from procure.quality.files import file_agreement
 from tests.conftest import skip_or_fail
 
 SCRIPT = Path(__file__).parent.parent / "bench" / "validate_reference.py"

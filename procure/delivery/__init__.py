@@ -1,1 +1,20 @@
-"""delivery"""
+"""Deliveries against the plan: the schedule by week, pricing with tiers and discounts, spend, and
+the portfolio report (pure where the figures are pure)."""
+
+from typing import TYPE_CHECKING
+
+from procure._lazy import lazy_front
+
+if TYPE_CHECKING:
+    from procure.delivery.report import (
+        Alert,
+        ContractReport,
+        PortfolioReport,
+        Severity,
+        build_report,
+        deliveries_payload,
+        spend_payload,
+    )
+    from procure.delivery.schedule import BurnupPoint, week_count, week_of
+
+__getattr__, __all__ = lazy_front(__name__)

@@ -1,1 +1,19 @@
-"""labels"""
+"""Label files: readers and checks, the annotation tools' adapters, and the Parquet label store
+(immutable files, one per batch, LLM run or gold set, queried in place by DuckDB)."""
+
+from typing import TYPE_CHECKING
+
+from procure._lazy import lazy_front
+
+if TYPE_CHECKING:
+    from procure.labels.adapters import Adapter, convert, fields
+    from procure.labels.files import preview
+    from procure.labels.store import (
+        LlmRunSpec,
+        batch_vendors,
+        batches_of,
+        import_labels,
+        label_sets,
+    )
+
+__getattr__, __all__ = lazy_front(__name__)

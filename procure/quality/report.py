@@ -2,7 +2,7 @@
 the vendor's own annotators' agreement as the human ceiling, per-annotator figures and the
 trend by delivery week. DuckDB reduces the stored labels to confusion matrices and count
 patterns; the statistics are those of ``procure.quality.stats.agreement`` (choices documented there and in
-``procure.quality.file_agreement``: consensus is the most frequent label, ties to the first in the label order).
+``procure.quality.files``: consensus is the most frequent label, ties to the first in the label order).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelKind, LabelSource, Level
-from procure.quality.file_agreement import PatternCodec, against_report, consensus
+from procure.quality.files import PatternCodec, against_report, consensus
 from procure.quality.stats import agreement as ag
 from procure.quality.stats.acceptance import recommend
 from procure.records.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
@@ -44,7 +44,7 @@ GOLD_FILES = """
 UNION ALL
 SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELECT item_id FROM reviews)
 """
-# Each item's count vector as one number (see procure.quality.file_agreement), in one grouping of the labels;
+# Each item's count vector as one number (see procure.quality.files), in one grouping of the labels;
 # the consensus of each distinct vector is worked out once and joined back.
 ITEM_KEYS = """
 CREATE OR REPLACE TEMP TABLE {name}_items AS

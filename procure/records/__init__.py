@@ -1,1 +1,43 @@
-"""records"""
+"""The system of record: the workspace, vendors, task types, contracts, batches, exchange rates,
+the LLM price table and the workspace document; SQLModel tables on SQLite or PostgreSQL, and an
+event for every write."""
+
+from typing import TYPE_CHECKING
+
+from procure._lazy import lazy_front
+
+if TYPE_CHECKING:
+    from procure.records.batches import get_batch, record_batch, set_batch_status
+    from procure.records.catalog import (
+        delete_task_type,
+        delete_vendor,
+        list_task_types,
+        list_vendors,
+        save_task_type,
+        save_vendor,
+    )
+    from procure.records.contracts import (
+        ContractSpec,
+        contract_spec,
+        delete_contract,
+        get_contract,
+        list_contracts,
+        save_contract,
+    )
+    from procure.records.fx import RateTable
+    from procure.records.llm_prices import delete_price, list_prices, replace_prices, save_price
+    from procure.records.models import Batch
+    from procure.records.transfer import export_document, import_document
+    from procure.records.workspace import (
+        Workspace,
+        data_version,
+        exchange_rates,
+        is_empty,
+        open_workspace,
+        reporting_currency,
+        set_exchange_rate,
+        set_reporting_currency,
+        workspace_exists,
+    )
+
+__getattr__, __all__ = lazy_front(__name__)

@@ -9,9 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from procure.economics.measured import measured_scenario
-from procure.quality.report import batch_evidence, quality_page, select_labels
-from procure.records.workspace import data_version
+from procure.economics import measured_scenario
+from procure.quality import batch_evidence, quality_page, select_labels
+from procure.records import data_version
 from procure.ui.state import session, workspace
 
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from procure.delivery.report import ContractReport
-from procure.delivery.schedule import BurnupPoint
-from procure.economics.scenario import TornadoBar
-from procure.records.fx import RateTable
+from procure.delivery import BurnupPoint, ContractReport
+from procure.economics import TornadoBar
+from procure.records import RateTable
 
 PLANNED, DELIVERED, ACCEPTED = "#9aa5b1", "#3b82f6", "#16a34a"
 SPENT, PENDING, REMAINING, BUDGET = "#16a34a", "#f59e0b", "#cbd5e1", "#dc2626"

@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from procure.config import today as procure_today
-from procure.delivery.schedule import week_count
+from procure.delivery import week_count
 from procure.errors import InputError
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
 from procure.money import ISO_CURRENCIES
-from procure.records.contracts import ContractSpec
+from procure.records import ContractSpec
 from procure.ui.widgets import rows_from_editor
 
 CURRENCIES = ["USD", "EUR", "GBP", *sorted(ISO_CURRENCIES - {"USD", "EUR", "GBP"})]

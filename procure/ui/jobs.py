@@ -10,8 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from procure.llm import jobs as llm
-from procure.quality import background as derived
+from procure import llm, quality
 from procure.ui import cached
 from procure.ui.state import session, workspace
 
@@ -52,7 +51,7 @@ def launch(
 
 def dawid_skene_path(task_key: str, batch_ids: tuple[int, ...] | None) -> Path:
     """Where the Dawid-Skene estimate of this selection at the current data version goes."""
-    return derived.result_path(
+    return quality.result_path(
         workspace().settings.home, cached.version(), "dawid_skene", [task_key, batch_ids]
     )
 
@@ -60,11 +59,11 @@ def dawid_skene_path(task_key: str, batch_ids: tuple[int, ...] | None) -> Path:
 def start_dawid_skene(task_key: str, batch_ids: tuple[int, ...] | None) -> None:
     """Fit Dawid-Skene in a background thread, unless it is under way already."""
     path = dawid_skene_path(task_key, batch_ids)
-    if not derived.claim(path):
+    if not quality.claim(path):
         return
     settings = workspace().settings
     threading.Thread(
-        target=derived.compute_dawid_skene,
+        target=quality.compute_dawid_skene,
         args=(
             workspace().engine,
             settings.label_store,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from procure.config import Settings, today
 from procure.db import session_scope
 from procure.errors import ProcureError
-from procure.records.workspace import Workspace, open_workspace
+from procure.records import Workspace, open_workspace
 
 AS_OF_KEY = "as_of"
 T = TypeVar("T")

@@ -9,9 +9,9 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 import streamlit as st
 
-from procure.delivery.report import Alert, ContractReport, PortfolioReport, Severity
+from procure.delivery import Alert, ContractReport, PortfolioReport, Severity
 from procure.money import format_money
-from procure.records.models import Batch
+from procure.records import Batch
 
 
 class _Record(Protocol):
