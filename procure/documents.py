@@ -10,11 +10,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from procure.errors import InputError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class Spec(BaseModel):
+    """The base of every document a user writes: unknown fields are errors, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class _DecimalLoader(yaml.SafeLoader):

@@ -60,3 +60,10 @@ class JobStatus(StrEnum):
     stopped = "stopped"  # cancelled, budget reached or interrupted: resumable
     failed = "failed"
     finished = "finished"  # every item answered and the labels stored as an LLM run
+
+
+class Adapter(StrEnum):
+    """Annotation tools whose exports are read through an adapter."""
+
+    label_studio = "label-studio"
+    labelbox = "labelbox"

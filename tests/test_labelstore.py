@@ -18,7 +18,7 @@ from procure.errors import AlreadyImportedError, InputError
 from procure.labels.store import LlmRunSpec, import_labels, label_sets, sweep
 from procure.records.catalog import save_task_type
 from procure.records.models import Batch, LabelSet, LlmRun
-from procure.records.workspace import Workspace, open_workspace
+from procure.records.workspace import Workspace
 
 
 def _store_files(ws: Workspace) -> list[Path]:
@@ -219,8 +219,10 @@ def test_an_interrupted_import_leaves_nothing_visible_and_is_swept(
     hours_ago = time.time() - 7200
     for leftover in (orphan, stale):
         os.utime(leftover, (hours_ago, hours_ago))
-    open_workspace(sample.settings)  # the next start sweeps
-    assert _store_files(sample) == []
+    again = tmp_path / "gold2.csv"
+    again.write_text("item_id,label\n2,B\n")
+    label_set = _import(sample, again, source="gold", task_type_key="pref_pair")  # it sweeps first
+    assert _store_files(sample) == [sample.settings.label_store / label_set.path]
 
 
 def test_records_survive_a_sweep(sample: Workspace, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from procure.delivery.schedule import (
     accepted_units,
     burnup,
     schedule_vs_actual,
-    week_count,
     week_due_date,
     week_of,
 )
 from procure.kinds import BatchStatus
+from procure.records.contracts import week_count
 
 START, END = date(2026, 10, 5), date(2026, 11, 15)  # Monday to Sunday, six weeks
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         deliveries_payload,
         spend_payload,
     )
-    from procure.delivery.schedule import BurnupPoint, week_count, week_of
+    from procure.delivery.schedule import BurnupPoint, week_of
+    from procure.records.contracts import week_count
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -22,12 +22,12 @@ from procure.delivery.schedule import (
     accepted_units,
     burnup,
     schedule_vs_actual,
-    week_count,
     week_due_date,
 )
 from procure.delivery.spend import BatchCost, BatchFacts, ContractSpend, LineInput, contract_spend
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.money import format_money
+from procure.records.contracts import week_count
 from procure.records.fx import RateTable
 from procure.records.models import (
     Batch,

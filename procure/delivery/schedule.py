@@ -15,17 +15,6 @@ from enum import StrEnum
 from procure.kinds import BatchStatus
 
 
-def week_count(start: date, end: date) -> int:
-    """Number of contract weeks, counting a partial last week.
-
-    >>> week_count(date(2026, 10, 5), date(2026, 11, 15))  # 42 days
-    6
-    >>> week_count(date(2026, 10, 5), date(2026, 11, 16))
-    7
-    """
-    return ((end - start).days // 7) + 1
-
-
 def week_due_date(start: date, end: date, week: int) -> date:
     """Last day of contract week ``week`` (1-based), capped at the contract end."""
     return min(start + timedelta(days=7 * week - 1), end)

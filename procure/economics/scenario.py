@@ -66,11 +66,10 @@ from typing import Annotated, Any, Literal, get_args
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from procure.documents import dump, parse_file, validate
+from procure.documents import Spec, dump, parse_file, validate
 from procure.errors import InputError
 from procure.money import check_currency
 from procure.quality.stats.acceptance import wilson_interval
-from procure.records.contracts import Spec
 
 Share = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 Rate = Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)]

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
-    from procure.labels.adapters import Adapter, convert, fields
+    from procure.kinds import Adapter
+    from procure.labels.adapters import convert, fields
     from procure.labels.files import preview
     from procure.labels.store import (
         LlmRunSpec,

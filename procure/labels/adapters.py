@@ -11,19 +11,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import duckdb
 
 from procure.errors import InputError
+from procure.kinds import Adapter
 from procure.labels.files import detect
-
-
-class Adapter(StrEnum):
-    label_studio = "label-studio"
-    labelbox = "labelbox"
-
 
 LABEL_STUDIO = """
 WITH tasks AS (SELECT json AS task FROM read_json_objects($path, format = 'array')),

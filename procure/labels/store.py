@@ -31,8 +31,8 @@ import duckdb
 from sqlmodel import Session, col, select
 
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
-from procure.kinds import LabelKind, LabelSource
-from procure.labels.adapters import Adapter, convert
+from procure.kinds import Adapter, LabelKind, LabelSource
+from procure.labels.adapters import convert
 from procure.labels.files import (
     ANNOTATOR_CODED,
     FAST_ANNOTATORS,
@@ -163,6 +163,7 @@ def import_labels(
                 digest=file_sha256(path),
                 progress=progress,
             )
+    sweep(session, store)  # first, what interrupted imports left behind
     source = LabelSource(source)
     shown = display_name or path.name
     task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from procure.documents import problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus
 from procure.records.catalog import task_type_by_key
 from procure.records.contracts import BatchSpec, contract_spec, get_contract
-from procure.records.models import Batch, LabelSet
+from procure.records.models import Batch
 from procure.records.workspace import record_event
 
 
@@ -92,9 +92,3 @@ def set_batch_status(
     detail = new_status.value + (f" ({accepted_quantity})" if accepted_quantity is not None else "")
     record_event(session, "status", "batch", batch_id, detail)
     return batch
-
-
-def refuse_if_labelled(session: Session, batch_ids: list[int], what: str) -> None:
-    """Labels point at their batch: delete the label sets first, on purpose."""
-    if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
-        raise InputError(f"{what} has imported labels; delete its label sets first")

@@ -12,11 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlmodel import Session, col, delete, select
 
-from procure.delivery.schedule import week_count
-from procure.documents import Problem, problems_error, validate
+from procure.documents import Problem, Spec, problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.money import check_currency
@@ -25,6 +24,7 @@ from procure.records.models import (
     Batch,
     Contract,
     Discount,
+    LabelSet,
     PriceLine,
     PriceTier,
     ScheduleEntry,
@@ -34,8 +34,15 @@ from procure.records.models import (
 from procure.records.workspace import record_event
 
 
-class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+def week_count(start: date, end: date) -> int:
+    """Number of contract weeks, counting a partial last week.
+
+    >>> week_count(date(2026, 10, 5), date(2026, 11, 15))  # 42 days
+    6
+    >>> week_count(date(2026, 10, 5), date(2026, 11, 16))
+    7
+    """
+    return ((end - start).days // 7) + 1
 
 
 class TermsSpec(Spec):
@@ -505,8 +512,6 @@ def _check_stored_batches(
 
 
 def delete_contract(session: Session, contract_id: int) -> None:
-    from procure.records.batches import refuse_if_labelled
-
     contract = get_contract(session, contract_id)
     refuse_if_labelled(
         session,
@@ -516,3 +521,9 @@ def delete_contract(session: Session, contract_id: int) -> None:
     _delete_terms(session, contract_id, with_batches=True)
     session.delete(contract)
     record_event(session, "delete", "contract", contract_id, contract.title)
+
+
+def refuse_if_labelled(session: Session, batch_ids: list[int], what: str) -> None:
+    """Labels point at their batch: delete the label sets first, on purpose."""
+    if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
+        raise InputError(f"{what} has imported labels; delete its label sets first")

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 from sqlmodel import Session, select
 
-from procure.documents import dump, field_path, line_of, parse_file, validate
+from procure.documents import Spec, dump, field_path, line_of, parse_file, validate
 from procure.errors import InputError
 from procure.kinds import LabelKind, VendorKind
 from procure.records.catalog import (
@@ -31,7 +31,6 @@ from procure.records.catalog import (
 )
 from procure.records.contracts import (
     ContractSpec,
-    Spec,
     check_contract,
     contract_spec,
     get_contract,

@@ -63,11 +63,6 @@ def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
             )
         db.upgrade(engine)
     settings.label_store.mkdir(parents=True, exist_ok=True)
-    if create:
-        from procure.labels.store import sweep
-
-        with db.session_scope(engine) as session:
-            sweep(session, settings.label_store)
     return Workspace(settings, engine)
 
 

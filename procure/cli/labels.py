@@ -1,0 +1,121 @@
+"""Label files in the label store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from procure.errors import InputError
+from procure.kinds import Adapter, LabelSource
+
+if TYPE_CHECKING:
+    pass
+from procure.cli._common import (
+    JsonFlag,
+    _print_json,
+    _session,
+    _settings,
+    _table,
+    app,
+)
+
+labels_app = typer.Typer(
+    help="Label files in the label store: vendor batches, LLM runs, gold sets."
+)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("import")
+def labels_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="Label file: CSV, TSV, JSON Lines, JSON or Parquet (gzip ok).")
+    ],
+    task_type: Annotated[str, typer.Option(help="Task type key; labels must be in its label set.")],
+    batch: Annotated[
+        int | None, typer.Option(help="Vendor labels: the id of the delivered batch.")
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="LLM labels: the model that produced them.")
+    ] = None,
+    provider: Annotated[str, typer.Option(help="LLM provider, e.g. openai.")] = "",
+    prompt_version: Annotated[str, typer.Option(help="LLM prompt version.")] = "",
+    currency: Annotated[str, typer.Option(help="Currency of the file's cost column.")] = "USD",
+    gold: Annotated[bool, typer.Option("--gold", help="Gold or reviewed labels.")] = False,
+    name: Annotated[str | None, typer.Option(help="A name for the label set.")] = None,
+    adapter: Annotated[
+        Adapter | None,
+        typer.Option(help="The file is an annotation tool's export: label-studio or labelbox."),
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option(
+            help="With --adapter: the field that holds the labels (from_name / classification)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Import even if this file was imported before.")
+    ] = False,
+) -> None:
+    """Import labels into the store (exactly one of --batch, --llm-model, --gold); all or nothing."""
+    from procure.labels import LlmRunSpec, import_labels
+
+    chosen = [
+        option
+        for option, given in (
+            ("--batch", batch is not None),
+            ("--llm-model", llm_model),
+            ("--gold", gold),
+        )
+        if given
+    ]
+    if len(chosen) != 1:
+        raise InputError(
+            f"give exactly one of --batch, --llm-model, --gold (got {', '.join(chosen) or 'none'})"
+        )
+    source = (
+        LabelSource.vendor
+        if batch is not None
+        else LabelSource.llm
+        if llm_model
+        else LabelSource.gold
+    )
+    llm = LlmRunSpec(llm_model, provider, prompt_version, currency) if llm_model else None
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        label_set = import_labels(
+            session,
+            settings.label_store,
+            file,
+            source=source,
+            task_type_key=task_type,
+            batch_id=batch,
+            name=name,
+            llm=llm,
+            force=force,
+            adapter=adapter,
+            field=field,
+        )
+        typer.echo(
+            f"label set {label_set.id} ({label_set.name}): {label_set.rows:,} labels, "
+            f"{label_set.items:,} items, {label_set.annotators} annotators"
+        )
+
+
+@labels_app.command("list")
+def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the label sets in the store."""
+    from procure.labels import label_sets
+
+    with _session(ctx) as session:
+        sets = [s.model_dump(mode="json") for s in label_sets(session)]
+    if as_json:
+        _print_json({"label_sets": sets})
+        return
+    rows = [
+        (s["id"], s["source"], s["name"], s["rows"], s["items"], s["annotators"], s["filename"])
+        for s in sets
+    ]
+    _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file"])

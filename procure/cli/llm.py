@@ -1,0 +1,391 @@
+"""LLM labelling: the price table, prompts, estimates and jobs."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from procure.errors import InputError
+
+if TYPE_CHECKING:
+    pass
+from procure.cli._common import (
+    JsonFlag,
+    _amount,
+    _opened,
+    _print_json,
+    _session,
+    _settings,
+    _table,
+    _today,
+    app,
+)
+
+llm_price_app = typer.Typer(help="The dated LLM price table: prices per million tokens.")
+llm_app = typer.Typer(help="Label items with an LLM (any OpenAI-compatible endpoint).")
+prompt_app = typer.Typer(help="Prompt templates per task type, versioned.")
+llm_app.add_typer(prompt_app, name="prompt")
+app.add_typer(llm_price_app, name="llm-price")
+app.add_typer(llm_app, name="llm")
+
+
+@llm_price_app.command("set")
+def llm_price_set(
+    ctx: typer.Context,
+    model: str,
+    price_in: Annotated[str, typer.Option("--in", help="Price per million input tokens.")],
+    price_out: Annotated[str, typer.Option("--out", help="Price per million output tokens.")],
+    currency: Annotated[str, typer.Option(help="Currency of the prices.")] = "USD",
+    batch_discount: Annotated[
+        str, typer.Option(help="Share off with the provider's batch API, 0-1.")
+    ] = "0",
+    provider: Annotated[str, typer.Option(help="Provider, for reference.")] = "",
+    source: Annotated[str, typer.Option(help="Where the price was read.")] = "",
+    read_on: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The date the price was read (default: today)."),
+    ] = None,
+) -> None:
+    """Add or update a model's price in the dated price table."""
+    from procure.records import save_price
+
+    with _session(ctx) as session:
+        row = save_price(
+            session,
+            {
+                "model": model,
+                "provider": provider,
+                "currency": currency,
+                "price_in_per_mtok": price_in,
+                "price_out_per_mtok": price_out,
+                "batch_discount": batch_discount,
+                "read_on": _today(read_on),
+                "source": source,
+            },
+        )
+        typer.echo(
+            f"{row.model}: {row.price_in_per_mtok} in / {row.price_out_per_mtok} out "
+            f"{row.currency} per 1M tokens (read on {row.read_on})"
+        )
+
+
+@llm_price_app.command("list")
+def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the price table."""
+    from procure.records import list_prices
+
+    with _session(ctx) as session:
+        rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session)]
+    if as_json:
+        _print_json({"prices": rows})
+        return
+    _table(
+        [
+            (
+                r["model"],
+                r["provider"],
+                r["price_in_per_mtok"],
+                r["price_out_per_mtok"],
+                r["currency"],
+                r["batch_discount"],
+                r["read_on"],
+            )
+            for r in rows
+        ],
+        ["model", "provider", "in / 1M", "out / 1M", "currency", "batch discount", "read on"],
+    )
+
+
+@llm_price_app.command("delete")
+def llm_price_delete(ctx: typer.Context, model: str) -> None:
+    """Remove a model from the price table."""
+    from procure.records import delete_price
+
+    with _session(ctx) as session:
+        delete_price(session, model)
+    typer.echo(f"removed {model}")
+
+
+TaskTypeOption = Annotated[str, typer.Option(help="Task type key.")]
+BatchOption = Annotated[
+    int | None, typer.Option(help="Label this batch's items (its labels carry the item text).")
+]
+ItemsOption = Annotated[
+    Path | None, typer.Option(help="Or label the items of this file (columns item_id, text).")
+]
+ModelOption = Annotated[
+    str, typer.Option(help="Model name, as the endpoint and price table know it.")
+]
+PromptOption = Annotated[
+    str | None, typer.Option(help="Prompt version (default: the newest, or the built-in default).")
+]
+MaxOutputOption = Annotated[
+    int, typer.Option(min=1, help="Most tokens an answer may use (bounds the worst-case cost).")
+]
+
+
+@prompt_app.command("add")
+def llm_prompt_add(
+    ctx: typer.Context,
+    task_type: TaskTypeOption,
+    version: Annotated[str, typer.Option(help="A new version name, e.g. v2.")],
+    instructions: Annotated[str | None, typer.Option(help="What the LLM should judge.")] = None,
+    instructions_file: Annotated[
+        Path | None, typer.Option(help="Or read the instructions from this file.")
+    ] = None,
+    few_shot: Annotated[
+        int, typer.Option(min=0, help="Examples drawn from gold items with text.")
+    ] = 0,
+) -> None:
+    """Add a prompt version for a task type (the allowed labels are always appended)."""
+    from procure.llm import save_template
+
+    if (instructions is None) == (instructions_file is None):
+        raise InputError("give either --instructions or --instructions-file")
+    text = instructions if instructions is not None else _read_text(instructions_file)
+    with _session(ctx) as session:
+        row = save_template(session, task_type, version, text, few_shot)
+        typer.echo(f"prompt {row.version} saved for {task_type}")
+
+
+def _read_text(path: Path | None) -> str:
+    assert path is not None
+    if not path.is_file():
+        raise InputError("no such file", source=str(path))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", source=str(path)) from None
+
+
+@prompt_app.command("list")
+def llm_prompt_list(
+    ctx: typer.Context, task_type: TaskTypeOption, as_json: JsonFlag = False
+) -> None:
+    """A task type's prompt versions."""
+    from procure.llm import task_type_of, templates
+
+    with _session(ctx) as session:
+        rows: list[dict[str, Any]] = [
+            {"version": t.version, "few_shot": t.few_shot, "instructions": t.instructions}
+            for t in templates(session, task_type_of(session, task_type))
+        ]
+    if as_json:
+        _print_json({"task_type": task_type, "prompts": rows})
+        return
+    _table(
+        [(r["version"], r["few_shot"], r["instructions"][:70]) for r in rows],
+        ["version", "few-shot", "instructions"],
+    )
+
+
+@llm_app.command("estimate")
+def llm_estimate(
+    ctx: typer.Context,
+    task_type: TaskTypeOption,
+    model: ModelOption,
+    batch: BatchOption = None,
+    items: ItemsOption = None,
+    prompt_version: PromptOption = None,
+    max_output_tokens: MaxOutputOption = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Estimated tokens and cost of labelling the items once, from the dated price table."""
+    from procure import llm
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
+        kind = llm.task_type_of(session, task_type)
+        prompt = llm.build_prompt(
+            session, settings.label_store, kind, llm.template(session, kind, prompt_version)
+        )
+        figures = llm.estimate(
+            prompt, source.items, llm.model_price(session, model), max_output_tokens
+        )
+    payload = {
+        "items": figures.items,
+        "estimated_input_tokens": figures.input_tokens,
+        "estimated_output_tokens": figures.output_tokens,
+        "estimated_cost": str(figures.cost),
+        "worst_case_cost": str(figures.worst_case),
+        "currency": figures.currency,
+        "price_read_on": figures.price_read_on,
+        "prompt_version": prompt.version,
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    typer.echo(
+        f"{figures.items:,} items, about {figures.input_tokens:,} input and {figures.output_tokens:,} "
+        f"output tokens (estimated: ~4 characters per token): about {_amount(str(figures.cost))} "
+        f"{figures.currency}, at most {_amount(str(figures.worst_case))} (prices read on {figures.price_read_on})"
+    )
+
+
+@llm_app.command("run")
+def llm_run(
+    ctx: typer.Context,
+    task_type: TaskTypeOption,
+    model: ModelOption,
+    batch: BatchOption = None,
+    items: ItemsOption = None,
+    prompt_version: PromptOption = None,
+    base_url: Annotated[
+        str,
+        typer.Option(
+            help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: OpenAI)."
+        ),
+    ] = "",
+    provider: Annotated[str, typer.Option(help="Provider name recorded with the run.")] = "",
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key (never stored).")
+    ] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at a time.")] = 4,
+    budget: Annotated[
+        str | None, typer.Option(help="Stop before the job's spend would exceed this amount.")
+    ] = None,
+    max_retries: Annotated[int, typer.Option(min=0, help="Retries on 429, 5xx and timeouts.")] = 4,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds per request.")] = 60.0,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    max_output_tokens: MaxOutputOption = 50,
+    structured: Annotated[
+        bool,
+        typer.Option(
+            "--structured-output/--no-structured-output", help="Ask for a JSON schema answer."
+        ),
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Label a batch (or an items file) with an LLM; resumes an unfinished run of the same
+    items, model, prompt and endpoint; stores the labels as an LLM run when every item is answered."""
+    import os
+    from decimal import Decimal, InvalidOperation
+
+    from procure import llm
+    from procure.db import session_scope
+
+    settings = _settings(ctx)
+    api_key = os.environ.get(api_key_env, "")
+    if not base_url and not api_key:
+        raise InputError(
+            f"set {api_key_env} to your OpenAI API key, or give --base-url for a local server"
+        )
+    try:
+        cap = Decimal(budget) if budget is not None else None
+    except InvalidOperation:
+        raise InputError(f"expected a decimal amount, got {budget!r}", field="budget") from None
+    options = llm.RunOptions(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        concurrency=concurrency,
+        budget=cap,
+        max_retries=max_retries,
+        timeout=timeout,
+        temperature=temperature,
+        max_output_tokens=max_output_tokens,
+        structured=structured,
+    )
+    with _opened(ctx) as workspace:
+        with session_scope(workspace.engine) as session:
+            source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
+            job, prompt, figures = llm.prepare_job(
+                session, settings.label_store, task_type, source, options, prompt_version, provider
+            )
+            job_id = job.id or 0
+        if not as_json:
+            typer.echo(
+                f"job {job_id}: {len(source.items):,} items, estimated {_amount(str(figures.cost))} {figures.currency} "
+                "(press Ctrl-C to stop; run the same command again to resume)",
+                err=True,
+            )
+        with typer.progressbar(length=len(source.items), label="labelling", file=sys.stderr) as bar:
+            shown = 0
+
+            def progress(row: Any) -> None:
+                nonlocal shown
+                answered = row.done + row.invalid
+                bar.update(answered - shown)
+                shown = answered
+
+            result = llm.run_job(
+                workspace.engine,
+                settings.label_store,
+                settings.llm_jobs,
+                job_id,
+                prompt,
+                source.items,
+                options,
+                progress=None if as_json else progress,
+            )
+    payload = _job_payload(result)
+    if as_json:
+        _print_json(payload)
+        return
+    typer.echo(
+        f"job {job_id} {result.status}: {result.done:,} labelled, {result.invalid:,} invalid, "
+        f"{result.failed:,} failed, {result.retries:,} retries; {result.input_tokens:,} + {result.output_tokens:,} tokens, "
+        f"{_amount(str(result.spent))} {result.currency} (estimated {_amount(str(result.estimated_cost))}). {result.message}"
+    )
+
+
+def _job_payload(job: Any) -> dict[str, Any]:
+    data: dict[str, Any] = job.model_dump(mode="json")
+    data["estimate_difference"] = str(job.spent - job.estimated_cost)
+    return data
+
+
+@llm_app.command("jobs")
+def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """LLM labelling jobs: progress, tokens, cost against the estimate."""
+    from procure.llm import list_jobs
+
+    with _session(ctx) as session:
+        rows = [_job_payload(job) for job in list_jobs(session)]
+    if as_json:
+        _print_json({"jobs": rows})
+        return
+    _table(
+        [
+            (
+                r["id"],
+                r["model"],
+                r["prompt_version"],
+                r["status"],
+                f"{r['done']}/{r['items']}",
+                r["invalid"],
+                r["failed"],
+                r["spent"],
+                r["estimated_cost"],
+                r["label_set_id"] or "-",
+            )
+            for r in rows
+        ],
+        [
+            "job",
+            "model",
+            "prompt",
+            "status",
+            "labelled",
+            "invalid",
+            "failed",
+            "spent",
+            "estimated",
+            "LLM run",
+        ],
+    )
+
+
+@llm_app.command("stop")
+def llm_stop(ctx: typer.Context, job_id: int) -> None:
+    """Ask a running job to stop (it finishes the requests in flight; resumable)."""
+    from procure.llm import request_stop
+
+    with _session(ctx) as session:
+        job = request_stop(session, job_id)
+        typer.echo(f"job {job_id}: {job.status}")

@@ -1,0 +1,259 @@
+"""Quality: the report from stored labels, reviews, acceptance, and agreement of files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from procure.kinds import Level
+
+if TYPE_CHECKING:
+    pass
+from procure.cli._common import (
+    JsonFlag,
+    _print_json,
+    _session,
+    _settings,
+    _table,
+    app,
+)
+
+review_app = typer.Typer(
+    help="The disagreement queue and reviewers' verdicts, which count as gold."
+)
+acceptance_app = typer.Typer(help="Acceptance rules and the evidence for accepting a batch.")
+app.add_typer(review_app, name="review")
+app.add_typer(acceptance_app, name="acceptance")
+
+
+@app.command()
+def quality(
+    ctx: typer.Context,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    batch: Annotated[
+        list[int] | None, typer.Option(help="Only these batches' vendor labels (repeatable).")
+    ] = None,
+    llm_run: Annotated[
+        int | None, typer.Option(help="The LLM label set to compare with (default: newest).")
+    ] = None,
+    dawid_skene: Annotated[
+        bool,
+        typer.Option(
+            "--dawid-skene", help="Also estimate each annotator's reliability without gold."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Vendor consensus vs LLM vs gold, the vendor's own agreement, annotators and weeks."""
+    from procure.quality import dawid_skene_report, quality_report, select_labels
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        selection = select_labels(session, task_type, batch_ids=batch, llm_set_id=llm_run)
+        report = quality_report(session, settings.label_store, selection)
+        if dawid_skene:
+            report["dawid_skene"] = dawid_skene_report(session, settings.label_store, selection)
+    if as_json:
+        _print_json(report)
+        return
+
+    def show(value: object) -> str:
+        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    human = report["human"]
+    if human:
+        typer.echo(
+            f"vendor annotators (human ceiling): {human['items']:,} items, agreement {show(human['percent_agreement'])}, "
+            f"alpha {show(human['krippendorff_alpha'])}, AC1 {show(human['gwet_ac1'])}"
+        )
+    for name, pair in report["pairs"].items():
+        ci = pair["cohen_kappa_ci95"]
+        typer.echo(
+            f"{name.replace('_', ' ')}: {pair['items']:,} items, agreement {show(pair['percent_agreement'])}, "
+            f"kappa {show(pair['cohen_kappa'])}"
+            + (f" [{show(ci[0])}, {show(ci[1])}]" if ci else "")
+            + f", AC1 {show(pair['gwet_ac1'])}"
+        )
+    for week in report["weeks"]:
+        typer.echo(
+            f"  week {week['week']}: vendor vs LLM agreement {show(week['percent_agreement'])}, kappa {show(week['cohen_kappa'])} ({week['items']:,} items)"
+        )
+    estimate = report.get("dawid_skene")
+    if estimate:
+        typer.echo(
+            f"Dawid-Skene ({estimate['iterations']} iterations): estimated annotator accuracy"
+        )
+        for annotator in estimate["annotators"]:
+            typer.echo(f"  {annotator['annotator']}: {annotator['estimated_accuracy']:.3f}")
+        gold = estimate["against_gold"]
+        if gold:
+            typer.echo(
+                f"  against gold ({gold['items']} items): Dawid-Skene labels {show(gold['dawid_skene'])}, majority {show(gold['majority'])}"
+            )
+    if not report["pairs"] and not human:
+        typer.echo("no labels imported for this selection yet (procure labels import)")
+
+
+@review_app.command("queue")
+def review_queue(
+    ctx: typer.Context,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    batch: Annotated[
+        list[int] | None, typer.Option(help="Only these batches (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many items at most.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Items where the vendor consensus and the LLM differ, most confident LLM first."""
+    from procure.quality import disagreement_queue, select_labels
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        queue = disagreement_queue(
+            session, settings.label_store, select_labels(session, task_type, batch_ids=batch), limit
+        )
+    if as_json:
+        _print_json({"items": queue})
+        return
+    rows = [
+        (
+            q["item_id"],
+            q["vendor_votes"],
+            q["llm_label"],
+            "-" if q["llm_confidence"] is None else f"{q['llm_confidence']:.2f}",
+            (q["text"] or "")[:60],
+        )
+        for q in queue
+    ]
+    _table(rows, ["item", "vendor votes", "LLM", "confidence", "text"])
+
+
+@review_app.command("add")
+def review_add(
+    ctx: typer.Context,
+    item_id: str,
+    label: str,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    reviewer: str = "",
+    note: str = "",
+) -> None:
+    """Record the correct label of an item; it counts as gold in every figure."""
+    from procure.quality import add_review
+
+    with _session(ctx) as session:
+        review = add_review(session, task_type, item_id, label, reviewer=reviewer, note=note)
+        typer.echo(f"review {review.id}: item {review.item_id} is {review.label}")
+
+
+@acceptance_app.command("rule")
+def acceptance_rule(
+    ctx: typer.Context,
+    contract_id: int,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    max_error_rate: Annotated[str, typer.Option(help="Largest acceptable error rate, e.g. 0.05.")],
+    min_reviewed: Annotated[int, typer.Option(help="Reviewed items needed before deciding.")] = 30,
+) -> None:
+    """Set a contract's acceptance rule for a task type."""
+    from procure.quality import set_rule
+
+    with _session(ctx) as session:
+        rule = set_rule(
+            session,
+            contract_id,
+            task_type,
+            max_error_rate=max_error_rate,
+            min_reviewed=min_reviewed,
+        )
+        typer.echo(
+            f"accept when the 95% upper bound of the error rate is at most {rule.max_error_rate} ({rule.min_reviewed} reviewed items)"
+        )
+
+
+@acceptance_app.command("check")
+def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = False) -> None:
+    """The evidence for a batch (reviewed items, error rate and interval) and the recommendation."""
+    from procure.quality import batch_evidence
+
+    settings = _settings(ctx)
+    with _session(ctx) as session:
+        evidence = batch_evidence(session, settings.label_store, batch_id)
+    if as_json:
+        _print_json(evidence)
+    else:
+        typer.echo(f"batch {evidence['ref']}: {evidence['recommendation']}. {evidence['reason']}")
+
+
+@app.command()
+def agreement(
+    file: Annotated[
+        Path, typer.Argument(help="A label file (CSV, TSV, JSON Lines, JSON, Parquet; gzip ok).")
+    ],
+    against: Annotated[
+        Path | None, typer.Option(help="Compare FILE's per-item consensus with this file's.")
+    ] = None,
+    level: Annotated[
+        Level, typer.Option(help="Measurement level for Krippendorff's alpha.")
+    ] = Level.nominal,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="Label order, comma-separated (ordinal data); numbers sort numerically otherwise."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Agreement among FILE's annotators and, with --against, between two files. No workspace needed."""
+    from procure.quality import file_agreement
+
+    order = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
+    report = file_agreement(file, against, level=level, labels=order)
+    if as_json:
+        _print_json(report)
+        return
+    typer.echo(_agreement_text(report))
+
+
+def _agreement_text(report: dict[str, Any]) -> str:
+    def show(value: object) -> str:
+        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        f"{report['items']:,} items, {report['annotators']} annotators, {report['ratings']:,} labels ({report['level']})",
+        f"percent agreement   {show(report['percent_agreement'])}",
+        f"Krippendorff alpha  {show(report['krippendorff_alpha'])}"
+        + (
+            f"  95% CI {show(report['krippendorff_alpha_ci95'][0])} to {show(report['krippendorff_alpha_ci95'][1])}"
+            if report["krippendorff_alpha_ci95"]
+            else ""
+        ),
+        f"Fleiss kappa        {show(report['fleiss_kappa'])}",
+        f"Gwet AC1            {show(report['gwet_ac1'])}",
+        f"Cohen kappa         {show(report['cohen_kappa'])}",
+    ]
+    other = report.get("against")
+    if other:
+        ci = other["cohen_kappa_ci95"]
+        lines += [
+            "",
+            f"against: {other['items']:,} items in both",
+            f"percent agreement   {show(other['percent_agreement'])}",
+            f"Cohen kappa         {show(other['cohen_kappa'])}"
+            + (f"  95% CI {show(ci[0])} to {show(ci[1])}" if ci else ""),
+            f"weighted kappa      {show(other['weighted_kappa'])}",
+            f"Gwet AC1            {show(other['gwet_ac1'])}",
+            "confusion (rows FILE, columns --against):",
+        ]
+        names = other["confusion"]["labels"]
+        width = (
+            max(
+                len(str(n))
+                for n in [*names, *(c for row in other["confusion"]["counts"] for c in row)]
+            )
+            + 2
+        )
+        lines.append(" " * width + "".join(str(n).rjust(width) for n in names))
+        for name, row in zip(names, other["confusion"]["counts"], strict=True):
+            lines.append(str(name).rjust(width) + "".join(str(c).rjust(width) for c in row))
+    return "\n".join(lines)
