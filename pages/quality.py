@@ -1,4 +1,3 @@
-import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -51,70 +50,68 @@ with st.expander("Import labels", expanded=not sets):
     adapter = None if file_kind == "labels" else Adapter(file_kind)
     field = None
     if upload is not None:
-        folder = Path(tempfile.mkdtemp(prefix="procure-upload-"))
-        path = folder / upload.name
-        path.write_bytes(upload.getbuffer())
-        with reported_errors():
-            shown_path = path
-            if adapter is not None:
-                field = st.selectbox(
-                    "Label field", labels.fields(path, adapter, upload.name), key="labels_field"
+        with widgets.uploaded_file(upload) as path:
+            with reported_errors():
+                shown_path = path
+                if adapter is not None:
+                    field = st.selectbox(
+                        "Label field", labels.fields(path, adapter, upload.name), key="labels_field"
+                    )
+                    shown_path = path.with_name("converted.parquet")
+                    labels.convert(path, adapter, field or "", shown_path, upload.name)
+                shown = labels.preview(shown_path, upload.name)
+                st.caption(
+                    f"{'converted from the export' if adapter else shown.format.value}{' (gzip)' if shown.gzip else ''}; "
+                    f"columns: {', '.join(shown.columns)}"
                 )
-                shown_path = folder / "converted.parquet"
-                labels.convert(path, adapter, field or "", shown_path, upload.name)
-            shown = labels.preview(shown_path, upload.name)
-            st.caption(
-                f"{'converted from the export' if adapter else shown.format.value}{' (gzip)' if shown.gzip else ''}; "
-                f"columns: {', '.join(shown.columns)}"
+                st.dataframe(pd.DataFrame(shown.rows, columns=shown.header), hide_index=True)
+            kind = st.radio(
+                "These labels are",
+                [s.value for s in LabelSource],
+                horizontal=True,
+                key="labels_source",
+                format_func={
+                    "vendor": "a delivered batch's",
+                    "llm": "an LLM run's",
+                    "gold": "gold / reviewed",
+                }.get,
             )
-            st.dataframe(pd.DataFrame(shown.rows, columns=shown.header), hide_index=True)
-        kind = st.radio(
-            "These labels are",
-            [s.value for s in LabelSource],
-            horizontal=True,
-            key="labels_source",
-            format_func={
-                "vendor": "a delivered batch's",
-                "llm": "an LLM run's",
-                "gold": "gold / reviewed",
-            }.get,
-        )
-        batch_id = None
-        llm = None
-        if kind == LabelSource.vendor:
-            if not task_batches:
-                st.warning(
-                    "No delivered batch of this task type yet: record it on **Deliveries** first."
+            batch_id = None
+            llm = None
+            if kind == LabelSource.vendor:
+                if not task_batches:
+                    st.warning(
+                        "No delivered batch of this task type yet: record it on **Deliveries** first."
+                    )
+                batch_id = widgets.batch_choice(task_batches, key="labels_batch")
+            elif kind == LabelSource.llm:
+                a, b, c = st.columns(3)
+                llm = labels.LlmRunSpec(
+                    a.text_input("Model", key="labels_model"),
+                    b.text_input("Provider", key="labels_provider"),
+                    c.text_input("Prompt version", key="labels_prompt"),
                 )
-            batch_id = widgets.batch_choice(task_batches, key="labels_batch")
-        elif kind == LabelSource.llm:
-            a, b, c = st.columns(3)
-            llm = labels.LlmRunSpec(
-                a.text_input("Model", key="labels_model"),
-                b.text_input("Provider", key="labels_provider"),
-                c.text_input("Prompt version", key="labels_prompt"),
+            force = st.checkbox(
+                "Import even if this exact file was imported before", key="labels_force"
             )
-        force = st.checkbox(
-            "Import even if this exact file was imported before", key="labels_force"
-        )
-        if st.button("Import", type="primary", key="labels_import"):
-            commit(
-                partial(
-                    labels.import_labels,
-                    store=workspace().settings.label_store,
-                    path=path,
-                    source=kind,
-                    task_type_key=task_key,
-                    batch_id=batch_id,
-                    llm=llm,
-                    force=force,
-                    display_name=upload.name,
-                    adapter=adapter,
-                    field=field,
-                    progress=widgets.progress_reporter("Checking and storing the labels..."),
-                ),
-                lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
-            )
+            if st.button("Import", type="primary", key="labels_import"):
+                commit(
+                    partial(
+                        labels.import_labels,
+                        store=workspace().settings.label_store,
+                        path=path,
+                        source=kind,
+                        task_type_key=task_key,
+                        batch_id=batch_id,
+                        llm=llm,
+                        force=force,
+                        display_name=upload.name,
+                        adapter=adapter,
+                        field=field,
+                        progress=widgets.progress_reporter("Checking and storing the labels..."),
+                    ),
+                    lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
+                )
 
 if not selection.vendor and not selection.llm and not selection.gold:
     st.info(

@@ -257,8 +257,15 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
         assert db.get(Batch, batch.id).status == "accepted"  # type: ignore[union-attr]
 
 
-def test_upload_labels_on_the_quality_page(home: Path) -> None:
+def test_upload_labels_on_the_quality_page(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the page's uploads go
 
     from sqlmodel import select
 
@@ -301,6 +308,7 @@ def test_upload_labels_on_the_quality_page(home: Path) -> None:
         assert [(s.source, s.rows, s.filename) for s in db.exec(select(LabelSet))] == [
             ("gold", 6, "export.json")
         ]
+    assert list(scratch.iterdir()) == []  # no upload folder left behind by the reruns
 
     at.radio(key="labels_file_kind").set_value("labels").run()
     at.file_uploader(key="labels_upload").set_value(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +15,9 @@ import streamlit as st
 from procure.delivery import Alert, ContractReport, PortfolioReport, Severity
 from procure.money import format_money
 from procure.records import Batch
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 
 class _Record(Protocol):
@@ -172,3 +178,14 @@ def progress_reporter(text: str) -> Callable[[float], None]:
         bar.progress(min(max(share, 0.0), 1.0), text=f"{text} {share:.0%}")
 
     return update
+
+
+@contextmanager
+def uploaded_file(upload: UploadedFile) -> Iterator[Path]:
+    """The upload as a file under a name procure chooses (keeping the user's extensions, which say
+    the format), in a folder removed when the rerun is done with it."""
+    suffixes = "".join(s for s in Path(upload.name).suffixes if s[1:].isalnum())
+    with tempfile.TemporaryDirectory(prefix="procure-upload-") as folder:
+        path = Path(folder) / f"upload{suffixes}"
+        path.write_bytes(upload.getbuffer())
+        yield path
