@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
         "quality.stats",
         "economics",
     },
-    "llm": {"records", "labels", "quality", "quality.stats"},
+    "llm": {"records", "labels", "quality", "quality.stats", "economics"},
     "sample": {"records", "labels", "llm"},
     "cli": {"*"},
     "ui": {"*"},

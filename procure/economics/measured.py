@@ -36,9 +36,10 @@ from procure.delivery.report import build_report
 from procure.delivery.schedule import accepted_units
 from procure.delivery.spend import PENDING
 from procure.economics.scenario import Scenario
-from procure.errors import InputError, NotFoundError
+from procure.errors import InputError
 from procure.kinds import BatchStatus
 from procure.quality.report import error_capture, gold_matches, select_labels
+from procure.records.catalog import get_task_type
 from procure.records.fx import RateTable
 from procure.records.llm_prices import price_for
 from procure.records.models import LabelSet, LlmRun, PriceLine, TaskType
@@ -99,9 +100,7 @@ def _accuracy(
 
 def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: date) -> Measured:
     """A scenario for ``task_type_key`` built from the workspace (see the module docstring)."""
-    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    task_type = get_task_type(session, task_type_key)
     inputs: list[Provenance] = []
 
     def note(name: str, value: Any, measured: bool, why: str) -> Any:  # a Note

@@ -45,6 +45,7 @@ from procure.labels.files import (
     typed_relation,
 )
 from procure.money import check_currency
+from procure.records.catalog import get_task_type
 from procure.records.models import Batch, LabelSet, LlmRun, TaskType
 from procure.records.workspace import record_event
 
@@ -166,9 +167,7 @@ def import_labels(
     sweep(session, store)  # first, what interrupted imports left behind
     source = LabelSource(source)
     shown = display_name or path.name
-    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    task_type = get_task_type(session, task_type_key)
     batch = _check_target(session, source, batch_id, llm)
     if batch is not None and batch.task_type_id != task_type.id:
         raise InputError(

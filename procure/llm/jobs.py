@@ -43,10 +43,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from procure.db import session_scope
+from procure.economics.scenario import llm_cost_per_label
 from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.quality.report import parquet_columns
+from procure.records.catalog import get_task_type
 from procure.records.llm_prices import price_for
 from procure.records.models import (
     Batch,
@@ -170,25 +172,29 @@ def token_upper_bound(messages: list[dict[str, str]]) -> int:
 
 
 def call_cost(price: LlmPrice, input_tokens: int, output_tokens: int) -> Decimal:
-    """``input x price_in / 1e6 + output x price_out / 1e6`` (prices per million tokens).
+    """One call's cost: the economics' LLM cost formula for one run, at list price.
 
     >>> from datetime import date
     >>> p = LlmPrice(model="m", price_in_per_mtok=Decimal("0.15"), price_out_per_mtok=Decimal("0.6"), read_on=date(2025, 6, 2))
     >>> call_cost(p, 1000, 10)
     Decimal('0.000156')
     """
-    return (
-        input_tokens * price.price_in_per_mtok + output_tokens * price.price_out_per_mtok
-    ) / 1_000_000
+    cost: Decimal = llm_cost_per_label(
+        Decimal(input_tokens),
+        Decimal(output_tokens),
+        price.price_in_per_mtok,
+        price.price_out_per_mtok,
+        runs=1,
+        discount=Decimal(0),
+    )
+    return cost
 
 
 # --- templates ---------------------------------------------------------------------------------
 
 
 def task_type_of(session: Session, key: str) -> TaskType:
-    task_type = session.exec(select(TaskType).where(TaskType.key == key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {key!r}", field="task type")
+    task_type = get_task_type(session, key)
     if not task_type.labels:
         raise InputError(f"task type {key!r} has no label set to ask the LLM for")
     return task_type

@@ -23,6 +23,7 @@ from procure.kinds import LabelKind, LabelSource, Level
 from procure.quality.files import PatternCodec, against_report, consensus
 from procure.quality.stats import agreement as ag
 from procure.quality.stats.acceptance import recommend
+from procure.records.catalog import get_task_type
 from procure.records.models import AcceptanceRule, Batch, LabelSet, LlmRun, Review, TaskType
 from procure.records.workspace import record_event
 
@@ -105,9 +106,7 @@ def select_labels(
 ) -> Selection:
     """The vendor labels of the given batches (default: every labelled batch of the task type),
     the given LLM run (default: the newest) and all gold sets of the task type."""
-    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    task_type = get_task_type(session, task_type_key)
     sets = list(
         session.exec(
             select(LabelSet).where(LabelSet.task_type_id == task_type.id).order_by(col(LabelSet.id))
@@ -412,9 +411,7 @@ def add_review(
     note: str = "",
 ) -> Review:
     """Record the correct label of an item; it counts as gold in every figure from now on."""
-    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    task_type = get_task_type(session, task_type_key)
     if not item_id.strip():
         raise InputError("expected the id of the reviewed item", field="item")
     if label not in task_type.labels:
@@ -554,9 +551,7 @@ def set_rule(
     min_reviewed: int = 30,
 ) -> AcceptanceRule:
     """The acceptance rule of a contract's task type (one per pair, replaced when set again)."""
-    task_type = session.exec(select(TaskType).where(TaskType.key == task_type_key)).first()
-    if task_type is None:
-        raise NotFoundError(f"no task type {task_type_key!r}", field="task type")
+    task_type = get_task_type(session, task_type_key)
     try:
         rate = Decimal(str(max_error_rate))
     except ArithmeticError:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from procure.records.catalog import (
         delete_task_type,
         delete_vendor,
+        get_task_type,
         list_task_types,
         list_vendors,
         save_task_type,

@@ -28,6 +28,14 @@ def task_type_by_key(session: Session, key: str) -> TaskType | None:
     return session.exec(select(TaskType).where(TaskType.key == key.strip())).first()
 
 
+def get_task_type(session: Session, key: str) -> TaskType:
+    """The task type with ``key``; a ``NotFoundError`` naming it if there is none."""
+    task_type = task_type_by_key(session, key)
+    if task_type is None:
+        raise NotFoundError(f"no task type {key!r}", field="task type")
+    return task_type
+
+
 def get_vendor(session: Session, vendor_id: int) -> Vendor:
     vendor = session.get(Vendor, vendor_id)
     if vendor is None:
