@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from procure.kinds import BatchStatus
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     ContractFilter,
     JsonFlag,
@@ -20,6 +16,7 @@ from procure.cli._common import (
     _today,
     app,
 )
+from procure.kinds import BatchStatus
 
 batch_app = typer.Typer(help="Delivered batches and their review status.")
 app.add_typer(batch_app, name="batch")

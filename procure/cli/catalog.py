@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from procure.kinds import LabelKind, VendorKind
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     JsonFlag,
     _print_json,
@@ -17,6 +13,7 @@ from procure.cli._common import (
     _table,
     app,
 )
+from procure.kinds import LabelKind, VendorKind
 
 vendor_app = typer.Typer(
     help="Vendors: managed workforces, platforms, marketplaces, in-house teams."

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from procure.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     ContractFilter,
     DocumentFormat,
@@ -20,6 +16,7 @@ from procure.cli._common import (
     _table,
     app,
 )
+from procure.errors import InputError
 
 contract_app = typer.Typer(help="Contracts with price lines and schedules, as YAML or JSON.")
 app.add_typer(contract_app, name="contract")

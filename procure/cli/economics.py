@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from procure.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     AsOf,
     JsonFlag,
@@ -22,6 +18,7 @@ from procure.cli._common import (
     _today,
     app,
 )
+from procure.errors import InputError
 
 
 @app.command()

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from procure.errors import InputError
-from procure.kinds import Adapter, LabelSource
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     JsonFlag,
     _print_json,
@@ -20,6 +15,8 @@ from procure.cli._common import (
     _table,
     app,
 )
+from procure.errors import InputError
+from procure.kinds import Adapter, LabelSource
 
 labels_app = typer.Typer(
     help="Label files in the label store: vendor batches, LLM runs, gold sets."

@@ -5,14 +5,10 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from procure.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     JsonFlag,
     _amount,
@@ -24,6 +20,7 @@ from procure.cli._common import (
     _today,
     app,
 )
+from procure.errors import InputError
 
 llm_price_app = typer.Typer(help="The dated LLM price table: prices per million tokens.")
 llm_app = typer.Typer(help="Label items with an LLM (any OpenAI-compatible endpoint).")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from procure.kinds import Level
-
-if TYPE_CHECKING:
-    pass
 from procure.cli._common import (
     JsonFlag,
     _print_json,
@@ -19,6 +15,7 @@ from procure.cli._common import (
     _table,
     app,
 )
+from procure.kinds import Level
 
 review_app = typer.Typer(
     help="The disagreement queue and reviewers' verdicts, which count as gold."
