@@ -19,7 +19,7 @@ from procure.config import Settings
 from procure.db import session_scope
 from procure.errors import InputError
 from procure.kinds import JobStatus
-from procure.llm import jobs as llm
+from procure.llm import client, estimates, jobs, prompts
 from procure.quality.report import quality_report, select_labels
 from procure.records.catalog import save_task_type
 from procure.records.llm_prices import save_price
@@ -73,7 +73,7 @@ def start(
     todo: list[tuple[str, str]],
     key: str = "items test",
     **options: Any,
-) -> tuple[LlmJob, llm.Prompt, llm.RunOptions]:
+) -> tuple[LlmJob, prompts.Prompt, client.RunOptions]:
     defaults: dict[str, Any] = {
         "model": "tiny",
         "base_url": server.base_url,
@@ -81,10 +81,10 @@ def start(
         "backoff": 0.01,
     }
     version = options.pop("prompt_version", None)
-    run_options = llm.RunOptions(**(defaults | options))
+    run_options = client.RunOptions(**(defaults | options))
     with session_scope(ws.engine) as db:
-        job, prompt, _ = llm.prepare_job(
-            db, ws.settings.label_store, "topic", llm.JobSource(key, todo), run_options, version
+        job, prompt, _ = jobs.prepare_job(
+            db, ws.settings.label_store, "topic", estimates.JobSource(key, todo), run_options, version
         )
     return job, prompt, run_options
 
@@ -95,7 +95,7 @@ def execute(
     stop = options.pop("stop", None)
     progress = options.pop("progress", None)
     job, prompt, run_options = start(ws, server, todo, **options)
-    return llm.run_job(
+    return jobs.run_job(
         ws.engine,
         ws.settings.label_store,
         ws.settings.llm_jobs,
@@ -134,7 +134,7 @@ def test_happy_path_with_exact_token_and_cost_accounting(
     assert stored_labels(workspace, job.label_set_id) == {i: t.split("label:")[1] for i, t in todo}
     with Session(workspace.engine) as db:
         run_row = db.exec(select(LlmRun).where(LlmRun.label_set_id == job.label_set_id)).one()
-    assert (run_row.model, run_row.prompt_version) == ("tiny", llm.DEFAULT_VERSION)
+    assert (run_row.model, run_row.prompt_version) == ("tiny", prompts.DEFAULT_VERSION)
     assert (run_row.input_tokens, run_row.cost) == (job.input_tokens, job.spent)
     # bounded concurrency, structured output with the label set, the key sent and never stored
     assert 1 <= server.most_in_flight <= 3
@@ -149,14 +149,14 @@ def test_happy_path_with_exact_token_and_cost_accounting(
 def test_estimate_then_actual(workspace: Workspace, server: ChatServer) -> None:
     todo = items(10)
     with session_scope(workspace.engine) as db:
-        task = llm.task_type_of(db, "topic")
-        prompt = llm.build_prompt(
-            db, workspace.settings.label_store, task, llm.template(db, task, None)
+        task = prompts.task_type_of(db, "topic")
+        prompt = prompts.build_prompt(
+            db, workspace.settings.label_store, task, prompts.template(db, task, None)
         )
-        figures = llm.estimate(prompt, todo, llm.model_price(db, "tiny"), 50)
+        figures = estimates.estimate(prompt, todo, estimates.model_price(db, "tiny"), 50)
     messages = [prompt.messages(text) for _, text in todo]
     assert figures.input_tokens == sum(
-        -(-len(m["content"]) // 4) + llm.MESSAGE_OVERHEAD for ms in messages for m in ms
+        -(-len(m["content"]) // 4) + prompts.MESSAGE_OVERHEAD for ms in messages for m in ms
     )
     job = execute(workspace, server, todo)
     assert job.estimated_cost == figures.cost
@@ -217,7 +217,7 @@ def test_out_of_set_answers_are_asked_once_more_then_invalid(
     labels = stored_labels(workspace, job.label_set_id)
     assert labels["once"] == "B" and "never" not in labels and "text" not in labels
     assert job.spent == expected_cost(server.usages)  # the invalid answers were paid for
-    journal = llm.read_journal(llm.journal_path(workspace.settings.llm_jobs, job.id or 0))
+    journal = jobs.read_journal(jobs.journal_path(workspace.settings.llm_jobs, job.id or 0))
     assert journal["never"][-1]["problem"] == "'banana' is not one of the allowed labels"
 
 
@@ -261,7 +261,7 @@ def test_the_stop_flag_in_the_records_stops_a_running_job(
 
     def ask_to_stop(row: LlmJob) -> None:
         with session_scope(workspace.engine) as db:
-            llm.request_stop(db, row.id or 0)
+            jobs.request_stop(db, row.id or 0)
 
     job = execute(workspace, server, todo, concurrency=1, progress=ask_to_stop)
     assert job.status == JobStatus.stopped and job.done < 30
@@ -294,9 +294,9 @@ def test_prompt_versions_and_few_shot_from_gold(
         import_labels(
             db, workspace.settings.label_store, gold, source="gold", task_type_key="topic"
         )
-        llm.save_template(db, "topic", "v2", "Classify the post's topic.", few_shot=2)
+        prompts.save_template(db, "topic", "v2", "Classify the post's topic.", few_shot=2)
         with pytest.raises(InputError, match="exists already"):
-            llm.save_template(db, "topic", "v2", "Another text.")
+            prompts.save_template(db, "topic", "v2", "Another text.")
     job = execute(workspace, server, items(2), prompt_version="v2")
     messages = server.requests[0]["messages"]
     assert messages[0]["content"].startswith("Classify the post's topic.")
@@ -319,7 +319,7 @@ def test_prompt_versions_and_few_shot_from_gold(
 def test_answers_are_parsed_strictly(
     content: str | None, label: str | None, problem: str | None
 ) -> None:
-    answer = llm.parse_answer(content, ("A", "B", "C"))
+    answer = prompts.parse_answer(content, ("A", "B", "C"))
     assert (answer.label, answer.problem) == (label, problem)
 
 

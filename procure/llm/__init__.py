@@ -6,20 +6,19 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
+    from procure.llm.client import RunOptions
+    from procure.llm.estimates import JobSource, estimate, job_source, model_price
     from procure.llm.jobs import (
-        DEFAULT_VERSION,
-        JobSource,
-        RunOptions,
-        build_prompt,
-        estimate,
-        job_source,
         labelled_batches,
         list_jobs,
-        model_price,
         prepare_job,
         request_stop,
         run_job,
         run_job_recording_failure,
+    )
+    from procure.llm.prompts import (
+        DEFAULT_VERSION,
+        build_prompt,
         save_template,
         task_type_of,
         template,

@@ -1,0 +1,136 @@
+"""What labelling a batch's (or a file's) items once would cost, from the dated price table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from sqlmodel import Session, select
+
+from procure.errors import InputError
+from procure.llm.prompts import (
+    EXPECTED_OUTPUT_TOKENS,
+    MESSAGE_OVERHEAD,
+    Prompt,
+    call_cost,
+    estimate_tokens,
+    token_upper_bound,
+)
+from procure.quality.report import parquet_columns
+from procure.records.llm_prices import price_for
+from procure.records.models import (
+    LabelSet,
+    LlmPrice,
+)
+
+# --- items -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSource:
+    """The items to label and what identifies them for resuming."""
+
+    key: str
+    items: list[tuple[str, str]] = field(repr=False)
+    batch_id: int | None = None
+
+
+BATCH_ITEMS = """
+SELECT item_id, min(text) AS text FROM read_parquet($files, union_by_name = true)
+WHERE text IS NOT NULL GROUP BY item_id ORDER BY item_id
+"""
+
+
+def batch_items(session: Session, store: Path, batch_id: int) -> list[tuple[str, str]]:
+    """(item_id, text) of a batch's vendor labels, one per item."""
+    files = [
+        str(store / s.path)
+        for s in session.exec(select(LabelSet).where(LabelSet.batch_id == batch_id))
+    ]
+    if not files:
+        raise InputError(
+            f"batch {batch_id} has no labels imported; import them with their text first"
+        )
+    with duckdb.connect() as con:
+        if not all("text" in parquet_columns(con, f) for f in files):
+            raise InputError(
+                f"batch {batch_id}'s labels have no text column; the LLM needs each item's text "
+                "(import the labels with a text column, or give an items file)"
+            )
+        return [
+            (item, text) for item, text in con.execute(BATCH_ITEMS, {"files": files}).fetchall()
+        ]
+
+
+def job_source(
+    session: Session,
+    store: Path,
+    *,
+    batch_id: int | None = None,
+    items_file: Path | None = None,
+    display_name: str | None = None,
+) -> JobSource:
+    """The items of a batch (from its labels' text) or of an items file (item_id, text)."""
+    if (batch_id is None) == (items_file is None):
+        raise InputError("give either a batch or an items file")
+    if batch_id is not None:
+        return JobSource(f"batch {batch_id}", batch_items(session, store, batch_id), batch_id)
+    assert items_file is not None
+    from procure.labels.files import read_items
+    from procure.labels.store import file_sha256
+
+    if not items_file.is_file():
+        raise InputError("no such file", source=display_name or str(items_file))
+    items = read_items(items_file, display_name)
+    return JobSource(f"items {file_sha256(items_file)}", items)
+
+
+# --- estimate ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    items: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal
+    worst_case: Decimal
+    currency: str
+    price_read_on: str
+
+
+def model_price(session: Session, model: str) -> LlmPrice:
+    price = price_for(session, model)
+    if price is None:
+        raise InputError(
+            f"no price for model {model!r} in the price table; add it first (Economics page, or "
+            f"`procure llm-price set {model} --in PRICE --out PRICE`; 0 for a local model)",
+            field="model",
+        )
+    return price
+
+
+def estimate(
+    prompt: Prompt, items: list[tuple[str, str]], price: LlmPrice, max_output_tokens: int
+) -> Estimate:
+    """Estimated tokens and cost of labelling ``items`` once (see the module docstring), and the
+    worst case of one call per item (re-asks of invalid answers come on top). Costs are linear in
+    tokens, so the per-item worst cases add up to the cost of the summed bounds."""
+    inputs = upper = 0
+    for _, text in items:
+        messages = prompt.messages(text)
+        inputs += sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+        upper += token_upper_bound(messages)
+    outputs = EXPECTED_OUTPUT_TOKENS * len(items)
+    worst = call_cost(price, upper, max_output_tokens * len(items))
+    return Estimate(
+        len(items),
+        inputs,
+        outputs,
+        call_cost(price, inputs, outputs),
+        worst,
+        price.currency,
+        str(price.read_on),
+    )
