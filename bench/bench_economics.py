@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from procure.economics import scenario as ec
+from procure.economics import comparison, uncertainty
+from procure.economics import scenario as sc
 
 SCENARIO = Path(__file__).parent.parent / "sample_data" / "economics_scenario.yaml"
 
@@ -31,7 +32,7 @@ def best(function: Callable[[], Any], repeat: int = 5) -> float:
     return min(times)
 
 
-def bare_draws(scenario: ec.Scenario, draws: int) -> np.ndarray:
+def bare_draws(scenario: sc.Scenario, draws: int) -> np.ndarray:
     """The least any Monte Carlo must do: one Beta draw per measured rate, one division."""
     rng = np.random.default_rng(0)
     total = np.zeros(draws)
@@ -47,13 +48,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--draws", type=int, default=10_000)
     draws = parser.parse_args().draws
-    scenario = ec.read_scenario(SCENARIO.read_bytes(), SCENARIO.name)
+    scenario = sc.read_scenario(SCENARIO.read_bytes(), SCENARIO.name)
     baseline = best(lambda: bare_draws(scenario, draws))
-    carlo = best(lambda: ec.monte_carlo(scenario, draws))
-    report = best(lambda: ec.report(scenario))
+    carlo = best(lambda: uncertainty.monte_carlo(scenario, draws))
+    report = best(lambda: comparison.report(scenario))
     volumes = sorted({int(v) for v in np.geomspace(100, 10 * scenario.volume, 30)})
     page = best(
-        lambda: (ec.curve(scenario, volumes), ec.tornado(scenario, scenario.strategies[-1].name))
+        lambda: (
+            comparison.curve(scenario, volumes),
+            uncertainty.tornado(scenario, scenario.strategies[-1].name),
+        )
     )
     strategies = len(scenario.strategies)
     print(f"scenario: {strategies} strategies, {draws:,} draws")

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from procure.economics import scenario as ec
+from procure.economics import comparison, formulas, uncertainty
+from procure.economics import scenario as sc
 from procure.errors import InputError
 from procure.quality.stats.acceptance import wilson_interval
 
 
-def scenario(*strategies: dict[str, Any], **fields: Any) -> ec.Scenario:
-    return ec.Scenario.model_validate(
+def scenario(*strategies: dict[str, Any], **fields: Any) -> sc.Scenario:
+    return sc.Scenario.model_validate(
         {"volume": 1000, "currency": "USD", **fields, "strategies": list(strategies)}
     )
 
@@ -39,8 +40,8 @@ LLM = {
 }  # 500 x 1.5 / 1e6 + 10 x 5 / 1e6 = 0.0008 per label
 
 
-def figures(s: ec.Scenario) -> dict[str, ec.Figures]:
-    return {f.name: f for f in ec.evaluate(s)}
+def figures(s: sc.Scenario) -> dict[str, formulas.Figures]:
+    return {f.name: f for f in formulas.evaluate(s)}
 
 
 def test_published_anchor_gpt4_at_0_0003_per_label() -> None:
@@ -150,7 +151,9 @@ def test_majority_vote_matches_the_binomial(votes: int, q: float) -> None:
     expected = stats.binom.sf(votes // 2, votes, q)  # P(X > v/2)
     if votes % 2 == 0:
         expected = stats.binom.sf(votes // 2, votes, q) + stats.binom.pmf(votes // 2, votes, q) / 2
-    assert float(ec.majority_vote_accuracy(D(str(q)), votes)) == pytest.approx(expected, abs=1e-12)
+    assert float(formulas.majority_vote_accuracy(D(str(q)), votes)) == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_majority_vote_hybrid_costs_every_vote() -> None:
@@ -165,7 +168,7 @@ def test_majority_vote_hybrid_costs_every_vote() -> None:
     }
     h = figures(scenario(VENDOR, LLM, hybrid))["h"]
     assert h.cost_per_label == 3 * D("0.0008")
-    assert h.accuracy == ec.majority_vote_accuracy(D("0.85"), 3)
+    assert h.accuracy == formulas.majority_vote_accuracy(D("0.85"), 3)
 
 
 def test_a_given_hybrid_accuracy_is_used_as_is() -> None:
@@ -194,19 +197,21 @@ def test_break_even_volume_matches_the_closed_form() -> None:
     f = figures(s)
     h, v = f["h"], f["vendor"]
     exact = h.validation_cost / (h.accuracy * (v.cost_per_correct_label - h.cost_per_correct_label))
-    volume = ec.break_even_volume(s, "h", "vendor")
+    volume = formulas.break_even_volume(s, "h", "vendor")
     assert volume == int(exact) + 1
-    assert ec.all_in_per_correct(s, "h", volume) <= ec.all_in_per_correct(s, "vendor", volume)
-    assert ec.all_in_per_correct(s, "h", volume - 1) > ec.all_in_per_correct(
+    assert formulas.all_in_per_correct(s, "h", volume) <= formulas.all_in_per_correct(
+        s, "vendor", volume
+    )
+    assert formulas.all_in_per_correct(s, "h", volume - 1) > formulas.all_in_per_correct(
         s, "vendor", volume - 1
     )
     costly = {**LLM, "price_in_per_mtok": 5000, "price_out_per_mtok": 0}  # 2.50 per label
-    assert ec.break_even_volume(scenario(VENDOR, costly, hybrid), "h", "vendor") is None
+    assert formulas.break_even_volume(scenario(VENDOR, costly, hybrid), "h", "vendor") is None
 
 
 def test_break_even_accuracy_gives_equal_cost_per_correct_label() -> None:
     f = figures(scenario(VENDOR, LLM))
-    needed = ec.break_even_accuracy(
+    needed = formulas.break_even_accuracy(
         f["llm"].cost_per_accepted_label, f["vendor"].cost_per_correct_label
     )
     assert needed is not None
@@ -214,7 +219,7 @@ def test_break_even_accuracy_gives_equal_cost_per_correct_label() -> None:
     assert at_needed.cost_per_correct_label == pytest.approx(
         f["vendor"].cost_per_correct_label, rel=D("1e-20")
     )
-    assert ec.break_even_accuracy(D("2"), D("1")) is None
+    assert formulas.break_even_accuracy(D("2"), D("1")) is None
 
 
 def test_higher_accuracy_never_raises_cost_per_correct_label() -> None:
@@ -242,11 +247,11 @@ def test_higher_accuracy_never_raises_cost_per_correct_label() -> None:
 
 def test_long_tail_average_matches_numerical_integration() -> None:
     base, start, growth, units = D("2"), 10_000, D("0.3"), D(250_000)
-    b = ec.long_tail_exponent(growth)
+    b = formulas.long_tail_exponent(growth)
     grid = np.linspace(0, float(units), 2_000_001)
     marginal = np.where(grid <= start, 2.0, 2.0 * (grid / start) ** float(b))
     integral = float(np.sum((marginal[1:] + marginal[:-1]) / 2 * np.diff(grid)))
-    assert float(ec.average_unit_price(base, units, start, b)) == pytest.approx(
+    assert float(formulas.average_unit_price(base, units, start, b)) == pytest.approx(
         integral / float(units), rel=1e-9
     )
     # each doubling past the start raises the marginal price by 30%
@@ -266,12 +271,12 @@ def test_monte_carlo_matches_the_beta_quantiles() -> None:
     # over q's 95th percentile.
     vendor = {**VENDOR, "acceptance_rate": 1, "accuracy": "0.9", "accuracy_n": 200}
     s = scenario(vendor)
-    band = ec.monte_carlo(s, draws=200_000, seed=3)[0]
+    band = uncertainty.monte_carlo(s, draws=200_000, seed=3)[0]
     beta = stats.beta(180.5, 20.5)
     assert float(band.cost_p05) == pytest.approx(1 / beta.ppf(0.95), rel=2e-3)
     assert float(band.cost_p95) == pytest.approx(1 / beta.ppf(0.05), rel=2e-3)
     assert float(band.accuracy_p05) == pytest.approx(beta.ppf(0.05), rel=2e-3)
-    fixed = ec.monte_carlo(scenario(VENDOR))[0]
+    fixed = uncertainty.monte_carlo(scenario(VENDOR))[0]
     assert fixed.cost_p05 == fixed.cost_p95 == pytest.approx(D("1.25") / D("0.9"))
 
 
@@ -284,7 +289,7 @@ def test_monte_carlo_bands_propagate_into_hybrids() -> None:
         "review_fraction": "0.1",
     }
     s = scenario({**VENDOR, "accuracy_n": 100}, {**LLM, "accuracy_n": 150}, hybrid)
-    bands = {b.name: b for b in ec.monte_carlo(s)}
+    bands = {b.name: b for b in uncertainty.monte_carlo(s)}
     point = figures(s)["h"].all_in_cost_per_correct_label
     assert bands["h"].cost_p05 < point < bands["h"].cost_p95
     assert bands["h"].accuracy_p05 < bands["h"].accuracy_p95
@@ -292,7 +297,7 @@ def test_monte_carlo_bands_propagate_into_hybrids() -> None:
 
 def test_tornado_moves_one_input_at_a_time() -> None:
     s = scenario({**VENDOR, "accuracy_n": 100})
-    bars = {b.input: b for b in ec.tornado(s, "vendor")}
+    bars = {b.input: b for b in uncertainty.tornado(s, "vendor")}
     accuracy = bars["vendor: accuracy"]
     interval = wilson_interval(90, 100)  # measured on 100 items: its Wilson interval
     assert interval is not None
@@ -301,7 +306,7 @@ def test_tornado_moves_one_input_at_a_time() -> None:
     price = bars["vendor: unit_price"]
     assert (price.low_value, price.high_value) == (D("0.8"), D("1.2"))
     assert price.at_high == D("1.2") / D("0.8") / D("0.9")
-    swings = [b.swing for b in ec.tornado(s, "vendor")]
+    swings = [b.swing for b in uncertainty.tornado(s, "vendor")]
     assert swings == sorted(swings, reverse=True)
 
 
@@ -313,7 +318,7 @@ def test_report_keys_follow_the_design_contract() -> None:
         "human": "vendor",
         "review_fraction": "0.1",
     }
-    report = ec.report(scenario(VENDOR, LLM, hybrid))
+    report = comparison.report(scenario(VENDOR, LLM, hybrid))
     assert report["currency"] == "USD" and report["volume"] == 1000
     entry = {s["name"]: s for s in report["strategies"]}
     for key in (
@@ -355,7 +360,7 @@ def test_report_keys_follow_the_design_contract() -> None:
 )
 def test_bad_scenarios_get_one_clear_message(text: str, expected: str) -> None:
     with pytest.raises(InputError) as caught:
-        ec.read_scenario(text.encode(), "s.yaml")
+        sc.read_scenario(text.encode(), "s.yaml")
     assert expected in str(caught.value)
     assert "s.yaml" in str(caught.value)
 
@@ -372,7 +377,7 @@ def test_a_scenario_survives_its_own_text() -> None:
     }
     s = scenario(VENDOR, LLM, hybrid, validation_items=250)
     for fmt in ("yaml", "json"):
-        again = ec.read_scenario(ec.scenario_text(s, fmt).encode(), f"s.{fmt}")
+        again = sc.read_scenario(sc.scenario_text(s, fmt).encode(), f"s.{fmt}")
         assert again == s
 
 
@@ -380,7 +385,7 @@ def test_estimated_hybrid_accuracy_stays_a_probability() -> None:
     rng = np.random.default_rng(11)
     for _ in range(500):
         f, q_h, q_b, c = (D(str(round(v, 4))) for v in rng.uniform(0, 1, 4))
-        accuracy = ec.hybrid_accuracy(f, q_h, q_b, c)
+        accuracy = formulas.hybrid_accuracy(f, q_h, q_b, c)
         assert 0 <= accuracy <= 1
         # relabelling by perfect humans never lowers accuracy below the LLM's own
-        assert ec.hybrid_accuracy(f, D(1), q_b, c) >= q_b
+        assert formulas.hybrid_accuracy(f, D(1), q_b, c) >= q_b

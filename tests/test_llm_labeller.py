@@ -84,7 +84,12 @@ def start(
     run_options = client.RunOptions(**(defaults | options))
     with session_scope(ws.engine) as db:
         job, prompt, _ = jobs.prepare_job(
-            db, ws.settings.label_store, "topic", estimates.JobSource(key, todo), run_options, version
+            db,
+            ws.settings.label_store,
+            "topic",
+            estimates.JobSource(key, todo),
+            run_options,
+            version,
         )
     return job, prompt, run_options
 

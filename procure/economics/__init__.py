@@ -6,19 +6,17 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
+    from procure.economics.comparison import curve, report
+    from procure.economics.formulas import all_in_per_correct
     from procure.economics.measured import measured_scenario
     from procure.economics.scenario import (
         KINDS,
         POLICIES,
         Scenario,
-        TornadoBar,
-        all_in_per_correct,
-        curve,
         read_scenario,
-        report,
         scenario_text,
-        tornado,
         without_none,
     )
+    from procure.economics.uncertainty import TornadoBar, tornado
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 from sqlmodel import Session, col, select
 
-from procure.economics.scenario import llm_cost_per_label
+from procure.economics.formulas import llm_cost_per_label
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelSource
 from procure.quality.report import parquet_columns
