@@ -33,7 +33,7 @@ def main() -> int:
         from sqlmodel import Session
 
         from procure.config import Settings
-        from procure.quality.report import quality_report, select_labels
+        from procure.quality import quality_report, select_labels
         from procure.records.workspace import open_workspace
 
         workspace = open_workspace(Settings())

@@ -86,7 +86,7 @@ def workspace_figures(files: dict[str, Path], home: Path) -> dict[str, object]:
     from procure.config import Settings
     from procure.db import session_scope
     from procure.labels.store import LlmRunSpec, import_labels
-    from procure.quality.report import quality_report, select_labels
+    from procure.quality import quality_report, select_labels
     from procure.records.catalog import save_task_type
     from procure.records.workspace import open_workspace
 

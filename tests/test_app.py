@@ -349,7 +349,7 @@ def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> N
 def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
     from procure.kinds import JobStatus
     from procure.llm import list_jobs
-    from procure.quality.report import select_labels
+    from procure.quality import select_labels
     from tests.llm_server import chat_server
 
     with chat_server() as server:

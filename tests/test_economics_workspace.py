@@ -18,7 +18,7 @@ from procure.delivery.report import build_report
 from procure.delivery.schedule import accepted_units
 from procure.economics.measured import measured_scenario
 from procure.kinds import BatchStatus
-from procure.quality.report import quality_report, select_labels
+from procure.quality import quality_report, select_labels
 from procure.records.models import LabelSet, LlmRun, TaskType
 from procure.records.workspace import open_workspace
 from tests.conftest import SAMPLE_TODAY

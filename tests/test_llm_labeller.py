@@ -20,7 +20,7 @@ from procure.db import session_scope
 from procure.errors import InputError
 from procure.kinds import JobStatus
 from procure.llm import client, estimates, jobs, prompts
-from procure.quality.report import quality_report, select_labels
+from procure.quality import quality_report, select_labels
 from procure.records.catalog import save_task_type
 from procure.records.llm_prices import save_price
 from procure.records.models import LabelSet, LlmJob, LlmRun

@@ -12,7 +12,7 @@ from procure.cli import run
 from procure.db import session_scope
 from procure.errors import InputError
 from procure.labels.store import LlmRunSpec, import_labels
-from procure.quality.report import quality_report, select_labels
+from procure.quality import quality_report, select_labels
 from procure.records.catalog import save_task_type
 from procure.records.models import Batch, TaskType
 from procure.records.workspace import Workspace
@@ -208,7 +208,7 @@ def test_quality_cli(
 
 def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     """sample_labels.py's three stories hold in the figures a lead would look at."""
-    from procure.quality.report import disagreement_queue
+    from procure.quality import disagreement_queue
     from procure.sample.labels import load_sample_labels
 
     with session_scope(sample.engine) as db:
@@ -248,7 +248,7 @@ def test_wilson_interval_matches_statsmodels() -> None:
 
 
 def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Path) -> None:
-    from procure.quality.report import add_review, disagreement_queue
+    from procure.quality import add_review, disagreement_queue
 
     _import(
         sample,
@@ -294,7 +294,7 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
 
 
 def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) -> None:
-    from procure.quality.report import add_review, batch_evidence, set_rule
+    from procure.quality import add_review, batch_evidence, set_rule
 
     batch_id = _batch(sample, "NW-PP-04")
     rows = "".join(f"{i},A\n" for i in range(60))
@@ -360,7 +360,7 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
 
 
 def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) -> None:
-    from procure.quality.report import add_review, dawid_skene_report
+    from procure.quality import add_review, dawid_skene_report
 
     # annotator c is always wrong on item labels A/B; a and b agree with the truth
     rows = "".join(

@@ -38,7 +38,8 @@ from procure.delivery.spend import PENDING
 from procure.economics.scenario import Scenario
 from procure.errors import InputError
 from procure.kinds import BatchStatus
-from procure.quality.report import error_capture, gold_matches, select_labels
+from procure.labels.selection import select_labels
+from procure.quality.acceptance import error_capture, gold_matches
 from procure.records.catalog import get_task_type
 from procure.records.fx import RateTable
 from procure.records.llm_prices import price_for

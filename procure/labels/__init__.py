@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from procure.kinds import Adapter
     from procure.labels.adapters import convert, fields
     from procure.labels.files import preview
+    from procure.labels.selection import Selection, select_labels
     from procure.labels.store import (
         LlmRunSpec,
         batch_vendors,

@@ -478,3 +478,11 @@ def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
         .where(col(Batch.id).in_(batch_ids))
     ).all()
     return {int(batch_id): name for batch_id, name in rows if batch_id is not None}
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
+    """The column names of a stored label file (optional columns vary by file)."""
+    return {
+        row[0]
+        for row in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": path}).fetchall()
+    }

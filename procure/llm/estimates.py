@@ -10,6 +10,7 @@ import duckdb
 from sqlmodel import Session, select
 
 from procure.errors import InputError
+from procure.labels.store import parquet_columns
 from procure.llm.prompts import (
     EXPECTED_OUTPUT_TOKENS,
     MESSAGE_OVERHEAD,
@@ -18,7 +19,6 @@ from procure.llm.prompts import (
     estimate_tokens,
     token_upper_bound,
 )
-from procure.quality.report import parquet_columns
 from procure.records.llm_prices import price_for
 from procure.records.models import (
     LabelSet,

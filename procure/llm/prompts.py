@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from procure.economics.formulas import llm_cost_per_label
 from procure.errors import InputError, NotFoundError
 from procure.kinds import LabelSource
-from procure.quality.report import parquet_columns
+from procure.labels.store import parquet_columns
 from procure.records.catalog import get_task_type
 from procure.records.models import (
     LabelSet,

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
+    from procure.labels.selection import Selection, select_labels  # re-exported: the usual entry
+    from procure.quality.acceptance import batch_evidence, set_rule
     from procure.quality.background import (
         RUNNING,
         claim,
@@ -17,15 +19,8 @@ if TYPE_CHECKING:
         result_path,
     )
     from procure.quality.files import file_agreement
-    from procure.quality.report import (
-        add_review,
-        batch_evidence,
-        dawid_skene_report,
-        disagreement_queue,
-        quality_page,
-        quality_report,
-        select_labels,
-        set_rule,
-    )
+    from procure.quality.reliability import dawid_skene_report
+    from procure.quality.report import quality_report
+    from procure.quality.reviews import add_review, disagreement_queue, quality_page
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from procure.db import session_scope
+from procure.labels.selection import select_labels
+from procure.quality.reliability import dawid_skene_report
 
 RUNNING = "running"
 STALE_AFTER = 600.0  # seconds
@@ -59,8 +61,6 @@ def compute_dawid_skene(
     engine: Engine, store: Path, task_key: str, batch_ids: list[int] | None, path: Path
 ) -> None:
     """Fit Dawid-Skene for a selection and store the report (or the error) at ``path``."""
-    from procure.quality.report import dawid_skene_report, select_labels
-
     try:
         with session_scope(engine) as session:
             selection = select_labels(session, task_key, batch_ids=batch_ids)
