@@ -17,7 +17,7 @@ import duckdb
 
 from procure.errors import InputError
 from procure.kinds import Adapter
-from procure.labels.files import detect
+from procure.labels.readers import detect
 
 LABEL_STUDIO = """
 WITH tasks AS (SELECT json AS task FROM read_json_objects($path, format = 'array')),

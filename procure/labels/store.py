@@ -33,16 +33,13 @@ from sqlmodel import Session, col, select
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import Adapter, LabelKind, LabelSource
 from procure.labels.adapters import convert
-from procure.labels.files import (
+from procure.labels.files import TypedRelation, conflict_check, open_label_file, typed_relation
+from procure.labels.readers import (
     ANNOTATOR_CODED,
     FAST_ANNOTATORS,
     NUMERIC_COLUMNS,
     REPEATS,
-    TypedRelation,
-    conflict_check,
-    open_label_file,
     read_error,
-    typed_relation,
 )
 from procure.money import check_currency
 from procure.records.catalog import get_task_type

@@ -78,7 +78,7 @@ def job_source(
     if batch_id is not None:
         return JobSource(f"batch {batch_id}", batch_items(session, store, batch_id), batch_id)
     assert items_file is not None
-    from procure.labels.files import read_items
+    from procure.labels.readers import read_items
     from procure.labels.store import file_sha256
 
     if not items_file.is_file():

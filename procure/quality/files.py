@@ -36,14 +36,8 @@ import numpy as np
 
 from procure.errors import InputError
 from procure.kinds import Level
-from procure.labels.files import (
-    ANNOTATOR_CODED,
-    FAST_ANNOTATORS,
-    REPEATS,
-    LabelFile,
-    locate_problem,
-    open_label_file,
-)
+from procure.labels.files import LabelFile, locate_problem, open_label_file
+from procure.labels.readers import ANNOTATOR_CODED, FAST_ANNOTATORS, REPEATS
 from procure.quality.stats import agreement as ag
 
 MAX_KEY = 2**126  # keys are at most HUGEINT sums
