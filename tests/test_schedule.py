@@ -13,7 +13,7 @@ from procure.delivery.schedule import (
     week_of,
 )
 from procure.kinds import BatchStatus
-from procure.records.contracts import week_count
+from procure.records.terms import week_count
 
 START, END = date(2026, 10, 5), date(2026, 11, 15)  # Monday to Sunday, six weeks
 

@@ -16,6 +16,6 @@ if TYPE_CHECKING:
         spend_payload,
     )
     from procure.delivery.schedule import BurnupPoint, week_of
-    from procure.records.contracts import week_count
+    from procure.records.terms import week_count
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -27,7 +27,6 @@ from procure.delivery.schedule import (
 from procure.delivery.spend import BatchCost, BatchFacts, ContractSpend, LineInput, contract_spend
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.money import format_money
-from procure.records.contracts import week_count
 from procure.records.fx import RateTable
 from procure.records.models import (
     Batch,
@@ -39,6 +38,7 @@ from procure.records.models import (
     TaskType,
     Vendor,
 )
+from procure.records.terms import week_count
 from procure.records.workspace import rate_table
 
 ENDING_SOON_DAYS = 30

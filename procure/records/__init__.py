@@ -18,7 +18,6 @@ if TYPE_CHECKING:
         save_vendor,
     )
     from procure.records.contracts import (
-        ContractSpec,
         contract_spec,
         delete_contract,
         get_contract,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from procure.records.fx import RateTable
     from procure.records.llm_prices import delete_price, list_prices, replace_prices, save_price
     from procure.records.models import Batch
+    from procure.records.terms import ContractSpec
     from procure.records.transfer import export_document, import_document
     from procure.records.workspace import (
         Workspace,

@@ -10,8 +10,9 @@ from procure.documents import problems_error, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus
 from procure.records.catalog import task_type_by_key
-from procure.records.contracts import BatchSpec, contract_spec, get_contract
+from procure.records.contracts import contract_spec, get_contract
 from procure.records.models import Batch
+from procure.records.terms import BatchSpec
 from procure.records.workspace import record_event
 
 

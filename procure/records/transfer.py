@@ -29,16 +29,10 @@ from procure.records.catalog import (
     task_type_by_key,
     vendor_by_name,
 )
-from procure.records.contracts import (
-    ContractSpec,
-    check_contract,
-    contract_spec,
-    get_contract,
-    list_contracts,
-    save_contract,
-)
+from procure.records.contracts import contract_spec, get_contract, list_contracts, save_contract
 from procure.records.llm_prices import list_prices, save_price
 from procure.records.models import Contract, Vendor
+from procure.records.terms import ContractSpec, check_contract
 from procure.records.workspace import (
     claim_import,
     exchange_rates,

@@ -1,0 +1,213 @@
+"""A contract's terms as a document: ``ContractSpec`` with its price lines and tiers, discounts,
+schedule and batches, and the checks that tie them together. It is both the YAML/JSON document a
+user keeps in git and the input of the forms: one validation for every surface."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+import yaml
+from pydantic import Field, field_validator
+
+from procure.documents import Problem, Spec, problems_error
+from procure.kinds import BatchStatus, ContractStatus, DiscountKind
+from procure.money import check_currency
+
+
+def week_count(start: date, end: date) -> int:
+    """Number of contract weeks, counting a partial last week.
+
+    >>> week_count(date(2026, 10, 5), date(2026, 11, 15))  # 42 days
+    6
+    >>> week_count(date(2026, 10, 5), date(2026, 11, 16))
+    7
+    """
+    return ((end - start).days // 7) + 1
+
+
+class TermsSpec(Spec):
+    open_source_allowed: bool = False
+    vendor_may_reuse: bool = False
+    exclusive: bool = False
+
+
+class TierSpec(Spec):
+    from_unit: int = Field(gt=1, description="first unit (1-based) sold at this price")
+    unit_price: Decimal = Field(gt=0, allow_inf_nan=False)
+
+
+class PriceLineSpec(Spec):
+    task_type: str = Field(min_length=1)
+    unit_price: Decimal = Field(gt=0, allow_inf_nan=False)
+    quantity: int = Field(gt=0, description="contracted quantity")
+    tiers: list[TierSpec] = []
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_do_not_overlap(cls, tiers: list[TierSpec]) -> list[TierSpec]:
+        repeated = sorted(
+            start for start, n in Counter(t.from_unit for t in tiers).items() if n > 1
+        )
+        if repeated:
+            raise ValueError(
+                f"tiers overlap: more than one tier starts at unit {repeated[0]}; "
+                "expected each tier to start at a different unit"
+            )
+        return sorted(tiers, key=lambda tier: tier.from_unit)
+
+
+class ScheduleSpec(Spec):
+    week: int = Field(ge=1)
+    task_type: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+
+
+class DiscountSpec(Spec):
+    kind: DiscountKind
+    percent: Decimal = Field(gt=0, lt=100, allow_inf_nan=False)
+    task_type: str | None = None
+
+
+class BatchSpec(Spec):
+    ref: str | None = None
+    task_type: str = Field(min_length=1)
+    week: int = Field(ge=1)
+    delivered_on: date
+    quantity: int = Field(gt=0)
+    status: BatchStatus = BatchStatus.received
+    accepted_quantity: int | None = None
+    notes: str = ""
+
+    def problems(self) -> list[Problem]:
+        partial = self.status is BatchStatus.partially_accepted
+        if partial and (
+            self.accepted_quantity is None or not 0 < self.accepted_quantity < self.quantity
+        ):
+            return [
+                (
+                    ("accepted_quantity",),
+                    f"a partially accepted batch needs an accepted quantity between 1 and "
+                    f"{self.quantity - 1}, got {self.accepted_quantity}",
+                )
+            ]
+        if not partial and self.accepted_quantity is not None:
+            return [
+                (
+                    ("accepted_quantity",),
+                    "an accepted quantity is only for partially_accepted batches",
+                )
+            ]
+        return []
+
+
+class ContractSpec(Spec):
+    vendor: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
+    start_date: date
+    end_date: date
+    currency: str
+    committed_budget: Decimal = Field(ge=0, allow_inf_nan=False)
+    status: ContractStatus = ContractStatus.draft
+    terms: TermsSpec = TermsSpec()
+    discounts: list[DiscountSpec] = []
+    price_lines: list[PriceLineSpec] = []
+    schedule: list[ScheduleSpec] = []
+    batches: list[BatchSpec] = []
+    notes: str = ""
+
+    _currency = field_validator("currency")(check_currency)
+
+    @property
+    def weeks(self) -> int:
+        return week_count(self.start_date, self.end_date)
+
+    def problems(self) -> list[Problem]:
+        """Checks across fields, each with the location of the offending field."""
+        if self.end_date < self.start_date:
+            return [
+                (
+                    ("end_date",),
+                    f"end date {self.end_date} is before start date {self.start_date}; "
+                    "expected an end on or after the start",
+                )
+            ]
+        problems: list[Problem] = []
+        priced = Counter(line.task_type for line in self.price_lines)
+        for i, line in enumerate(self.price_lines):
+            if priced[line.task_type] > 1:
+                problems.append(
+                    (
+                        ("price_lines", i, "task_type"),
+                        f"{line.task_type!r} has more than one price line",
+                    )
+                )
+        covered = sorted(priced)
+        not_covered = "the contract has no price line for task type {!r} (it covers: {})"
+        referenced: list[tuple[str, int, str | None]] = [
+            ("schedule", i, e.task_type) for i, e in enumerate(self.schedule)
+        ]
+        referenced += [("discounts", i, d.task_type) for i, d in enumerate(self.discounts)]
+        for section, i, task_type in referenced:
+            if task_type is not None and task_type not in priced:
+                problems.append(
+                    (
+                        (section, i, "task_type"),
+                        not_covered.format(task_type, ", ".join(covered) or "nothing"),
+                    )
+                )
+        planned = Counter((entry.week, entry.task_type) for entry in self.schedule)
+        for i, entry in enumerate(self.schedule):
+            problems += [
+                ((("schedule", i, *loc)), msg) for loc, msg in self.week_problems(entry.week)
+            ]
+            if planned[(entry.week, entry.task_type)] > 1:
+                problems.append(
+                    (("schedule", i), f"week {entry.week} plans {entry.task_type!r} more than once")
+                )
+        refs = Counter(batch.ref for batch in self.batches)
+        for i, batch in enumerate(self.batches):
+            if batch.ref is None:
+                problems.append((("batches", i, "ref"), "a batch in a document needs a ref"))
+            elif refs[batch.ref] > 1:
+                problems.append((("batches", i, "ref"), f"ref {batch.ref!r} is used twice"))
+            problems += [(("batches", i, *loc), msg) for loc, msg in self.batch_problems(batch)]
+        return problems
+
+    def week_problems(self, week: int) -> list[Problem]:
+        if not 1 <= week <= self.weeks:
+            return [
+                (
+                    ("week",),
+                    f"week {week} is outside the contract ({self.start_date} to {self.end_date} "
+                    f"has weeks 1 to {self.weeks})",
+                )
+            ]
+        return []
+
+    def batch_problems(self, batch: BatchSpec) -> list[Problem]:
+        problems = batch.problems() + self.week_problems(batch.week)
+        if batch.task_type not in {line.task_type for line in self.price_lines}:
+            problems.append(
+                (
+                    ("task_type",),
+                    f"the contract has no price line for task type {batch.task_type!r}",
+                )
+            )
+        if batch.delivered_on < self.start_date:
+            problems.append(
+                (
+                    ("delivered_on",),
+                    f"delivered on {batch.delivered_on}, before the contract starts on {self.start_date}",
+                )
+            )
+        return problems
+
+
+def check_contract(
+    spec: ContractSpec, source: str, tree: yaml.Node | None = None, at: tuple[int | str, ...] = ()
+) -> None:
+    problems = spec.problems()
+    if problems:
+        raise problems_error([((*at, *loc), msg) for loc, msg in problems], source, tree)
