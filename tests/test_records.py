@@ -11,7 +11,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from procure.db import session_scope
-from procure.delivery.report import build_report, spend_payload
+from procure.delivery.payloads import spend_payload
+from procure.delivery.report import build_report
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
 from procure.records import batches as deliveries

@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
+    from procure.delivery.payloads import deliveries_payload, spend_payload
     from procure.delivery.report import (
         Alert,
         ContractReport,
         PortfolioReport,
         Severity,
         build_report,
-        deliveries_payload,
-        spend_payload,
     )
     from procure.delivery.schedule import BurnupPoint, week_of
     from procure.records.terms import week_count
