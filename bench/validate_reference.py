@@ -14,8 +14,12 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from procure.quality.results import Comparison
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
@@ -80,7 +84,7 @@ def build_files(out: Path) -> dict[str, Path]:
     return files
 
 
-def workspace_figures(files: dict[str, Path], home: Path) -> dict[str, object]:
+def workspace_figures(files: dict[str, Path], home: Path) -> Comparison:
     """The same comparison through a workspace: experts imported as gold, GPT-4 prompt 7 as an
     LLM run, then the quality report."""
     from procure.config import Settings
@@ -115,8 +119,7 @@ def workspace_figures(files: dict[str, Path], home: Path) -> dict[str, object]:
     with session_scope(workspace.engine) as db:
         report = quality_report(db, store, select_labels(db, "stance"))
     workspace.engine.dispose()
-    pair: dict[str, object] = report["pairs"]["llm_vs_gold"]
-    return pair
+    return report.pairs["llm_vs_gold"]
 
 
 def main() -> int:
@@ -132,31 +135,31 @@ def main() -> int:
         )
         worst = 0.0
         for model, prompt, published in PUBLISHED:
-            report = file_agreement(files["experts"], files[f"{model} p{prompt}"], labels=LABELS)[
-                "against"
-            ]
-            worst = max(worst, abs(report["percent_agreement"] - published))
+            report = file_agreement(
+                files["experts"], files[f"{model} p{prompt}"], labels=LABELS
+            ).against
+            assert report is not None and report.percent_agreement is not None
+            worst = max(worst, abs(report.percent_agreement - published))
             print(
-                f"{model + ' p' + str(prompt):<22} {published:>18.4f} {report['percent_agreement']:>9.4f} {report['cohen_kappa']:>8.4f} {report['gwet_ac1']:>7.4f}"
+                f"{model + ' p' + str(prompt):<22} {published:>18.4f} {report.percent_agreement:>9.4f} {report.cohen_kappa:>8.4f} {report.gwet_ac1:>7.4f}"
             )
         print(
             f"largest difference from the published accuracies: {worst:.5f} (they are rounded to 4 places)"
         )
-        p7 = file_agreement(files["experts"], files["GPT-4 p47"], labels=LABELS)["against"]
+        p7 = file_agreement(files["experts"], files["GPT-4 p47"], labels=LABELS).against
+        assert p7 is not None
         print(
-            f"GPT-4 p7 vs experts: kappa {p7['cohen_kappa']:.6f} (SOURCE.md 0.484681), AC1 {p7['gwet_ac1']:.6f} (0.769195), confusion {p7['confusion']['counts']}"
+            f"GPT-4 p7 vs experts: kappa {p7.cohen_kappa:.6f} (SOURCE.md 0.484681), AC1 {p7.gwet_ac1:.6f} (0.769195), confusion {p7.confusion.counts}"
         )
         pair = file_agreement(files["experts and GPT-4 p7"], labels=LABELS)
-        print(
-            f"experts and GPT-4 p7 as two coders: alpha {pair['krippendorff_alpha']:.6f} (0.480076)"
-        )
+        print(f"experts and GPT-4 p7 as two coders: alpha {pair.krippendorff_alpha:.6f} (0.480076)")
         prompts = file_agreement(files["gpt4 prompts"], labels=LABELS)
         print(
-            f"8 GPT-4 prompts as raters: Fleiss kappa {prompts['fleiss_kappa']:.6f} (0.635267), alpha {prompts['krippendorff_alpha']:.6f} (0.635327)"
+            f"8 GPT-4 prompts as raters: Fleiss kappa {prompts.fleiss_kappa:.6f} (0.635267), alpha {prompts.krippendorff_alpha:.6f} (0.635327)"
         )
         stored = workspace_figures(files, Path(scratch) / "workspace")
         print(
-            f"through a workspace (gold + LLM run): accuracy {stored['percent_agreement']:.6f} (0.811096), kappa {stored['cohen_kappa']:.6f} (0.484681)"
+            f"through a workspace (gold + LLM run): accuracy {stored.percent_agreement:.6f} (0.811096), kappa {stored.cohen_kappa:.6f} (0.484681)"
         )
     return 0 if worst < 0.0001 else 1
 

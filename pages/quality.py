@@ -150,39 +150,39 @@ with reported_errors():
     page = cached.quality(task_key, chosen_batches)
 if page is None:
     st.stop()
-report, queue = page["report"], page["queue"]
+report, queue = page.report, page.queue
 
-human = report["human"]
+human = report.human
 if human:
     st.subheader("The vendor's own annotators (the human ceiling)")
     a, b, c, d = st.columns(4)
-    a.metric("Items", f"{human['items']:,}")
+    a.metric("Items", f"{human.items:,}")
     b.metric(
         "Agreement",
-        "-" if human["percent_agreement"] is None else f"{human['percent_agreement']:.1%}",
+        "-" if human.percent_agreement is None else f"{human.percent_agreement:.1%}",
     )
     c.metric(
         "Krippendorff's alpha",
-        "-" if human["krippendorff_alpha"] is None else f"{human['krippendorff_alpha']:.3f}",
+        "-" if human.krippendorff_alpha is None else f"{human.krippendorff_alpha:.3f}",
     )
-    d.metric("Gwet's AC1", "-" if human["gwet_ac1"] is None else f"{human['gwet_ac1']:.3f}")
+    d.metric("Gwet's AC1", "-" if human.gwet_ac1 is None else f"{human.gwet_ac1:.3f}")
 
-if report["pairs"]:
+if report.pairs:
     st.subheader("Vendor consensus, LLM and gold")
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "comparison": name.replace("_", " "),
-                    "items": pair["items"],
-                    "agreement": pair["percent_agreement"],
-                    "Cohen's kappa": pair["cohen_kappa"],
+                    "items": pair.items,
+                    "agreement": pair.percent_agreement,
+                    "Cohen's kappa": pair.cohen_kappa,
                     "kappa 95% CI": "-"
-                    if not pair["cohen_kappa_ci95"]
-                    else f"{pair['cohen_kappa_ci95'][0]:.3f} to {pair['cohen_kappa_ci95'][1]:.3f}",
-                    "Gwet's AC1": pair["gwet_ac1"],
+                    if not pair.cohen_kappa_ci95
+                    else f"{pair.cohen_kappa_ci95[0]:.3f} to {pair.cohen_kappa_ci95[1]:.3f}",
+                    "Gwet's AC1": pair.gwet_ac1,
                 }
-                for name, pair in report["pairs"].items()
+                for name, pair in report.pairs.items()
             ]
         ),
         hide_index=True,
@@ -194,26 +194,26 @@ if report["pairs"]:
     )
     shown_pair = st.selectbox(
         "Confusion matrix",
-        list(report["pairs"]),
+        list(report.pairs),
         format_func=lambda n: n.replace("_", " "),
         key="quality_pair",
     )
     first, second = shown_pair.split("_vs_")
-    pair = report["pairs"][shown_pair]
+    pair = report.pairs[shown_pair]
     left, right = st.columns(2)
     with left:
         widgets.plotly_chart(
             confusion_figure,
-            pair["confusion"]["labels"],
-            pair["confusion"]["counts"],
+            pair.confusion.labels,
+            pair.confusion.counts,
             first,
             second,
         )
-    if report["weeks"]:
+    if report.weeks:
         with right:
-            widgets.plotly_chart(trend_figure, report["weeks"])
+            widgets.plotly_chart(trend_figure, report.weeks)
 
-if report["llm_test_retest"]:
+if report.llm_test_retest:
     st.subheader("LLM test-retest")
     st.caption(
         "The same model and prompt run again on the same items: how often it gives the same label."
@@ -222,14 +222,14 @@ if report["llm_test_retest"]:
         pd.DataFrame(
             [
                 {
-                    "model": r["model"],
-                    "prompt": r["prompt_version"],
-                    "runs": f"{r['runs'][0]} and {r['runs'][1]}",
-                    "items": r["items"],
-                    "agreement": r["percent_agreement"],
-                    "Cohen's kappa": r["cohen_kappa"],
+                    "model": r.model,
+                    "prompt": r.prompt_version,
+                    "runs": f"{r.runs[0]} and {r.runs[1]}",
+                    "items": r.items,
+                    "agreement": r.percent_agreement,
+                    "Cohen's kappa": r.cohen_kappa,
                 }
-                for r in report["llm_test_retest"]
+                for r in report.llm_test_retest
             ]
         ),
         hide_index=True,
@@ -239,20 +239,20 @@ if report["llm_test_retest"]:
         },
     )
 
-if report["annotators"]:
+if report.annotators:
     st.subheader("Annotators")
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "annotator": a["annotator"],
-                    "labels": a["labels"],
-                    "agreement with LLM": a.get("vs_llm", {}).get("percent_agreement"),
-                    "kappa with LLM": a.get("vs_llm", {}).get("cohen_kappa"),
-                    "agreement with gold": a.get("vs_gold", {}).get("percent_agreement"),
-                    "gold items": a.get("vs_gold", {}).get("items"),
+                    "annotator": a.annotator,
+                    "labels": a.labels,
+                    "agreement with LLM": a.vs_llm.percent_agreement if a.vs_llm else None,
+                    "kappa with LLM": a.vs_llm.cohen_kappa if a.vs_llm else None,
+                    "agreement with gold": a.vs_gold.percent_agreement if a.vs_gold else None,
+                    "gold items": a.vs_gold.items if a.vs_gold else None,
                 }
-                for a in report["annotators"]
+                for a in report.annotators
             ]
         ),
         hide_index=True,
@@ -287,23 +287,23 @@ if selection.vendor:
     elif isinstance(fitted, dict) and not fitted.get("result"):
         st.info("No vendor labels to fit Dawid-Skene on.")
     elif isinstance(fitted, dict):
-        estimate = fitted["result"]
-        st.markdown(f"**Dawid-Skene** ({estimate['iterations']} iterations)")
+        estimate = quality.DawidSkeneReport.from_json(fitted["result"])
+        st.markdown(f"**Dawid-Skene** ({estimate.iterations} iterations)")
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"annotator": a["annotator"], "estimated accuracy": a["estimated_accuracy"]}
-                    for a in estimate["annotators"]
+                    {"annotator": a.annotator, "estimated accuracy": a.estimated_accuracy}
+                    for a in estimate.annotators
                 ]
             ),
             hide_index=True,
             column_config={"estimated accuracy": st.column_config.NumberColumn(format="percent")},
         )
-        gold = estimate["against_gold"]
-        if gold and gold["items"]:
+        gold = estimate.against_gold
+        if gold and gold.items:
             st.caption(
-                f"On {gold['items']} gold items, Dawid-Skene's labels are right {gold['dawid_skene']:.1%} of the time, "
-                f"the majority vote {gold['majority']:.1%}."
+                f"On {gold.items} gold items, Dawid-Skene's labels are right {gold.dawid_skene:.1%} of the time, "
+                f"the majority vote {gold.majority:.1%}."
             )
 
 st.subheader("Disagreements to review")
@@ -322,13 +322,13 @@ else:
             "llm_confidence": "LLM confidence",
         }
     )
-    if table["text"].isna().all():
+    if table.text.isna().all():
         table = table.drop(columns="text")
     st.dataframe(table, hide_index=True, key="queue_table")
     with st.form("review_form", clear_on_submit=True):
         a, b, c = st.columns([2, 1, 1])
-        item = a.selectbox("Item", [q["item_id"] for q in queue], key="review_item")
-        label = b.selectbox("Correct label", report["labels"], key="review_label")
+        item = a.selectbox("Item", [q.item_id for q in queue], key="review_item")
+        label = b.selectbox("Correct label", report.labels, key="review_label")
         reviewer = c.text_input("Reviewer", key="review_reviewer")
         note = st.text_input("Note", key="review_note")
         if st.form_submit_button("Save review", type="primary"):
@@ -350,13 +350,13 @@ if labelled:
     with reported_errors():
         evidence = cached.evidence(batch_id or 0)
         show = {"accept": st.success, "reject": st.error, "review more": st.info}[
-            evidence["recommendation"]
+            evidence.recommendation
         ]
-        show(f"Recommendation: **{evidence['recommendation']}**. {evidence['reason']}.")
-        rule = evidence["rule"]
+        show(f"Recommendation: **{evidence.recommendation}**. {evidence.reason}.")
+        rule = evidence.rule
         st.caption(
-            f"Rule: error rate at most {rule['max_error_rate']:.1%} at 95% confidence, with at least "
-            f"{rule['min_reviewed']} reviewed items{' (the default; set one below)' if rule['default'] else ''}."
+            f"Rule: error rate at most {rule.max_error_rate:.1%} at 95% confidence, with at least "
+            f"{rule.min_reviewed} reviewed items{' (the default; set one below)' if rule.default else ''}."
         )
         decide, partly, change = st.columns(3)
         if decide.button("Accept batch", key="acceptance_accept"):
@@ -373,11 +373,11 @@ if labelled:
             keep = st.number_input(
                 "Accept this many units",
                 min_value=1,
-                max_value=max(evidence["quantity"] - 1, 1),
+                max_value=max(evidence.quantity - 1, 1),
                 step=1,
                 value=min(
-                    max(evidence["suggested_accepted_quantity"] or evidence["quantity"] - 1, 1),
-                    max(evidence["quantity"] - 1, 1),
+                    max(evidence.suggested_accepted_quantity or evidence.quantity - 1, 1),
+                    max(evidence.quantity - 1, 1),
                 ),
                 key="acceptance_quantity",
             )
@@ -396,14 +396,14 @@ if labelled:
                 "Max error rate",
                 min_value=0.0,
                 max_value=0.99,
-                value=float(rule["max_error_rate"]),
+                value=float(rule.max_error_rate),
                 step=0.01,
                 key="rule_rate",
             )
             minimum = st.number_input(
                 "Min reviewed items",
                 min_value=1,
-                value=int(rule["min_reviewed"]),
+                value=int(rule.min_reviewed),
                 step=1,
                 key="rule_min",
             )

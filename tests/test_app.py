@@ -254,7 +254,7 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
     at.button(key="acceptance_accept").click().run()
     assert "Batch accepted." in [s.value for s in at.success]
     with records(sample_home) as db:
-        assert db.get(Batch, batch.id).status == "accepted"  # type: ignore[union-attr]
+        assert db.get(Batch, batch.id).status == "accepted"
 
 
 def test_upload_labels_on_the_quality_page(

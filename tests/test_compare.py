@@ -22,19 +22,24 @@ DATA = Path(__file__).parent / "data" / "labels"
 def test_hand_computed_pairs_against_gold() -> None:
     report = file_agreement(DATA / "pairs.csv", DATA / "gold.jsonl")
     # items 1-3 are labelled by a and b: (x,x) (y,x) (y,y); item 4 by a only
-    assert (report["items"], report["annotators"], report["ratings"]) == (4, 2, 7)
-    assert report["percent_agreement"] == pytest.approx(2 / 3)
+    assert (report.items, report.annotators, report.ratings) == (4, 2, 7)
+    assert report.percent_agreement == pytest.approx(2 / 3)
     # a vs b: p_o = 2/3, p_e = (1*2 + 2*1) / 9 = 4/9, kappa = (2/9) / (5/9)
-    assert report["cohen_kappa"] == pytest.approx(0.4)
-    assert report["fleiss_kappa"] is None  # item 4 has one label
-    against = report["against"]
+    assert report.cohen_kappa == pytest.approx(0.4)
+    assert report.fleiss_kappa is None  # item 4 has one label
+    against = report.against
+    assert against is not None
     # consensus: 1 x, 2 tie -> x (first in order), 3 y, 4 x; gold: 1 x, 2 y, 3 y, 9 x
-    assert against["items"] == 3
-    assert against["confusion"] == {"labels": ["x", "y"], "counts": [[1, 1], [0, 1]]}
-    assert against["percent_agreement"] == pytest.approx(2 / 3)
-    assert against["weighted_kappa"] is None  # nominal data
-    low, high = against["cohen_kappa_ci95"]
-    assert low < against["cohen_kappa"] < high
+    assert against.items == 3
+    assert (against.confusion.labels, against.confusion.counts) == (
+        ["x", "y"],
+        [[1, 1], [0, 1]],
+    )
+    assert against.percent_agreement == pytest.approx(2 / 3)
+    assert against.weighted_kappa is None  # nominal data
+    assert against.cohen_kappa_ci95 is not None and against.cohen_kappa is not None
+    low, high = against.cohen_kappa_ci95
+    assert low < against.cohen_kappa < high
 
 
 def _random_labels(seed: int, items: int = 400) -> list[dict[str, str]]:
@@ -94,7 +99,7 @@ def test_report_matches_independent_libraries(tmp_path: Path) -> None:
     for level in ("nominal", "ordinal", "interval"):
         report = file_agreement(csv_file, level=level)
         expected = krippendorff.alpha(reliability_data=grid, level_of_measurement=level)
-        assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
+        assert report.krippendorff_alpha == pytest.approx(expected, abs=1e-9)
     two = tmp_path / "two.csv"
     two.write_text(
         "item_id,annotator_id,label\n"
@@ -106,7 +111,7 @@ def test_report_matches_independent_libraries(tmp_path: Path) -> None:
     )
     both = ~np.isnan(grid[0]) & ~np.isnan(grid[1])
     expected_kappa = metrics.cohen_kappa_score(grid[0][both], grid[1][both])
-    assert file_agreement(two)["cohen_kappa"] == pytest.approx(expected_kappa, abs=1e-9)
+    assert file_agreement(two).cohen_kappa == pytest.approx(expected_kappa, abs=1e-9)
 
 
 def _csv(rows: list[dict[str, str]], path: Path) -> Path:
@@ -135,9 +140,9 @@ def test_repeated_judgements_and_many_annotators_give_the_same_report(tmp_path: 
     # 400 annotators (each item's 4 are renamed by item): alpha and the consensus do not change
     many = [{**row, "annotator_id": f"{row['annotator_id']}_{row['item_id'][-2:]}"} for row in rows]
     report = file_agreement(_csv(many, tmp_path / "many.csv"), tmp_path / "llm.csv")
-    assert report["annotators"] > 256
-    assert report["krippendorff_alpha"] == pytest.approx(expected["krippendorff_alpha"], abs=1e-12)
-    assert report["against"] == expected["against"]
+    assert report.annotators > 256
+    assert report.krippendorff_alpha == pytest.approx(expected.krippendorff_alpha, abs=1e-12)
+    assert report.against == expected.against
     conflicting = [*rows, {**rows[10], "label": "9"}]
     with pytest.raises(InputError, match="has different labels from annotator"):
         file_agreement(_csv(conflicting, tmp_path / "conflict.csv"))
@@ -152,17 +157,16 @@ def test_against_uses_the_label_order_for_weighted_kappa(tmp_path: Path) -> None
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text("item_id,label\n" + "".join(f"{i},{order[v]}\n" for i, v in enumerate(first)))
     b.write_text("item_id,label\n" + "".join(f"{i},{order[v]}\n" for i, v in enumerate(second)))
-    report = file_agreement(a, b, level="ordinal", labels=order)["against"]
-    assert report["weighted_kappa"] == pytest.approx(
+    report = file_agreement(a, b, level="ordinal", labels=order).against
+    assert report is not None
+    assert report.weighted_kappa == pytest.approx(
         metrics.cohen_kappa_score(first, second, weights="linear"), abs=1e-9
     )
-    assert report["cohen_kappa"] == pytest.approx(
-        metrics.cohen_kappa_score(first, second), abs=1e-9
-    )
+    assert report.cohen_kappa == pytest.approx(metrics.cohen_kappa_score(first, second), abs=1e-9)
     recall = metrics.recall_score(
         second, first, average=None, labels=[0, 1, 2]
     )  # FILE2 is the reference
-    assert [report["per_class"][name]["recall"] for name in order] == pytest.approx(
+    assert [report.per_class[name].recall for name in order] == pytest.approx(
         list(recall), abs=1e-9
     )
 
@@ -279,4 +283,4 @@ def test_bigint_hugeint_and_text_keys_agree(tmp_path: Path, labels: int) -> None
     )
     report = file_agreement(path, labels=[str(v) for v in range(labels)])
     expected = krippendorff.alpha(reliability_data=grid, level_of_measurement="nominal")
-    assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
+    assert report.krippendorff_alpha == pytest.approx(expected, abs=1e-9)

@@ -282,8 +282,8 @@ def test_repeated_runs_give_test_retest_consistency(
     with Session(workspace.engine) as db:
         selection = select_labels(db, "topic")
         report = quality_report(db, workspace.settings.label_store, selection)
-    retest = report["llm_test_retest"]
-    assert retest and retest[0]["percent_agreement"] == 1.0 and retest[0]["items"] == 12
+    retest = report.llm_test_retest
+    assert retest and retest[0].percent_agreement == 1.0 and retest[0].items == 12
 
 
 def test_prompt_versions_and_few_shot_from_gold(

@@ -13,6 +13,7 @@ from procure.db import session_scope
 from procure.errors import InputError
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.quality import quality_report, select_labels
+from procure.quality.results import AcceptanceRuleFigures, GoldCheck
 from procure.records.catalog import save_task_type
 from procure.records.models import Batch, TaskType
 from procure.records.workspace import Workspace
@@ -60,25 +61,25 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
     with Session(sample.engine) as db:
         report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
     # vendor consensus: 1 A, 2 tie(A,B) -> A (first in order), 3 tie, 4 B
-    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == [
+    assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 1, 0],
         [1, 0, 0],
         [0, 0, 1],
     ]
-    assert report["pairs"]["vendor_vs_llm"]["percent_agreement"] == pytest.approx(2 / 4)
-    assert report["pairs"]["vendor_vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
-    assert report["pairs"]["llm_vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
-    assert report["human"]["percent_agreement"] == pytest.approx(3 / 4)  # items 1, 3, 4 agree
-    weeks = {w["week"]: w for w in report["weeks"]}
-    assert (weeks[1]["items"], weeks[1]["percent_agreement"]) == (3, pytest.approx(2 / 3))
-    assert (weeks[2]["items"], weeks[2]["percent_agreement"]) == (1, 0.0)
-    annotators = {a["annotator"]: a for a in report["annotators"]}
+    assert report.pairs["vendor_vs_llm"].percent_agreement == pytest.approx(2 / 4)
+    assert report.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(2 / 3)
+    assert report.pairs["llm_vs_gold"].percent_agreement == pytest.approx(2 / 3)
+    assert report.human.percent_agreement == pytest.approx(3 / 4)  # items 1, 3, 4 agree
+    weeks = {w.week: w for w in report.weeks}
+    assert weeks[1].items == 3 and weeks[1].percent_agreement == pytest.approx(2 / 3)
+    assert (weeks[2].items, weeks[2].percent_agreement) == (1, 0.0)
+    annotators = {a.annotator: a for a in report.annotators}
     # annotator a vs LLM: A/A, B/B, tie/tie, B/A -> 3 of 4; vs gold: A/A, B/B, B/B -> 3 of 3
-    assert annotators["a"]["labels"] == 4
-    assert annotators["a"]["vs_llm"]["percent_agreement"] == pytest.approx(3 / 4)
-    assert annotators["a"]["vs_gold"]["percent_agreement"] == pytest.approx(1.0)
-    assert annotators["b"]["vs_gold"]["percent_agreement"] == pytest.approx(2 / 3)
-    assert report["llm"]["model"] == "model-x"
+    assert annotators["a"].labels == 4
+    assert annotators["a"].vs_llm.percent_agreement == pytest.approx(3 / 4)
+    assert annotators["a"].vs_gold.percent_agreement == pytest.approx(1.0)
+    assert annotators["b"].vs_gold.percent_agreement == pytest.approx(2 / 3)
+    assert report.llm is not None and report.llm["model"] == "model-x"
 
 
 def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
@@ -104,7 +105,7 @@ def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
     with Session(sample.engine) as db:
         report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
     # LLM consensus: 1 A, 2 tie(A, B) -> A (first in order), 3 tie
-    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == [
+    assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 0, 0],
         [1, 0, 0],
         [0, 0, 1],
@@ -135,9 +136,9 @@ def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None
     )
     with Session(sample.engine) as db:
         report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
-    pair = report["pairs"]["vendor_vs_llm"]
-    assert pair["cohen_kappa"] == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
-    assert pair["confusion"]["counts"] == metrics.confusion_matrix(vendor, llm).tolist()
+    pair = report.pairs["vendor_vs_llm"]
+    assert pair.cohen_kappa == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
+    assert pair.confusion.counts == metrics.confusion_matrix(vendor, llm).tolist()
 
 
 def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
@@ -176,8 +177,8 @@ def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
     consensus = counts.argmax(axis=1)  # numpy's argmax takes the first of tied labels
     expected = np.zeros((90, 90), dtype=int)
     np.add.at(expected, (consensus, llm), 1)
-    assert report["pairs"]["vendor_vs_llm"]["confusion"]["counts"] == expected.tolist()
-    assert report["human"]["krippendorff_alpha"] == pytest.approx(
+    assert report.pairs["vendor_vs_llm"].confusion.counts == expected.tolist()
+    assert report.human.krippendorff_alpha == pytest.approx(
         krippendorff.alpha(reliability_data=grid.astype(float), level_of_measurement="nominal"),
         abs=1e-9,
     )
@@ -218,21 +219,20 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
             key: quality_report(db, sample.settings.label_store, select_labels(db, key))
             for key in ("pref_pair", "sft_instruction", "expert_report")
         }
-    weekly = [w["cohen_kappa"] for w in reports["pref_pair"]["weeks"]]
+    weekly = [w.cohen_kappa for w in reports["pref_pair"].weeks]
     assert weekly == sorted(weekly) and weekly[-1] - weekly[0] > 0.2  # Northwind improves
     lumen = reports["sft_instruction"]
-    assert (
-        lumen["pairs"]["vendor_vs_llm"]["cohen_kappa"] > lumen["human"]["krippendorff_alpha"] + 0.3
-    )
-    kestrel = reports["expert_report"]["pairs"]["vendor_vs_llm"]
-    assert kestrel["percent_agreement"] > 0.7 and kestrel["gwet_ac1"] > kestrel["cohen_kappa"] + 0.3
-    assert reports["expert_report"]["llm"]["cost"] is not None
+    assert lumen.pairs["vendor_vs_llm"].cohen_kappa > lumen.human.krippendorff_alpha + 0.3
+    kestrel = reports["expert_report"].pairs["vendor_vs_llm"]
+    assert kestrel.percent_agreement > 0.7 and kestrel.gwet_ac1 > kestrel.cohen_kappa + 0.3
+    llm_run = reports["expert_report"].llm
+    assert llm_run is not None and llm_run["cost"] is not None
     with Session(sample.engine) as db:
         queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
-    confidences = [q["llm_confidence"] for q in queue]
+    confidences = [q.llm_confidence for q in queue]
     assert confidences == sorted(confidences, reverse=True) and confidences[0] > 0.9
-    [retest] = reports["pref_pair"]["llm_test_retest"]
-    assert 0.9 < retest["percent_agreement"] < 0.97
+    [retest] = reports["pref_pair"].llm_test_retest
+    assert 0.9 < retest.percent_agreement < 0.97
 
 
 def test_wilson_interval_matches_statsmodels() -> None:
@@ -268,10 +268,11 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
     )
     with Session(sample.engine) as db:
         queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
-    assert [
-        (q["item_id"], q["vendor_consensus"], q["llm_label"], q["llm_confidence"]) for q in queue
-    ] == [("2", "B", "A", 0.95), ("1", "A", "B", 0.6)]
-    assert queue[0]["text"] == "second" and queue[0]["vendor_votes"] == "B x2"
+    assert [(q.item_id, q.vendor_consensus, q.llm_label, q.llm_confidence) for q in queue] == [
+        ("2", "B", "A", 0.95),
+        ("1", "A", "B", 0.6),
+    ]
+    assert queue[0].text == "second" and queue[0].vendor_votes == "B x2"
     with session_scope(sample.engine) as db:
         add_review(db, "pref_pair", "2", "A", reviewer="lead")
         add_review(db, "pref_pair", "1", "B")
@@ -279,13 +280,13 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
     with Session(sample.engine) as db:
         selection = select_labels(db, "pref_pair")
         assert [
-            q["item_id"] for q in disagreement_queue(db, sample.settings.label_store, selection)
+            q.item_id for q in disagreement_queue(db, sample.settings.label_store, selection)
         ] == []
         report = quality_report(db, sample.settings.label_store, selection)
     # gold from reviews: 1 A, 2 A; vendor: 1 A, 2 B -> 1 of 2; llm: 1 B, 2 A -> 1 of 2
-    assert report["pairs"]["vendor_vs_gold"]["items"] == 2
-    assert report["pairs"]["vendor_vs_gold"]["percent_agreement"] == pytest.approx(0.5)
-    assert report["pairs"]["llm_vs_gold"]["percent_agreement"] == pytest.approx(0.5)
+    assert report.pairs["vendor_vs_gold"].items == 2
+    assert report.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(0.5)
+    assert report.pairs["llm_vs_gold"].percent_agreement == pytest.approx(0.5)
     with (
         pytest.raises(InputError, match="'maybe' is not a label of 'pref_pair'"),
         session_scope(sample.engine) as db,
@@ -301,7 +302,7 @@ def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) ->
     _import(sample, tmp_path, "v.csv", "item_id,label\n" + rows, source="vendor", batch_id=batch_id)
     with Session(sample.engine) as db:
         assert (
-            batch_evidence(db, sample.settings.label_store, batch_id)["recommendation"]
+            batch_evidence(db, sample.settings.label_store, batch_id).recommendation
             == "review more"
         )
     with session_scope(sample.engine) as db:
@@ -309,16 +310,18 @@ def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) ->
             add_review(db, "pref_pair", str(i), "B" if i < 12 else "A")  # 12 of 40 wrong
     with Session(sample.engine) as db:
         evidence = batch_evidence(db, sample.settings.label_store, batch_id)
-    assert (evidence["reviewed"], evidence["errors"]) == (40, 12)
-    assert evidence["rule"] == {"max_error_rate": 0.05, "min_reviewed": 30, "default": True}
-    assert evidence["recommendation"] == "reject"
-    assert evidence["suggested_accepted_quantity"] == 3500  # 5000 x (1 - 0.3)
+    assert (evidence.reviewed, evidence.errors) == (40, 12)
+    assert evidence.rule == AcceptanceRuleFigures(
+        max_error_rate=0.05, min_reviewed=30, default=True
+    )
+    assert evidence.recommendation == "reject"
+    assert evidence.suggested_accepted_quantity == 3500  # 5000 x (1 - 0.3)
     with session_scope(sample.engine) as db:
-        contract_id = db.get(Batch, batch_id).contract_id  # type: ignore[union-attr]
+        contract_id = db.get(Batch, batch_id).contract_id
         set_rule(db, contract_id, "pref_pair", max_error_rate="0.5", min_reviewed=20)
     with Session(sample.engine) as db:
         evidence = batch_evidence(db, sample.settings.label_store, batch_id)
-    assert evidence["recommendation"] == "accept" and not evidence["rule"]["default"]
+    assert evidence.recommendation == "accept" and not evidence.rule.default
     with (
         pytest.raises(InputError, match="expected a share between 0 and 1"),
         session_scope(sample.engine) as db,
@@ -353,10 +356,10 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
     )
     with Session(sample.engine) as db:
         report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
-    [retest] = report["llm_test_retest"]
+    [retest] = report.llm_test_retest
     # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
-    assert (retest["model"], retest["prompt_version"], retest["items"]) == ("m", "v1", 4)
-    assert retest["percent_agreement"] == pytest.approx(0.75)
+    assert (retest.model, retest.prompt_version, retest.items) == ("m", "v1", 4)
+    assert retest.percent_agreement == pytest.approx(0.75)
 
 
 def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) -> None:
@@ -382,6 +385,6 @@ def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) 
             db, sample.settings.label_store, select_labels(db, "pref_pair")
         )
     assert estimate is not None
-    accuracy = {a["annotator"]: a["estimated_accuracy"] for a in estimate["annotators"]}
+    accuracy = {a.annotator: a.estimated_accuracy for a in estimate.annotators}
     assert accuracy["a"] > 0.95 and accuracy["b"] > 0.95 and accuracy["c"] < 0.05
-    assert estimate["against_gold"] == {"items": 1, "dawid_skene": 1.0, "majority": 1.0}
+    assert estimate.against_gold == GoldCheck(items=1, dawid_skene=1.0, majority=1.0)

@@ -36,25 +36,25 @@ def test_published_accuracies(reference_files: tuple[ModuleType, dict[str, Path]
     for model, prompt, published in module.PUBLISHED:
         report = file_agreement(
             files["experts"], files[f"{model} p{prompt}"], labels=module.LABELS
-        )["against"]
-        assert report["percent_agreement"] == pytest.approx(published, abs=0.00005), (model, prompt)
+        ).against
+        assert report.percent_agreement == pytest.approx(published, abs=0.00005), (model, prompt)
 
 
 def test_regression_values_of_source_md(
     reference_files: tuple[ModuleType, dict[str, Path]], tmp_path: Path
 ) -> None:
     module, files = reference_files
-    p7 = file_agreement(files["experts"], files["GPT-4 p47"], labels=module.LABELS)["against"]
-    assert p7["confusion"]["counts"] == [[26, 18, 5], [17, 528, 16], [12, 75, 60]]
-    assert (p7["items"], p7["percent_agreement"]) == (757, pytest.approx(614 / 757, abs=1e-12))
-    assert p7["cohen_kappa"] == pytest.approx(0.484681, abs=1e-6)
-    assert p7["gwet_ac1"] == pytest.approx(0.769195, abs=1e-6)
-    assert file_agreement(files["experts and GPT-4 p7"], labels=module.LABELS)[
-        "krippendorff_alpha"
-    ] == pytest.approx(0.480076, abs=1e-6)
+    p7 = file_agreement(files["experts"], files["GPT-4 p47"], labels=module.LABELS).against
+    assert p7.confusion.counts == [[26, 18, 5], [17, 528, 16], [12, 75, 60]]
+    assert (p7.items, p7.percent_agreement) == (757, pytest.approx(614 / 757, abs=1e-12))
+    assert p7.cohen_kappa == pytest.approx(0.484681, abs=1e-6)
+    assert p7.gwet_ac1 == pytest.approx(0.769195, abs=1e-6)
+    assert file_agreement(
+        files["experts and GPT-4 p7"], labels=module.LABELS
+    ).krippendorff_alpha == pytest.approx(0.480076, abs=1e-6)
     prompts = file_agreement(files["gpt4 prompts"], labels=module.LABELS)
-    assert prompts["fleiss_kappa"] == pytest.approx(0.635267, abs=1e-6)
-    assert prompts["krippendorff_alpha"] == pytest.approx(0.635327, abs=1e-6)
+    assert prompts.fleiss_kappa == pytest.approx(0.635267, abs=1e-6)
+    assert prompts.krippendorff_alpha == pytest.approx(0.635327, abs=1e-6)
     stored = module.workspace_figures(files, tmp_path / "workspace")
-    assert stored["percent_agreement"] == pytest.approx(614 / 757, abs=1e-12)
-    assert stored["cohen_kappa"] == pytest.approx(0.484681, abs=1e-6)
+    assert stored.percent_agreement == pytest.approx(614 / 757, abs=1e-12)
+    assert stored.cohen_kappa == pytest.approx(0.484681, abs=1e-6)

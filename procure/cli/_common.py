@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from procure.results import to_json
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -79,7 +81,7 @@ def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
 
 
 def _print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=str))
+    typer.echo(json.dumps(to_json(payload), indent=2, default=str))
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,9 @@ from procure.cli._common import (
     _table,
     app,
 )
+
+if TYPE_CHECKING:
+    from procure.quality.results import FileAgreement
 from procure.kinds import Level
 
 review_app = typer.Typer(
@@ -51,7 +55,8 @@ def quality(
         selection = select_labels(session, task_type, batch_ids=batch, llm_set_id=llm_run)
         report = quality_report(session, settings.label_store, selection)
         if dawid_skene:
-            report["dawid_skene"] = dawid_skene_report(session, settings.label_store, selection)
+            estimate = dawid_skene_report(session, settings.label_store, selection)
+            report = dataclasses.replace(report, dawid_skene=estimate)
     if as_json:
         _print_json(report)
         return
@@ -59,37 +64,35 @@ def quality(
     def show(value: object) -> str:
         return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
-    human = report["human"]
+    human = report.human
     if human:
         typer.echo(
-            f"vendor annotators (human ceiling): {human['items']:,} items, agreement {show(human['percent_agreement'])}, "
-            f"alpha {show(human['krippendorff_alpha'])}, AC1 {show(human['gwet_ac1'])}"
+            f"vendor annotators (human ceiling): {human.items:,} items, agreement {show(human.percent_agreement)}, "
+            f"alpha {show(human.krippendorff_alpha)}, AC1 {show(human.gwet_ac1)}"
         )
-    for name, pair in report["pairs"].items():
-        ci = pair["cohen_kappa_ci95"]
+    for name, pair in report.pairs.items():
+        ci = pair.cohen_kappa_ci95
         typer.echo(
-            f"{name.replace('_', ' ')}: {pair['items']:,} items, agreement {show(pair['percent_agreement'])}, "
-            f"kappa {show(pair['cohen_kappa'])}"
+            f"{name.replace('_', ' ')}: {pair.items:,} items, agreement {show(pair.percent_agreement)}, "
+            f"kappa {show(pair.cohen_kappa)}"
             + (f" [{show(ci[0])}, {show(ci[1])}]" if ci else "")
-            + f", AC1 {show(pair['gwet_ac1'])}"
+            + f", AC1 {show(pair.gwet_ac1)}"
         )
-    for week in report["weeks"]:
+    for week in report.weeks:
         typer.echo(
-            f"  week {week['week']}: vendor vs LLM agreement {show(week['percent_agreement'])}, kappa {show(week['cohen_kappa'])} ({week['items']:,} items)"
+            f"  week {week.week}: vendor vs LLM agreement {show(week.percent_agreement)}, kappa {show(week.cohen_kappa)} ({week.items:,} items)"
         )
-    estimate = report.get("dawid_skene")
+    estimate = report.dawid_skene
     if estimate:
-        typer.echo(
-            f"Dawid-Skene ({estimate['iterations']} iterations): estimated annotator accuracy"
-        )
-        for annotator in estimate["annotators"]:
-            typer.echo(f"  {annotator['annotator']}: {annotator['estimated_accuracy']:.3f}")
-        gold = estimate["against_gold"]
+        typer.echo(f"Dawid-Skene ({estimate.iterations} iterations): estimated annotator accuracy")
+        for annotator in estimate.annotators:
+            typer.echo(f"  {annotator.annotator}: {annotator.estimated_accuracy:.3f}")
+        gold = estimate.against_gold
         if gold:
             typer.echo(
-                f"  against gold ({gold['items']} items): Dawid-Skene labels {show(gold['dawid_skene'])}, majority {show(gold['majority'])}"
+                f"  against gold ({gold.items} items): Dawid-Skene labels {show(gold.dawid_skene)}, majority {show(gold.majority)}"
             )
-    if not report["pairs"] and not human:
+    if not report.pairs and not human:
         typer.echo("no labels imported for this selection yet (procure labels import)")
 
 
@@ -116,11 +119,11 @@ def review_queue(
         return
     rows = [
         (
-            q["item_id"],
-            q["vendor_votes"],
-            q["llm_label"],
-            "-" if q["llm_confidence"] is None else f"{q['llm_confidence']:.2f}",
-            (q["text"] or "")[:60],
+            q.item_id,
+            q.vendor_votes,
+            q.llm_label,
+            "-" if q.llm_confidence is None else f"{q.llm_confidence:.2f}",
+            (q.text or "")[:60],
         )
         for q in queue
     ]
@@ -179,7 +182,7 @@ def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = Fals
     if as_json:
         _print_json(evidence)
     else:
-        typer.echo(f"batch {evidence['ref']}: {evidence['recommendation']}. {evidence['reason']}")
+        typer.echo(f"batch {evidence.ref}: {evidence.recommendation}. {evidence.reason}")
 
 
 @app.command()
@@ -212,45 +215,42 @@ def agreement(
     typer.echo(_agreement_text(report))
 
 
-def _agreement_text(report: dict[str, Any]) -> str:
+def _agreement_text(report: FileAgreement) -> str:
     def show(value: object) -> str:
         return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
     lines = [
-        f"{report['items']:,} items, {report['annotators']} annotators, {report['ratings']:,} labels ({report['level']})",
-        f"percent agreement   {show(report['percent_agreement'])}",
-        f"Krippendorff alpha  {show(report['krippendorff_alpha'])}"
+        f"{report.items:,} items, {report.annotators} annotators, {report.ratings:,} labels ({report.level})",
+        f"percent agreement   {show(report.percent_agreement)}",
+        f"Krippendorff alpha  {show(report.krippendorff_alpha)}"
         + (
-            f"  95% CI {show(report['krippendorff_alpha_ci95'][0])} to {show(report['krippendorff_alpha_ci95'][1])}"
-            if report["krippendorff_alpha_ci95"]
+            f"  95% CI {show(report.krippendorff_alpha_ci95[0])} to {show(report.krippendorff_alpha_ci95[1])}"
+            if report.krippendorff_alpha_ci95
             else ""
         ),
-        f"Fleiss kappa        {show(report['fleiss_kappa'])}",
-        f"Gwet AC1            {show(report['gwet_ac1'])}",
-        f"Cohen kappa         {show(report['cohen_kappa'])}",
+        f"Fleiss kappa        {show(report.fleiss_kappa)}",
+        f"Gwet AC1            {show(report.gwet_ac1)}",
+        f"Cohen kappa         {show(report.cohen_kappa)}",
     ]
-    other = report.get("against")
+    other = report.against
     if other:
-        ci = other["cohen_kappa_ci95"]
+        ci = other.cohen_kappa_ci95
         lines += [
             "",
-            f"against: {other['items']:,} items in both",
-            f"percent agreement   {show(other['percent_agreement'])}",
-            f"Cohen kappa         {show(other['cohen_kappa'])}"
+            f"against: {other.items:,} items in both",
+            f"percent agreement   {show(other.percent_agreement)}",
+            f"Cohen kappa         {show(other.cohen_kappa)}"
             + (f"  95% CI {show(ci[0])} to {show(ci[1])}" if ci else ""),
-            f"weighted kappa      {show(other['weighted_kappa'])}",
-            f"Gwet AC1            {show(other['gwet_ac1'])}",
+            f"weighted kappa      {show(other.weighted_kappa)}",
+            f"Gwet AC1            {show(other.gwet_ac1)}",
             "confusion (rows FILE, columns --against):",
         ]
-        names = other["confusion"]["labels"]
+        names = other.confusion.labels
         width = (
-            max(
-                len(str(n))
-                for n in [*names, *(c for row in other["confusion"]["counts"] for c in row)]
-            )
+            max(len(str(n)) for n in [*names, *(c for row in other.confusion.counts for c in row)])
             + 2
         )
         lines.append(" " * width + "".join(str(n).rjust(width) for n in names))
-        for name, row in zip(names, other["confusion"]["counts"], strict=True):
+        for name, row in zip(names, other.confusion.counts, strict=True):
             lines.append(str(name).rjust(width) + "".join(str(c).rjust(width) for c in row))
     return "\n".join(lines)

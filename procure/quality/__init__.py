@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from procure.quality.files import file_agreement
     from procure.quality.reliability import dawid_skene_report
     from procure.quality.report import quality_report
+    from procure.quality.results import (
+        BatchEvidence,
+        DawidSkeneReport,
+        FileAgreement,
+        QualityPage,
+        QualityReport,
+        QueueItem,
+        WeekAgreement,
+    )
     from procure.quality.reviews import add_review, disagreement_queue, quality_page
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlmodel import Session, select
 
@@ -13,6 +12,7 @@ from procure.errors import InputError, NotFoundError
 from procure.labels.selection import Selection, select_labels
 from procure.labels.store import parquet_columns
 from procure.quality.report import latest_reviews, loaded_labels
+from procure.quality.results import AcceptanceRuleFigures, BatchEvidence, interval
 from procure.quality.stats.acceptance import recommend
 from procure.records.catalog import get_task_type
 from procure.records.models import AcceptanceRule, Batch, TaskType
@@ -120,7 +120,7 @@ def set_rule(
 DEFAULT_RULE = (Decimal("0.05"), 30)
 
 
-def batch_evidence(session: Session, store: Path, batch_id: int) -> dict[str, Any]:
+def batch_evidence(session: Session, store: Path, batch_id: int) -> BatchEvidence:
     """The reviewed items of a batch, its error rate against gold and reviews, the contract's
     rule (5% with 30 items when none is set) and the recommendation."""
     batch = session.get(Batch, batch_id)
@@ -149,24 +149,20 @@ def batch_evidence(session: Session, store: Path, batch_id: int) -> dict[str, An
         min_reviewed=min_reviewed,
         quantity=batch.quantity,
     )
-    return {
-        "batch_id": batch.id,
-        "ref": batch.ref,
-        "quantity": batch.quantity,
-        "status": str(batch.status),
-        "labelled": bool(selection.vendor),
-        "rule": {
-            "max_error_rate": float(max_rate),
-            "min_reviewed": min_reviewed,
-            "default": rule is None,
-        },
-        "reviewed": advice.reviewed,
-        "errors": advice.errors,
-        "error_rate": advice.error_rate,
-        "error_rate_ci95": None
-        if advice.interval is None
-        else [advice.interval.low, advice.interval.high],
-        "recommendation": advice.verdict.value,
-        "suggested_accepted_quantity": advice.suggested_accepted_quantity,
-        "reason": advice.reason,
-    }
+    return BatchEvidence(
+        batch_id=batch.id or 0,
+        ref=batch.ref,
+        quantity=batch.quantity,
+        status=str(batch.status),
+        labelled=bool(selection.vendor),
+        rule=AcceptanceRuleFigures(
+            max_error_rate=float(max_rate), min_reviewed=min_reviewed, default=rule is None
+        ),
+        reviewed=advice.reviewed,
+        errors=advice.errors,
+        error_rate=advice.error_rate,
+        error_rate_ci95=interval(advice.interval),
+        recommendation=advice.verdict.value,
+        suggested_accepted_quantity=advice.suggested_accepted_quantity,
+        reason=advice.reason,
+    )

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from procure.db import session_scope
 from procure.labels.selection import select_labels
 from procure.quality.reliability import dawid_skene_report
+from procure.results import to_json
 
 RUNNING = "running"
 STALE_AFTER = 600.0  # seconds
@@ -64,7 +65,9 @@ def compute_dawid_skene(
     try:
         with session_scope(engine) as session:
             selection = select_labels(session, task_key, batch_ids=batch_ids)
-            payload: dict[str, Any] = {"result": dawid_skene_report(session, store, selection)}
+            payload: dict[str, Any] = {
+                "result": to_json(dawid_skene_report(session, store, selection))
+            }
     except Exception as exc:
         payload = {"error": str(exc)}
     _store(path, payload)

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -38,6 +37,14 @@ from procure.errors import InputError
 from procure.kinds import Level
 from procure.labels.files import LabelFile, locate_problem, open_label_file
 from procure.labels.readers import ANNOTATOR_CODED, FAST_ANNOTATORS, REPEATS
+from procure.quality.results import (
+    Agreement,
+    ClassFigures,
+    Comparison,
+    Confusion,
+    FileAgreement,
+    interval,
+)
 from procure.quality.stats import agreement as ag
 
 MAX_KEY = 2**126  # keys are at most HUGEINT sums
@@ -242,17 +249,13 @@ def key_pairs(
     return KeyPairs(rows, (sum(int(r[5]) for r in result), sum(int(r[6]) for r in result)))
 
 
-def _interval(interval: ag.Interval | None) -> list[float] | None:
-    return None if interval is None else [interval.low, interval.high]
-
-
 def file_agreement(
     path: Path,
     against: Path | None = None,
     *,
     level: Level | str = Level.nominal,
     labels: list[str] | None = None,
-) -> dict[str, Any]:
+) -> FileAgreement:
     """The ``procure agreement`` report (DESIGN.md): agreement among FILE's annotators and, with
     ``against``, FILE's per-item consensus against FILE2's."""
     level = Level(level)
@@ -266,26 +269,26 @@ def file_agreement(
         pairs = key_pairs(con, files, order, codec)
         values = np.array([float(label) for label in order]) if numeric else None
         patterns, frequency = pairs.patterns(0)
-        report: dict[str, Any] = {
-            "items": pairs.items(0),
-            "annotators": files[0].annotators,
-            "ratings": pairs.judgements[0],
-            "level": level.value,
-            "labels": order,
-            "percent_agreement": ag.percent_agreement(patterns, frequency),
-            "krippendorff_alpha": ag.krippendorff_alpha(patterns, level, values, frequency),
-            "krippendorff_alpha_ci95": _interval(
+        return FileAgreement(
+            items=pairs.items(0),
+            annotators=files[0].annotators,
+            ratings=pairs.judgements[0],
+            level=level.value,
+            labels=order,
+            percent_agreement=ag.percent_agreement(patterns, frequency),
+            krippendorff_alpha=ag.krippendorff_alpha(patterns, level, values, frequency),
+            krippendorff_alpha_ci95=interval(
                 ag.alpha_bootstrap(patterns, level, values, frequency)
             ),
-            "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
-            "gwet_ac1": ag.gwet_ac1(patterns, frequency),
-            "cohen_kappa": _two_annotator_kappa(con, files[0], order)
+            fleiss_kappa=ag.fleiss_kappa(patterns, frequency),
+            gwet_ac1=ag.gwet_ac1(patterns, frequency),
+            cohen_kappa=_two_annotator_kappa(con, files[0], order)
             if files[0].annotators == 2
             else None,
-        }
-        if against is not None:
-            report["against"] = against_report(pairs.consensus_confusion(codec.k), order, level)
-    return report
+            against=None
+            if against is None
+            else against_report(pairs.consensus_confusion(codec.k), order, level),
+        )
 
 
 def _two_annotator_kappa(
@@ -305,23 +308,21 @@ def _two_annotator_kappa(
     return ag.cohen_kappa(ag.confusion_from_counts(rows, len(order)))
 
 
-def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> dict[str, Any]:
+def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> Comparison:
     """Two sources compared item by item (rows the first source, columns the second); per-class
     precision and recall take the second source as the reference."""
-    estimate = ag.cohen_kappa_ci(confusion)
+    agreement = Agreement.of(confusion)
     per_class = ag.class_metrics(confusion.T)
-    return {
-        "items": int(confusion.sum()),
-        "percent_agreement": ag.confusion_percent_agreement(confusion),
-        "cohen_kappa": None if estimate is None else estimate.kappa,
-        "cohen_kappa_ci95": None if estimate is None else _interval(estimate.ci95),
-        "weighted_kappa": ag.weighted_kappa(confusion, "linear")
-        if level is Level.ordinal
-        else None,
-        "gwet_ac1": ag.confusion_gwet_ac1(confusion),
-        "confusion": {"labels": order, "counts": confusion.tolist()},
-        "per_class": {
-            label: {"precision": p, "recall": r, "f1": f, "support": s}
+    return Comparison(
+        items=agreement.items,
+        percent_agreement=agreement.percent_agreement,
+        cohen_kappa=agreement.cohen_kappa,
+        cohen_kappa_ci95=agreement.cohen_kappa_ci95,
+        weighted_kappa=ag.weighted_kappa(confusion, "linear") if level is Level.ordinal else None,
+        gwet_ac1=agreement.gwet_ac1,
+        confusion=Confusion(order, confusion.tolist()),
+        per_class={
+            label: ClassFigures(p, r, f, s)
             for label, p, r, f, s in zip(
                 order,
                 per_class.precision,
@@ -331,4 +332,4 @@ def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> di
                 strict=True,
             )
         },
-    }
+    )

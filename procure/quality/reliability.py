@@ -4,7 +4,6 @@ where there is some."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -12,6 +11,7 @@ from sqlmodel import Session
 
 from procure.labels.selection import Selection
 from procure.quality.report import load_all
+from procure.quality.results import AnnotatorReliability, DawidSkeneReport, GoldCheck
 
 # --- Dawid-Skene -----------------------------------------------------------------------------
 
@@ -28,7 +28,7 @@ FROM estimates AS e JOIN gold_consensus AS g USING (item_id) JOIN vendor_consens
 
 def dawid_skene_report(
     session: Session, store: Path, selection: Selection
-) -> dict[str, Any] | None:
+) -> DawidSkeneReport | None:
     """Dawid-Skene over the vendor's annotators: each one's estimated accuracy and confusion
     matrix, and, where gold exists, how often the estimated labels and the majority agree with it."""
     from procure.quality.stats.dawid_skene import dawid_skene
@@ -54,24 +54,24 @@ def dawid_skene_report(
                 {"items": item_ids.tolist(), "codes": fit.labels.tolist()},
             )
             n, estimated, majority = con.execute(DS_AGAINST_GOLD).fetchone() or (0, 0, 0)
-            against_gold = {
-                "items": n,
-                "dawid_skene": estimated / n if n else None,
-                "majority": majority / n if n else None,
-            }
-    return {
-        "iterations": fit.iterations,
-        "converged": fit.converged,
-        "priors": dict(zip(order, fit.priors.tolist(), strict=True)),
-        "annotators": [
-            {
-                "annotator": str(who),
-                "estimated_accuracy": float(accuracy),
-                "confusion": confusion.tolist(),
-            }
+            against_gold = GoldCheck(
+                items=n,
+                dawid_skene=estimated / n if n else None,
+                majority=majority / n if n else None,
+            )
+    return DawidSkeneReport(
+        iterations=fit.iterations,
+        converged=fit.converged,
+        priors=dict(zip(order, fit.priors.tolist(), strict=True)),
+        annotators=[
+            AnnotatorReliability(
+                annotator=str(who),
+                estimated_accuracy=float(accuracy),
+                confusion=confusion.tolist(),
+            )
             for who, accuracy, confusion in zip(
                 annotators, fit.annotator_accuracy, fit.confusion, strict=True
             )
         ],
-        "against_gold": against_gold,
-    }
+        against_gold=against_gold,
+    )

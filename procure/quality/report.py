@@ -20,6 +20,15 @@ from procure.errors import InputError
 from procure.kinds import LabelKind, Level
 from procure.labels.selection import Selection
 from procure.quality.files import PatternCodec, against_report, consensus
+from procure.quality.results import (
+    Agreement,
+    AnnotatorFigures,
+    Comparison,
+    HumanCeiling,
+    QualityReport,
+    TestRetest,
+    WeekAgreement,
+)
 from procure.quality.stats import agreement as ag
 from procure.records.models import LabelSet, LlmRun, Review, TaskType
 
@@ -135,17 +144,6 @@ def _vendor_patterns(con: duckdb.DuckDBPyConnection, k: int) -> tuple[ag.IntArra
     return patterns, np.array([n for _, n in rows], dtype=np.int64)
 
 
-def _short(confusion: ag.IntArray) -> dict[str, Any]:
-    estimate = ag.cohen_kappa_ci(confusion)
-    return {
-        "items": int(confusion.sum()),
-        "percent_agreement": ag.confusion_percent_agreement(confusion),
-        "cohen_kappa": None if estimate is None else estimate.kappa,
-        "cohen_kappa_ci95": None if estimate is None else [estimate.ci95.low, estimate.ci95.high],
-        "gwet_ac1": ag.confusion_gwet_ac1(confusion),
-    }
-
-
 Loaded = tuple[duckdb.DuckDBPyConnection, list[str]]
 ALL_SOURCES = ("vendor", "llm", "gold")
 
@@ -165,7 +163,7 @@ def loaded_labels(
 
 def quality_report(
     session: Session, store: Path, selection: Selection, loaded: Loaded | None = None
-) -> dict[str, Any]:
+) -> QualityReport:
     """Everything the Quality page and ``procure quality --json`` show for one selection."""
     task_type = selection.task_type
     order = list(task_type.labels)
@@ -176,48 +174,52 @@ def quality_report(
             return quality_report(session, store, selection, fresh)
     k = len(order)
     level = Level.ordinal if task_type.label_kind == LabelKind.ordinal else Level.nominal
-    report: dict[str, Any] = {
-        "task_type": task_type.key,
-        "labels": order,
-        "vendor_label_sets": [s.id for s, _ in selection.vendor],
-        "llm_label_set": selection.llm.id if selection.llm else None,
-        "gold_label_sets": [s.id for s in selection.gold],
-        "human": None,
-        "pairs": {},
-        "annotators": [],
-        "weeks": [],
-        "llm_test_retest": test_retest(session, store, selection.llm_runs, k),
-    }
+    llm = None
     if selection.llm is not None:
         run = session.exec(select(LlmRun).where(LlmRun.label_set_id == selection.llm.id)).first()
-        report["llm"] = None if run is None else run.model_dump(mode="json", exclude={"id"})
+        llm = None if run is None else run.model_dump(mode="json", exclude={"id"})
     con, present = loaded
     by_week: list[tuple[Any, ...]] = []
+    pairs: dict[str, Comparison] = {}
     for a, b in (("vendor", "llm"), ("vendor", "gold"), ("llm", "gold")):
         if a in present and b in present:
             rows = con.execute(PAIR.format(a=a, b=b)).fetchall()
             by_week = rows if (a, b) == ("vendor", "llm") else by_week
             confusion = ag.confusion_from_counts((row[1:] for row in rows), k)
-            report["pairs"][f"{a}_vs_{b}"] = against_report(confusion, order, level)
+            pairs[f"{a}_vs_{b}"] = against_report(confusion, order, level)
+    human = None
+    annotators: list[AnnotatorFigures] = []
+    weeks: list[WeekAgreement] = []
     if "vendor" in present:
         patterns, frequency = _vendor_patterns(con, k)
-        report["human"] = {
-            "items": int(frequency.sum()),
-            "percent_agreement": ag.percent_agreement(patterns, frequency),
-            "krippendorff_alpha": ag.krippendorff_alpha(patterns, level, None, frequency),
-            "gwet_ac1": ag.gwet_ac1(patterns, frequency),
-            "fleiss_kappa": ag.fleiss_kappa(patterns, frequency),
-        }
-        report["annotators"] = _annotators(con, present, k)
-        if by_week:
-            weeks: dict[int, list[tuple[int, int, int]]] = {}
-            for week, a, b, n in by_week:
-                weeks.setdefault(int(week), []).append((a, b, n))
-            report["weeks"] = [
-                {"week": week, **_short(ag.confusion_from_counts(rows, k))}
-                for week, rows in sorted(weeks.items())
-            ]
-    return report
+        human = HumanCeiling(
+            items=int(frequency.sum()),
+            percent_agreement=ag.percent_agreement(patterns, frequency),
+            krippendorff_alpha=ag.krippendorff_alpha(patterns, level, None, frequency),
+            gwet_ac1=ag.gwet_ac1(patterns, frequency),
+            fleiss_kappa=ag.fleiss_kappa(patterns, frequency),
+        )
+        annotators = _annotators(con, present, k)
+        by_week_cells: dict[int, list[tuple[int, int, int]]] = {}
+        for week, a, b, n in by_week:
+            by_week_cells.setdefault(int(week), []).append((a, b, n))
+        weeks = [
+            WeekAgreement(week=week, **vars(Agreement.of(ag.confusion_from_counts(rows, k))))
+            for week, rows in sorted(by_week_cells.items())
+        ]
+    return QualityReport(
+        task_type=task_type.key,
+        labels=order,
+        vendor_label_sets=[s.id or 0 for s, _ in selection.vendor],
+        llm_label_set=selection.llm.id if selection.llm else None,
+        gold_label_sets=[s.id or 0 for s in selection.gold],
+        human=human,
+        pairs=pairs,
+        annotators=annotators,
+        weeks=weeks,
+        llm_test_retest=test_retest(session, store, selection.llm_runs, k),
+        llm=llm,
+    )
 
 
 RUN_PAIR = """
@@ -229,7 +231,7 @@ GROUP BY ALL
 
 def test_retest(
     session: Session, store: Path, runs: tuple[LabelSet, ...], k: int
-) -> list[dict[str, Any]]:
+) -> list[TestRetest]:
     """Consistency of repeated LLM runs: each repeat of a model and prompt version against its
     first run, on the items both labelled (same item and annotator)."""
     details = {
@@ -252,12 +254,12 @@ def test_retest(
                     RUN_PAIR, {"first": str(store / first.path), "second": str(store / repeat.path)}
                 ).fetchall()
                 results.append(
-                    {
-                        "model": model,
-                        "prompt_version": prompt,
-                        "runs": [first.id, repeat.id],
-                        **_short(ag.confusion_from_counts(rows, k)),
-                    }
+                    TestRetest(
+                        model=model,
+                        prompt_version=prompt,
+                        runs=(first.id or 0, repeat.id or 0),
+                        **vars(Agreement.of(ag.confusion_from_counts(rows, k))),
+                    )
                 )
     return results
 
@@ -305,18 +307,25 @@ def latest_reviews(session: Session, task_type: TaskType) -> dict[str, int]:
     return {review.item_id: code[review.label] for review in rows if review.label in code}
 
 
-def _annotators(con: duckdb.DuckDBPyConnection, present: list[str], k: int) -> list[dict[str, Any]]:
+def _annotators(
+    con: duckdb.DuckDBPyConnection, present: list[str], k: int
+) -> list[AnnotatorFigures]:
     """Each vendor annotator's volume and agreement with the LLM and with gold."""
-    volume = dict(con.execute(VOLUME).fetchall())
-    figures: dict[str, dict[str, Any]] = {
-        who: {"annotator": who, "labels": n} for who, n in volume.items()
-    }
-    for reference in ("llm", "gold"):
+    versus: dict[str, dict[str, Agreement]] = {"llm": {}, "gold": {}}
+    for reference, figures in versus.items():
         if reference not in present:
             continue
         cells: dict[str, list[tuple[int, int, int]]] = {}
         for who, a, b, n in con.execute(PER_ANNOTATOR.format(reference=reference)).fetchall():
             cells.setdefault(who, []).append((a, b, n))
         for who, rows in cells.items():
-            figures[who][f"vs_{reference}"] = _short(ag.confusion_from_counts(rows, k))
-    return list(figures.values())
+            figures[who] = Agreement.of(ag.confusion_from_counts(rows, k))
+    return [
+        AnnotatorFigures(
+            annotator=who,
+            labels=int(n),
+            vs_llm=versus["llm"].get(who),
+            vs_gold=versus["gold"].get(who),
+        )
+        for who, n in con.execute(VOLUME).fetchall()
+    ]

@@ -4,7 +4,6 @@ LLM disagree, most confident first; the page's report and queue from one load of
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlmodel import Session
 
@@ -12,6 +11,7 @@ from procure.errors import InputError
 from procure.labels.selection import Selection
 from procure.labels.store import parquet_columns
 from procure.quality.report import Loaded, codec_of, loaded_labels, quality_report
+from procure.quality.results import QualityPage, QueueItem
 from procure.records.catalog import get_task_type
 from procure.records.models import Review
 from procure.records.workspace import record_event
@@ -79,7 +79,7 @@ def disagreement_queue(
     selection: Selection,
     limit: int = 50,
     loaded: Loaded | None = None,
-) -> list[dict[str, Any]]:
+) -> list[QueueItem]:
     """Items where the vendor consensus and the LLM differ and nobody has reviewed yet, the LLM's
     most confident disagreements first (when its file has a confidence column)."""
     if not selection.vendor or selection.llm is None:
@@ -107,26 +107,26 @@ def disagreement_queue(
     rows = con.execute(sql, params).fetchall()
     codec = codec_of(con, "vendor", len(order))
     return [
-        {
-            "item_id": item,
-            "vendor_consensus": order[vendor],
-            "llm_label": order[llm],
-            "vendor_votes": ", ".join(
+        QueueItem(
+            item_id=item,
+            vendor_consensus=order[vendor],
+            llm_label=order[llm],
+            vendor_votes=", ".join(
                 f"{order[code]} x{n}" for code, n in enumerate(codec.decode(key)) if n
             ),
-            "llm_confidence": confidence,
-            "text": text,
-        }
+            llm_confidence=confidence,
+            text=text,
+        )
         for item, vendor, llm, key, confidence, text in rows
     ]
 
 
 def quality_page(
     session: Session, store: Path, selection: Selection, queue_limit: int = 100
-) -> dict[str, Any]:
+) -> QualityPage:
     """The report and the disagreement queue from one load of the labels (what the page shows)."""
     with loaded_labels(session, store, selection) as loaded:
-        return {
-            "report": quality_report(session, store, selection, loaded),
-            "queue": disagreement_queue(session, store, selection, queue_limit, loaded),
-        }
+        return QualityPage(
+            report=quality_report(session, store, selection, loaded),
+            queue=disagreement_queue(session, store, selection, queue_limit, loaded),
+        )

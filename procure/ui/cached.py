@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from procure.economics import measured_scenario
-from procure.quality import batch_evidence, quality_page, select_labels
+from procure.quality import BatchEvidence, QualityPage, batch_evidence, quality_page, select_labels
 from procure.records import data_version
 from procure.ui.state import session, workspace
 
@@ -23,27 +23,27 @@ def version() -> int:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _page(
     database: str, version: int, task_key: str, batch_ids: tuple[int, ...] | None, limit: int
-) -> dict[str, Any]:
+) -> QualityPage:
     with session() as db:
         selection = select_labels(db, task_key, batch_ids=list(batch_ids) if batch_ids else None)
         return quality_page(db, workspace().settings.label_store, selection, limit)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _evidence(database: str, version: int, batch_id: int) -> dict[str, Any]:
+def _evidence(database: str, version: int, batch_id: int) -> BatchEvidence:
     with session() as db:
         return batch_evidence(db, workspace().settings.label_store, batch_id)
 
 
 def quality(
     task_key: str, batch_ids: tuple[int, ...] | None = None, limit: int = 100
-) -> dict[str, Any]:
+) -> QualityPage:
     """The quality report and the disagreement queue of a task type, for some of its batches
     or all (copies; cached until the workspace changes)."""
     return _page(workspace().settings.database_label, version(), task_key, batch_ids, limit)
 
 
-def evidence(batch_id: int) -> dict[str, Any]:
+def evidence(batch_id: int) -> BatchEvidence:
     """A batch's acceptance evidence and recommendation."""
     return _evidence(workspace().settings.database_label, version(), batch_id)
 

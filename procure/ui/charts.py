@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from procure.delivery import BurnupPoint, ContractReport
 from procure.economics import TornadoBar
+from procure.quality import WeekAgreement
 from procure.records import RateTable
 
 PLANNED, DELIVERED, ACCEPTED = "#9aa5b1", "#3b82f6", "#16a34a"
@@ -103,12 +104,12 @@ def confusion_figure(
     return figure
 
 
-def trend_figure(weeks: Sequence[dict[str, object]]) -> go.Figure:
+def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
     """Cohen's kappa of vendor consensus vs LLM labels by delivery week, with its 95% band."""
-    x = [w["week"] for w in weeks]
-    kappa = [w["cohen_kappa"] for w in weeks]
-    low = [w["cohen_kappa_ci95"][0] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
-    high = [w["cohen_kappa_ci95"][1] if w["cohen_kappa_ci95"] else None for w in weeks]  # type: ignore[index]
+    x = [w.week for w in weeks]
+    kappa = [w.cohen_kappa for w in weeks]
+    low = [w.cohen_kappa_ci95[0] if w.cohen_kappa_ci95 else None for w in weeks]
+    high = [w.cohen_kappa_ci95[1] if w.cohen_kappa_ci95 else None for w in weeks]
     figure = go.Figure()
     figure.add_scatter(
         x=x, y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
@@ -124,7 +125,7 @@ def trend_figure(weeks: Sequence[dict[str, object]]) -> go.Figure:
     figure.add_scatter(x=x, y=kappa, mode="lines+markers", name="kappa", line={"color": DELIVERED})
     figure.add_scatter(
         x=x,
-        y=[w["percent_agreement"] for w in weeks],
+        y=[w.percent_agreement for w in weeks],
         mode="lines+markers",
         name="agreement",
         line={"color": ACCEPTED, "dash": "dot"},

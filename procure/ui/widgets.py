@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -25,17 +25,22 @@ class _Record(Protocol):
 
 
 R = TypeVar("R", bound=_Record)
+FigureArguments = ParamSpec("FigureArguments")
 
 
-def plotly_chart(figure: Callable[..., Any], *args: Any) -> None:
+def plotly_chart(
+    figure: Callable[FigureArguments, Any],
+    *args: FigureArguments.args,
+    **kwargs: FigureArguments.kwargs,
+) -> None:
     """Draw ``figure(*args)`` in the current container. Streamlit replays a cached function's
     elements, so a rerun with the same figures skips building and serialising the chart."""
-    _replayed_chart(figure, f"{figure.__module__}.{figure.__qualname__}", *args)
+    _replayed_chart(figure, f"{figure.__module__}.{figure.__qualname__}", *args, **kwargs)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _replayed_chart(_figure: Callable[..., Any], name: str, *args: Any) -> None:
-    st.plotly_chart(_figure(*args))
+def _replayed_chart(_figure: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> None:
+    st.plotly_chart(_figure(*args, **kwargs))
 
 
 def money(amount: Decimal, currency: str, places: int = 2) -> str:

@@ -1,0 +1,41 @@
+"""Typed results: frozen dataclasses that pages read by attribute and the CLI writes as JSON with
+``to_json``, the one serialisation (``--json`` output is a stable interface).
+
+A field made with ``optional()`` is left out of the JSON while it is ``None``, for keys that the
+interface has only when they apply (``against`` only with ``--against``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+_OMITTED_WHEN_NONE = "omitted_when_none"
+
+
+def optional() -> Any:
+    """A field that defaults to ``None`` and is left out of the JSON while it is ``None``."""
+    return dataclasses.field(default=None, metadata={_OMITTED_WHEN_NONE: True})
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses as objects, tuples as lists, Decimals as decimal
+    strings, dates and times as ``str`` writes them, enumerations as their values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(_OMITTED_WHEN_NONE) and getattr(value, f.name) is None)
+        }
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal | date | datetime):
+        return str(value)  # as the CLI has always written them: 2026-11-19, 2026-11-19 10:00:00
+    return value
