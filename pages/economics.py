@@ -134,31 +134,31 @@ if scenario is None:
     st.stop()
 
 report = ec.report(scenario)
-st.success(report["summary"], icon=":material/savings:")
-currency = report["currency"]
+st.success(report.summary, icon=":material/savings:")
+currency = report.currency
 st.dataframe(
     pd.DataFrame(
         [
             {
-                "strategy": s["name"],
-                "kind": s["kind"],
-                "accuracy": float(s["accuracy"]),
-                "estimated": s["accuracy_estimated"],
-                "per label": float(s["cost_per_label"]),
-                "per accepted": float(s["cost_per_accepted_label"]),
-                "per correct": float(s["cost_per_correct_label"]),
-                "all-in per correct": float(s["all_in_cost_per_correct_label"]),
+                "strategy": s.name,
+                "kind": s.kind,
+                "accuracy": float(s.accuracy),
+                "estimated": s.accuracy_estimated,
+                "per label": float(s.cost_per_label),
+                "per accepted": float(s.cost_per_accepted_label),
+                "per correct": float(s.cost_per_correct_label),
+                "all-in per correct": float(s.all_in_cost_per_correct_label),
                 "5-95% band": " to ".join(
-                    f"{float(v):.4g}" for v in s["all_in_cost_per_correct_label_p05_p95"]
+                    f"{float(v):.4g}" for v in s.all_in_cost_per_correct_label_p05_p95
                 ),
-                "validation set": float(s["validation_cost"]),
-                "all-in total": float(s["all_in_cost"]),
-                "break-even volume": s["break_even_volume"],
+                "validation set": float(s.validation_cost),
+                "all-in total": float(s.all_in_cost),
+                "break-even volume": s.break_even_volume,
                 "break-even accuracy": None
-                if s["break_even_accuracy"] is None
-                else float(s["break_even_accuracy"]),
+                if s.break_even_accuracy is None
+                else float(s.break_even_accuracy),
             }
-            for s in report["strategies"]
+            for s in report.strategies
         ]
     ),
     hide_index=True,
@@ -175,7 +175,7 @@ st.dataframe(
 )
 st.caption(
     "All-in adds the one-off validation set to the cost of the labels wanted. Break-even: the "
-    f"volume from which the strategy costs less per correct label than {report['compared_with']}, "
+    f"volume from which the strategy costs less per correct label than {report.compared_with}, "
     "and the accuracy an LLM-only strategy needs to match it. Estimated accuracies combine the "
     "parts (README: Economics); bands are 5th-95th percentiles over 10,000 draws from the "
     "measured rates' posteriors."
@@ -184,7 +184,7 @@ st.caption(
 left, right = st.columns(2)
 with left:
     st.subheader("Cost per correct label")
-    st.plotly_chart(strategies_figure(report["strategies"], currency), key="economics_bars")
+    st.plotly_chart(strategies_figure(report.strategies, currency), key="economics_bars")
 with right:
     st.subheader("Break-even by volume")
     volumes = sorted({int(v) for v in np.geomspace(100, max(10 * scenario.volume, 10_000), 30)})
@@ -192,9 +192,7 @@ with right:
 
 st.subheader("Sensitivity")
 names = [s.name for s in scenario.strategies]
-target = st.selectbox(
-    "Strategy", names, index=names.index(report["cheapest"]), key=f"{key}_tornado"
-)
+target = st.selectbox("Strategy", names, index=names.index(report.cheapest), key=f"{key}_tornado")
 st.plotly_chart(
     tornado_figure(
         ec.tornado(scenario, target),

@@ -22,8 +22,9 @@ def optional() -> Any:
 
 
 def to_json(value: Any) -> Any:
-    """``value`` as JSON-ready data: dataclasses as objects, tuples as lists, Decimals as decimal
-    strings, dates and times as ``str`` writes them, enumerations as their values."""
+    """``value`` as JSON-ready data: dataclasses as objects, tuples as lists, Decimals as exact
+    decimal strings without exponent (``3E-4`` is ``0.0003``: JSON carries every digit, display
+    rounds), dates and times as ``str`` writes them, enumerations as their values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: to_json(getattr(value, f.name))
@@ -36,6 +37,8 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, Decimal | date | datetime):
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date | datetime):
         return str(value)  # as the CLI has always written them: 2026-11-19, 2026-11-19 10:00:00
     return value

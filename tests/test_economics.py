@@ -14,6 +14,7 @@ from procure.economics import comparison, formulas, uncertainty
 from procure.economics import scenario as sc
 from procure.errors import InputError
 from procure.quality.stats.acceptance import wilson_interval
+from procure.results import to_json
 
 
 def scenario(*strategies: dict[str, Any], **fields: Any) -> sc.Scenario:
@@ -318,7 +319,7 @@ def test_report_keys_follow_the_design_contract() -> None:
         "human": "vendor",
         "review_fraction": "0.1",
     }
-    report = comparison.report(scenario(VENDOR, LLM, hybrid))
+    report = to_json(comparison.report(scenario(VENDOR, LLM, hybrid)))  # the --json contract
     assert report["currency"] == "USD" and report["volume"] == 1000
     entry = {s["name"]: s for s in report["strategies"]}
     for key in (

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -101,11 +102,9 @@ def _today(as_of: datetime | None) -> date:
     return as_of.date() if as_of else today()
 
 
-def _amount(text: str) -> str:
+def _amount(amount: Decimal | str) -> str:
     """Four significant figures for the terminal; exact values are in --json."""
-    from decimal import Decimal
-
-    value = Decimal(text)
+    value = Decimal(amount)
     if value == value.to_integral_value():
         return f"{value:,.0f}"
     return f"{value:,.{max(0, 3 - value.adjusted())}f}"

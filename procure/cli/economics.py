@@ -19,6 +19,7 @@ from procure.cli._common import (
     app,
 )
 from procure.errors import InputError
+from procure.results import to_json
 
 
 @app.command()
@@ -69,25 +70,22 @@ def economics(
         fmt = "json" if save_scenario.suffix.lower() == ".json" else "yaml"
         save_scenario.write_text(ec.scenario_text(model, fmt), encoding="utf-8")
     report = ec.report(model)
-    report["inputs"] = [
-        {"input": i.input, "value": i.value, "measured": i.measured, "note": i.note} for i in inputs
-    ]
     if as_json:
-        _print_json(report)
+        _print_json({**to_json(report), "inputs": inputs})
         return
-    currency = report["currency"]
+    currency = report.currency
     _table(
         [
             (
-                s["name"],
-                f"{float(s['accuracy']):.1%}" + ("*" if s["accuracy_estimated"] else ""),
-                _amount(s["cost_per_label"]),
-                _amount(s["cost_per_accepted_label"]),
-                _amount(s["all_in_cost_per_correct_label"]),
-                _amount(s["all_in_cost"]),
-                "-" if s["break_even_volume"] is None else f"{s['break_even_volume']:,}",
+                s.name,
+                f"{float(s.accuracy):.1%}" + ("*" if s.accuracy_estimated else ""),
+                _amount(s.cost_per_label),
+                _amount(s.cost_per_accepted_label),
+                _amount(s.all_in_cost_per_correct_label),
+                _amount(s.all_in_cost),
+                "-" if s.break_even_volume is None else f"{s.break_even_volume:,}",
             )
-            for s in report["strategies"]
+            for s in report.strategies
         ],
         [
             "strategy",
@@ -100,7 +98,7 @@ def economics(
         ],
     )
     typer.echo("* estimated from the parts (see README: Economics)")
-    typer.echo(report["summary"])
+    typer.echo(report.summary)
     for i in inputs:
         kind = "measured" if i.measured else "ASSUMED "
         typer.echo(f"  {kind} {i.input} = {_amount(i.value)}: {i.note}")

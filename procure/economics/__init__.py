@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
-    from procure.economics.comparison import curve, report
+    from procure.economics.comparison import (
+        CurvePoint,
+        EconomicsReport,
+        StrategyReport,
+        curve,
+        report,
+    )
     from procure.economics.formulas import all_in_per_correct
     from procure.economics.measured import measured_scenario
     from procure.economics.scenario import (

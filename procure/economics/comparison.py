@@ -3,14 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from procure.economics.formulas import Figures, break_even_accuracy, break_even_volume, evaluate
 from procure.economics.scenario import Scenario
 from procure.economics.uncertainty import monte_carlo
 
-# --- the report --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StrategyReport:
+    """One strategy's figures (see ``formulas``), its break-even against the best human strategy
+    (``None`` for a human strategy, or with none to compare with), and its Monte Carlo 5th to
+    95th percentiles."""
+
+    name: str
+    kind: str
+    accuracy: Decimal
+    accuracy_estimated: bool
+    acceptance_rate: Decimal
+    cost_per_label: Decimal
+    cost_per_accepted_label: Decimal
+    cost_per_correct_label: Decimal
+    total_cost: Decimal
+    expected_correct: Decimal
+    validation_cost: Decimal
+    all_in_cost: Decimal
+    all_in_cost_per_correct_label: Decimal
+    review_hours: Decimal
+    break_even_volume: int | None
+    break_even_accuracy: Decimal | None
+    all_in_cost_per_correct_label_p05_p95: tuple[Decimal, Decimal]
+    accuracy_p05_p95: tuple[Decimal, Decimal]
+
+
+@dataclass(frozen=True)
+class EconomicsReport:
+    """``procure economics --json`` and the Economics page: money in ``currency``."""
+
+    volume: int
+    currency: str
+    compared_with: str | None  # the human strategy with the lowest all-in cost per correct label
+    cheapest: str
+    summary: str
+    strategies: list[StrategyReport]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    volume: int
+    strategy: str
+    cost_per_correct_label: Decimal
 
 
 def money_text(amount: Decimal) -> str:
@@ -22,52 +65,50 @@ def money_text(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
-def report(scenario: Scenario) -> dict[str, Any]:
+def report(scenario: Scenario) -> EconomicsReport:
     """Every figure of a scenario, for ``procure economics --json`` and the Economics page."""
     figures = evaluate(scenario)
     best_human = _best_human(figures)
     bands = {b.name: b for b in monte_carlo(scenario)}
     strategies = []
     for f in figures:
-        entry: dict[str, Any] = {
-            "name": f.name,
-            "kind": f.kind,
-            "accuracy": money_text(f.accuracy),
-            "accuracy_estimated": f.accuracy_estimated,
-            "acceptance_rate": money_text(f.acceptance_rate),
-            "cost_per_label": money_text(f.cost_per_label),
-            "cost_per_accepted_label": money_text(f.cost_per_accepted_label),
-            "cost_per_correct_label": money_text(f.cost_per_correct_label),
-            "total_cost": money_text(f.total_cost),
-            "expected_correct": money_text(f.expected_correct),
-            "validation_cost": money_text(f.validation_cost),
-            "all_in_cost": money_text(f.all_in_cost),
-            "all_in_cost_per_correct_label": money_text(f.all_in_cost_per_correct_label),
-            "review_hours": money_text(f.review_hours),
-            "break_even_volume": None,
-            "break_even_accuracy": None,
-        }
+        break_even_at, needed = None, None
         if best_human is not None and f.kind != "human":
-            entry["break_even_volume"] = break_even_volume(scenario, f.name, best_human.name)
+            break_even_at = break_even_volume(scenario, f.name, best_human.name)
             needed = break_even_accuracy(
                 f.cost_per_accepted_label, best_human.cost_per_correct_label
             )
-            entry["break_even_accuracy"] = None if needed is None else money_text(needed)
         band = bands[f.name]
-        entry["all_in_cost_per_correct_label_p05_p95"] = [
-            money_text(band.cost_p05),
-            money_text(band.cost_p95),
-        ]
-        entry["accuracy_p05_p95"] = [money_text(band.accuracy_p05), money_text(band.accuracy_p95)]
-        strategies.append(entry)
-    return {
-        "volume": scenario.volume,
-        "currency": scenario.currency,
-        "compared_with": None if best_human is None else best_human.name,
-        "cheapest": min(figures, key=lambda f: f.all_in_cost_per_correct_label).name,
-        "summary": summary(scenario, figures),
-        "strategies": strategies,
-    }
+        strategies.append(
+            StrategyReport(
+                name=f.name,
+                kind=f.kind,
+                accuracy=f.accuracy,
+                accuracy_estimated=f.accuracy_estimated,
+                acceptance_rate=f.acceptance_rate,
+                cost_per_label=f.cost_per_label,
+                cost_per_accepted_label=f.cost_per_accepted_label,
+                cost_per_correct_label=f.cost_per_correct_label,
+                total_cost=f.total_cost,
+                expected_correct=f.expected_correct,
+                validation_cost=f.validation_cost,
+                all_in_cost=f.all_in_cost,
+                all_in_cost_per_correct_label=f.all_in_cost_per_correct_label,
+                review_hours=f.review_hours,
+                break_even_volume=break_even_at,
+                break_even_accuracy=needed,
+                all_in_cost_per_correct_label_p05_p95=(band.cost_p05, band.cost_p95),
+                accuracy_p05_p95=(band.accuracy_p05, band.accuracy_p95),
+            )
+        )
+    return EconomicsReport(
+        volume=scenario.volume,
+        currency=scenario.currency,
+        compared_with=None if best_human is None else best_human.name,
+        cheapest=min(figures, key=lambda f: f.all_in_cost_per_correct_label).name,
+        summary=summary(scenario, figures),
+        strategies=strategies,
+    )
 
 
 def summary(scenario: Scenario, figures: list[Figures]) -> str:
@@ -97,16 +138,10 @@ def _round(amount: Decimal) -> Decimal:
     return round(amount, max(0, 3 - amount.adjusted()))
 
 
-def curve(scenario: Scenario, volumes: Iterable[int]) -> list[dict[str, Any]]:
+def curve(scenario: Scenario, volumes: Iterable[int]) -> list[CurvePoint]:
     """All-in cost per correct label of every strategy at each volume: the break-even chart."""
-    rows = []
-    for volume in volumes:
-        for f in evaluate(scenario, volume):
-            rows.append(
-                {
-                    "volume": volume,
-                    "strategy": f.name,
-                    "cost_per_correct_label": f.all_in_cost_per_correct_label,
-                }
-            )
-    return rows
+    return [
+        CurvePoint(volume, f.name, f.all_in_cost_per_correct_label)
+        for volume in volumes
+        for f in evaluate(scenario, volume)
+    ]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import plotly.graph_objects as go
 
 from procure.delivery import BurnupPoint, ContractReport
-from procure.economics import TornadoBar
+from procure.economics import CurvePoint, StrategyReport, TornadoBar
 from procure.quality import WeekAgreement
 from procure.records import RateTable
 
@@ -142,17 +141,17 @@ def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
     return figure
 
 
-def strategies_figure(strategies: Sequence[dict[str, Any]], currency: str) -> go.Figure:
+def strategies_figure(strategies: Sequence[StrategyReport], currency: str) -> go.Figure:
     """All-in cost per correct label by strategy, with the 5-95% Monte Carlo band as error bars."""
-    names = [s["name"] for s in strategies]
-    cost = [float(s["all_in_cost_per_correct_label"]) for s in strategies]
-    bands = [s["all_in_cost_per_correct_label_p05_p95"] for s in strategies]
+    names = [s.name for s in strategies]
+    cost = [float(s.all_in_cost_per_correct_label) for s in strategies]
+    bands = [s.all_in_cost_per_correct_label_p05_p95 for s in strategies]
     figure = go.Figure()
     figure.add_bar(
         y=names,
         x=cost,
         orientation="h",
-        marker_color=[KIND_COLORS[s["kind"]] for s in strategies],
+        marker_color=[KIND_COLORS[s.kind] for s in strategies],
         error_x={
             "type": "data",
             "symmetric": False,
@@ -172,15 +171,15 @@ def strategies_figure(strategies: Sequence[dict[str, Any]], currency: str) -> go
     return figure
 
 
-def break_even_figure(rows: Sequence[dict[str, Any]], currency: str) -> go.Figure:
+def break_even_figure(rows: Sequence[CurvePoint], currency: str) -> go.Figure:
     """All-in cost per correct label of each strategy against volume (both axes logarithmic):
     where a hybrid's line crosses a vendor's is its break-even volume."""
     figure = go.Figure()
-    for name in dict.fromkeys(r["strategy"] for r in rows):
-        points = [r for r in rows if r["strategy"] == name]
+    for name in dict.fromkeys(r.strategy for r in rows):
+        points = [r for r in rows if r.strategy == name]
         figure.add_scatter(
-            x=[r["volume"] for r in points],
-            y=[float(r["cost_per_correct_label"]) for r in points],
+            x=[r.volume for r in points],
+            y=[float(r.cost_per_correct_label) for r in points],
             name=name,
             mode="lines",
         )
