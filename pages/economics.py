@@ -1,11 +1,8 @@
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from procure import economics as ec
-from procure.documents import validate
 from procure.records import list_prices, list_task_types, replace_prices
 from procure.ui import cached, widgets
 from procure.ui.charts import break_even_figure, strategies_figure, tornado_figure
@@ -104,12 +101,6 @@ with st.expander("Inputs: measured from the workspace or assumed; edit any to ex
         key=f"{key}_hybrid",
         num_rows="dynamic",
     )
-    changed = {
-        "volume": volume != data["volume"],
-        "hourly_rate": hourly != float(data["hourly_rate"]),
-        "review_seconds_per_item": seconds != float(data["review_seconds_per_item"]),
-        "validation_items": validation != data["validation_items"],
-    }
     st.markdown("**Where each input comes from**")
     st.dataframe(
         pd.DataFrame(inputs),
@@ -117,19 +108,16 @@ with st.expander("Inputs: measured from the workspace or assumed; edit any to ex
         column_config={"value": st.column_config.TextColumn(width="small")},
     )
 
-edited = {
-    **data,
-    "volume": volume,
-    "hourly_rate": Decimal(repr(hourly)) if changed["hourly_rate"] else data["hourly_rate"],
-    "review_seconds_per_item": Decimal(repr(seconds))
-    if changed["review_seconds_per_item"]
-    else data["review_seconds_per_item"],
-    "validation_items": validation,
-    "strategies": humans + llms + [{**h, "kind": "hybrid"} for h in hybrids],
-}
 scenario = None
 with reported_errors():
-    scenario = validate(ec.Scenario, ec.without_none(edited), "economics inputs")
+    scenario = ec.edited_scenario(
+        data,
+        volume=volume,
+        hourly_rate=hourly,
+        review_seconds_per_item=seconds,
+        validation_items=validation,
+        strategies=[*humans, *llms, *({**h, "kind": "hybrid"} for h in hybrids)],
+    )
 if scenario is None:
     st.stop()
 

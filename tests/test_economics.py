@@ -390,3 +390,38 @@ def test_estimated_hybrid_accuracy_stays_a_probability() -> None:
         assert 0 <= accuracy <= 1
         # relabelling by perfect humans never lowers accuracy below the LLM's own
         assert formulas.hybrid_accuracy(f, D(1), q_b, c) >= q_b
+
+
+HYBRID = {"name": "h", "llm": "llm", "human": "vendor", "review_fraction": "0.1"}
+
+
+def test_an_edited_scenario_keeps_the_measured_values_left_as_they_were() -> None:
+    measured = sc.Scenario.model_validate(
+        {
+            "volume": 1000,
+            "currency": "USD",
+            "hourly_rate": "37.333333333333333333",
+            "review_seconds_per_item": "0.1",
+            "strategies": [VENDOR, LLM],
+        }
+    ).model_dump()
+    edited = sc.edited_scenario(
+        measured,
+        volume=2000,
+        hourly_rate=float(D("37.333333333333333333")),  # shown and left: the exact Decimal stays
+        review_seconds_per_item=0.25,
+        validation_items=0,
+        strategies=[VENDOR, LLM, {**HYBRID, "kind": "hybrid"}],
+    )
+    assert edited.volume == 2000 and edited.hourly_rate == D("37.333333333333333333")
+    assert edited.review_seconds_per_item == D("0.25")
+    assert [s.kind for s in edited.strategies] == ["human", "llm", "hybrid"]
+    with pytest.raises(InputError, match="economics inputs"):
+        sc.edited_scenario(
+            measured,
+            volume=0,
+            hourly_rate=37.0,
+            review_seconds_per_item=0.1,
+            validation_items=0,
+            strategies=[VENDOR],
+        )

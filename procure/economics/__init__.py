@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         KINDS,
         POLICIES,
         Scenario,
+        edited_scenario,
         read_scenario,
         scenario_text,
         without_none,

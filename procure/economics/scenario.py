@@ -216,6 +216,32 @@ def without_none(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def edited_scenario(
+    measured: dict[str, Any],
+    *,
+    volume: int,
+    hourly_rate: float,
+    review_seconds_per_item: float,
+    validation_items: int,
+    strategies: list[dict[str, Any]],
+) -> Scenario:
+    """The measured scenario (a dict of it) with a user's edits, validated. A number input gives
+    a float, so an input left as it was keeps the measured exact Decimal."""
+
+    def edited(field: str, value: float) -> Any:
+        return measured[field] if value == float(measured[field]) else Decimal(repr(value))
+
+    data = {
+        **measured,
+        "volume": volume,
+        "hourly_rate": edited("hourly_rate", hourly_rate),
+        "review_seconds_per_item": edited("review_seconds_per_item", review_seconds_per_item),
+        "validation_items": validation_items,
+        "strategies": strategies,
+    }
+    return validate(Scenario, without_none(data), "economics inputs")
+
+
 def scenario_text(scenario: Scenario, fmt: str = "yaml") -> str:
     """The scenario as a file ``read_scenario`` reads back, without unset optional fields."""
     return dump(scenario.model_dump(mode="python", exclude_none=True), fmt)
