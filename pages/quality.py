@@ -119,31 +119,21 @@ if not selection.vendor and not selection.llm and not selection.gold:
     )
     st.stop()
 
-labelled = [b for b in task_batches if any(s.batch_id == b.id for s, _ in selection.vendor)]
+with session() as db:
+    labelled = labels.labelled_batches(db, selection)
 chosen_batches: tuple[int, ...] | None = None
-if labelled:
-    with session() as db:
-        vendor_of = labels.batch_vendors(db, [b.id or 0 for b in labelled])
+if labelled.batches:
     left, right = st.columns(2)
     vendors = left.multiselect(
-        "Vendors", sorted(set(vendor_of.values())), key="quality_vendors", placeholder="all vendors"
+        "Vendors", labelled.vendors, key="quality_vendors", placeholder="all vendors"
     )
     weeks = right.multiselect(
-        "Delivery weeks",
-        sorted({b.week for b in labelled}),
-        key="quality_weeks",
-        placeholder="all weeks",
+        "Delivery weeks", labelled.weeks, key="quality_weeks", placeholder="all weeks"
     )
-    if vendors or weeks:
-        chosen_batches = tuple(
-            b.id or 0
-            for b in labelled
-            if (not vendors or vendor_of.get(b.id or 0) in vendors)
-            and (not weeks or b.week in weeks)
-        )
-        if not chosen_batches:
-            st.info("No labelled batch of these vendors in these weeks.")
-            st.stop()
+    chosen_batches = labelled.chosen(vendors, weeks)
+    if chosen_batches == ():
+        st.info("No labelled batch of these vendors in these weeks.")
+        st.stop()
 
 page = None
 with reported_errors():
@@ -344,9 +334,9 @@ else:
                 f"Review of {item} saved; it counts as gold now.",
             )
 
-if labelled:
+if labelled.batches:
     st.subheader("Batch acceptance")
-    batch_id = widgets.batch_choice(labelled, key="acceptance_batch", show_status=True)
+    batch_id = widgets.batch_choice(labelled.batches, key="acceptance_batch", show_status=True)
     with reported_errors():
         evidence = cached.evidence(batch_id or 0)
         show = {"accept": st.success, "reject": st.error, "review more": st.info}[
@@ -407,7 +397,7 @@ if labelled:
                 step=1,
                 key="rule_min",
             )
-            contract_id = next(b.contract_id for b in labelled if b.id == batch_id)
+            contract_id = next(b.contract_id for b in labelled.batches if b.id == batch_id)
             if st.form_submit_button("Save rule"):
                 commit(
                     partial(

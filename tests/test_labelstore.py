@@ -19,6 +19,7 @@ from procure.labels.store import LlmRunSpec, import_labels, label_sets, sweep
 from procure.records.catalog import save_task_type
 from procure.records.models import Batch, LabelSet, LlmRun
 from procure.records.workspace import Workspace
+from tests.conftest import SAMPLE_TODAY
 
 
 def _store_files(ws: Workspace) -> list[Path]:
@@ -254,3 +255,26 @@ def test_a_large_import_reports_its_progress(sample: Workspace, tmp_path: Path) 
     assert label_set.rows == 3_000_000
     assert reported, "no progress reported during a 3M-row import"
     assert reported == sorted(reported) and reported[0] > 0 and reported[-1] <= 1
+
+
+def test_labelled_batches_are_chosen_by_vendor_and_week() -> None:
+    from procure.labels import LabelledBatches
+
+    batches = [
+        Batch(
+            id=i,
+            week=w,
+            contract_id=1,
+            task_type_id=1,
+            ref=f"B{i}",
+            quantity=10,
+            delivered_on=SAMPLE_TODAY,
+        )
+        for i, w in ((1, 1), (2, 2), (3, 2))
+    ]
+    labelled = LabelledBatches(batches, {1: "Acme", 2: "Acme", 3: "Birch"})
+    assert (labelled.vendors, labelled.weeks) == (["Acme", "Birch"], [1, 2])
+    assert labelled.chosen([], []) is None  # no filter: every batch, labelled or not yet
+    assert labelled.chosen(["Acme"], []) == (1, 2)
+    assert labelled.chosen(["Acme"], [2]) == (2,)
+    assert labelled.chosen(["Birch"], [1]) == ()

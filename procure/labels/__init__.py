@@ -9,11 +9,16 @@ if TYPE_CHECKING:
     from procure.kinds import Adapter
     from procure.labels.adapters import convert, fields
     from procure.labels.files import preview
-    from procure.labels.selection import Selection, select_labels
-    from procure.labels.store import (
-        LlmRunSpec,
+    from procure.labels.selection import (
+        LabelledBatches,
+        Selection,
         batch_vendors,
         batches_of,
+        labelled_batches,
+        select_labels,
+    )
+    from procure.labels.store import (
+        LlmRunSpec,
         import_labels,
         label_sets,
     )

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from procure.errors import NotFoundError
 from procure.kinds import LabelSource
 from procure.records.catalog import get_task_type
-from procure.records.models import Batch, LabelSet, TaskType
+from procure.records.models import Batch, Contract, LabelSet, TaskType, Vendor
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,61 @@ def select_labels(
     gold = [s for s in sets if s.source == LabelSource.gold]
     every_run = tuple(s for s in sets if s.source == LabelSource.llm)
     return Selection(task_type, vendor, runs[-1] if runs else None, gold, every_run)
+
+
+def batches_of(session: Session, task_type_key: str) -> list[Batch]:
+    """The delivered batches of a task type, newest first (vendor labels attach to one)."""
+    return list(
+        session.exec(
+            select(Batch)
+            .join(TaskType, col(TaskType.id) == col(Batch.task_type_id))
+            .where(TaskType.key == task_type_key)
+            .order_by(col(Batch.delivered_on).desc(), col(Batch.id).desc())
+        )
+    )
+
+
+def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
+    """The vendor name of each batch (batches belong to contracts, contracts to vendors)."""
+    rows = session.exec(
+        select(Batch.id, Vendor.name)
+        .join(Contract, col(Contract.id) == col(Batch.contract_id))
+        .join(Vendor, col(Vendor.id) == col(Contract.vendor_id))
+        .where(col(Batch.id).in_(batch_ids))
+    ).all()
+    return {int(batch_id): name for batch_id, name in rows if batch_id is not None}
+
+
+@dataclass(frozen=True)
+class LabelledBatches:
+    """The batches of a selection that have vendor labels, with each one's vendor: what the
+    Labels & quality page filters by vendor and delivery week."""
+
+    batches: list[Batch]
+    vendor_of: dict[int, str]
+
+    @property
+    def vendors(self) -> list[str]:
+        return sorted(set(self.vendor_of.values()))
+
+    @property
+    def weeks(self) -> list[int]:
+        return sorted({b.week for b in self.batches})
+
+    def chosen(self, vendors: list[str], weeks: list[int]) -> tuple[int, ...] | None:
+        """The ids of the batches of these vendors in these weeks (an empty list means any);
+        ``None`` when nothing is filtered, so the selection keeps every batch."""
+        if not vendors and not weeks:
+            return None
+        return tuple(
+            b.id or 0
+            for b in self.batches
+            if (not vendors or self.vendor_of.get(b.id or 0) in vendors)
+            and (not weeks or b.week in weeks)
+        )
+
+
+def labelled_batches(session: Session, selection: Selection) -> LabelledBatches:
+    labelled = {s.batch_id for s, _ in selection.vendor}
+    batches = [b for b in batches_of(session, selection.task_type.key) if b.id in labelled]
+    return LabelledBatches(batches, batch_vendors(session, [b.id or 0 for b in batches]))

@@ -43,7 +43,7 @@ from procure.labels.readers import (
 )
 from procure.money import check_currency
 from procure.records.catalog import get_task_type
-from procure.records.models import Batch, LabelSet, LlmRun, TaskType
+from procure.records.models import Batch, LabelSet, LlmRun
 from procure.records.workspace import record_event
 
 TEMPORARY_PREFIX = ".importing-"
@@ -450,31 +450,6 @@ def sweep(session: Session, store: Path, *, now: float | None = None) -> list[Pa
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
-
-def batches_of(session: Session, task_type_key: str) -> list[Batch]:
-    """The delivered batches of a task type, newest first (vendor labels attach to one)."""
-    return list(
-        session.exec(
-            select(Batch)
-            .join(TaskType, col(TaskType.id) == col(Batch.task_type_id))
-            .where(TaskType.key == task_type_key)
-            .order_by(col(Batch.delivered_on).desc(), col(Batch.id).desc())
-        )
-    )
-
-
-def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
-    """The vendor name of each batch (batches belong to contracts, contracts to vendors)."""
-    from procure.records.models import Contract, Vendor
-
-    rows = session.exec(
-        select(Batch.id, Vendor.name)
-        .join(Contract, col(Contract.id) == col(Batch.contract_id))
-        .join(Vendor, col(Vendor.id) == col(Contract.vendor_id))
-        .where(col(Batch.id).in_(batch_ids))
-    ).all()
-    return {int(batch_id): name for batch_id, name in rows if batch_id is not None}
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> set[str]:
