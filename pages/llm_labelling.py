@@ -1,7 +1,5 @@
-import tempfile
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -95,13 +93,10 @@ with reported_errors(), session() as db:
     if batch_id is not None:
         source = llm.job_source(db, store, batch_id=batch_id)
     elif upload is not None:
-        with tempfile.TemporaryDirectory(prefix="procure-items-") as scratch:
-            path = Path(scratch) / upload.name
-            path.write_bytes(upload.getvalue())
+        with widgets.uploaded_file(upload) as path:
             source = llm.job_source(db, store, items_file=path, display_name=upload.name)
     if source is not None:
-        prompt = llm.build_prompt(db, store, task, llm.template(db, task, version))
-        figures = llm.estimate(prompt, source.items, llm.model_price(db, model), 50)
+        figures = llm.plan(db, store, task.key, source, model, prompt_version=version).estimate
 
 if source is not None and figures is not None:
     m1, m2, m3, m4 = st.columns(4)

@@ -197,13 +197,16 @@ def llm_estimate(
     settings = _settings(ctx)
     with _session(ctx) as session:
         source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
-        kind = llm.task_type_of(session, task_type)
-        prompt = llm.build_prompt(
-            session, settings.label_store, kind, llm.template(session, kind, prompt_version)
+        planned = llm.plan(
+            session,
+            settings.label_store,
+            task_type,
+            source,
+            model,
+            prompt_version=prompt_version,
+            max_output_tokens=max_output_tokens,
         )
-        figures = llm.estimate(
-            prompt, source.items, llm.model_price(session, model), max_output_tokens
-        )
+    prompt, figures = planned.prompt, planned.estimate
     payload = {
         "items": figures.items,
         "estimated_input_tokens": figures.input_tokens,

@@ -7,7 +7,7 @@ from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
     from procure.llm.client import RunOptions
-    from procure.llm.estimates import JobSource, estimate, job_source, model_price
+    from procure.llm.estimates import JobSource, Plan, estimate, job_source, model_price, plan
     from procure.llm.jobs import (
         labelled_batches,
         list_jobs,

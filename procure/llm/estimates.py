@@ -15,15 +15,15 @@ from procure.llm.prompts import (
     EXPECTED_OUTPUT_TOKENS,
     MESSAGE_OVERHEAD,
     Prompt,
+    build_prompt,
     call_cost,
     estimate_tokens,
+    task_type_of,
+    template,
     token_upper_bound,
 )
 from procure.records.llm_prices import price_for
-from procure.records.models import (
-    LabelSet,
-    LlmPrice,
-)
+from procure.records.models import LabelSet, LlmPrice, TaskType
 
 # --- items -------------------------------------------------------------------------------------
 
@@ -134,3 +134,32 @@ def estimate(
         price.currency,
         str(price.read_on),
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What labelling a source's items would use and cost: the page, ``procure llm estimate`` and
+    a job all start from it."""
+
+    task_type: TaskType
+    prompt: Prompt
+    price: LlmPrice
+    estimate: Estimate
+
+
+def plan(
+    session: Session,
+    store: Path,
+    task_type_key: str,
+    source: JobSource,
+    model: str,
+    *,
+    prompt_version: str | None = None,
+    max_output_tokens: int = 50,
+) -> Plan:
+    """The task type's prompt (the template ``prompt_version``, or the newest), the model's dated
+    price and the estimate of labelling ``source`` once."""
+    task_type = task_type_of(session, task_type_key)
+    prompt = build_prompt(session, store, task_type, template(session, task_type, prompt_version))
+    price = model_price(session, model)
+    return Plan(task_type, prompt, price, estimate(prompt, source.items, price, max_output_tokens))

@@ -46,14 +46,11 @@ from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.llm.client import Cancelled, Outcome, RunOptions, label_item
-from procure.llm.estimates import Estimate, JobSource, estimate, model_price
+from procure.llm.estimates import Estimate, JobSource, model_price, plan
 from procure.llm.prompts import (
     OPENAI_URL,
     Prompt,
-    build_prompt,
     call_cost,
-    task_type_of,
-    template,
     token_upper_bound,
 )
 from procure.records.models import (
@@ -130,17 +127,27 @@ def prepare_job(
 ) -> tuple[LlmJob, Prompt, Estimate]:
     """The job to run: an unfinished job of the same task, items, model, prompt and endpoint
     (resumed), else a new one. Raises when such a job is running elsewhere."""
-    task_type = task_type_of(session, task_type_key)
-    chosen = template(session, task_type, prompt_version)
-    prompt = build_prompt(session, store, task_type, chosen)
-    price = model_price(session, options.model)
     if options.budget is not None and options.budget <= 0:
         raise InputError(f"expected a budget above 0, got {options.budget}", field="budget")
     if options.concurrency < 1:
         raise InputError(
             f"expected a concurrency of 1 or more, got {options.concurrency}", field="concurrency"
         )
-    figures = estimate(prompt, source.items, price, options.max_output_tokens)
+    planned = plan(
+        session,
+        store,
+        task_type_key,
+        source,
+        options.model,
+        prompt_version=prompt_version,
+        max_output_tokens=options.max_output_tokens,
+    )
+    task_type, prompt, price, figures = (
+        planned.task_type,
+        planned.prompt,
+        planned.price,
+        planned.estimate,
+    )
     existing = session.exec(
         select(LlmJob).where(
             LlmJob.task_type_id == task_type.id,
