@@ -18,7 +18,8 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class Spec(BaseModel):
-    """The base of every document a user writes: unknown fields are errors, text is trimmed."""
+    """A document a user writes: unknown fields are errors, text is trimmed. (The documents of
+    vendors, task types and prices are their records' own families, with the same rules.)"""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -34,6 +34,16 @@ def check_currency(code: str) -> str:
     return upper
 
 
+LARGEST_AMOUNT = Decimal(10) ** 14  # what a money column holds (24 digits, 10 after the point)
+
+
+def check_amount(value: Decimal) -> Decimal:
+    """An amount a money column can hold: finite and below 10^14 in size."""
+    if not value.is_finite() or abs(value) >= LARGEST_AMOUNT:
+        raise ValueError(f"expected a finite amount below 10^14, got {value}")
+    return value
+
+
 def format_money(amount: Decimal, currency: str, places: int = 2) -> str:
     """Display form, rounded half-even only here: ``format_money(Decimal("1234.5"), "USD")``.
 

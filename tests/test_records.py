@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from procure.config import Settings
 from procure.db import session_scope
 from procure.delivery.payloads import spend_payload
 from procure.delivery.report import build_report
@@ -18,7 +19,7 @@ from procure.kinds import BatchStatus
 from procure.records import batches as deliveries
 from procure.records import catalog, contracts, transfer
 from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
-from procure.records.workspace import Workspace, set_exchange_rate
+from procure.records.workspace import Workspace, open_workspace, set_exchange_rate
 
 DATA = Path(__file__).parent / "data"
 
@@ -290,3 +291,33 @@ def test_sample_loads_once(sample: Workspace) -> None:
         assert load_sample(db, date(2026, 11, 19)) is None
     with Session(sample.engine) as db:
         assert len(contracts.list_contracts(db)) == 5
+
+
+def test_one_validation_on_every_path(
+    sqlite_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task type's key, a price and a contract's terms are checked by their records' own
+    models, whether they come from the CLI, a document or code that changed a spec."""
+    from procure.cli import run
+
+    home = str(sqlite_settings.home)
+    assert run(["--home", home, "init"]) == 0
+    task_type = ["task-type", "add", "Bad Key", "--name", "N", "--unit", "u", "--labels", "a,b"]
+    code = run(["--home", home, *task_type, "--label-kind", "categorical"])
+    assert code == 2 and "expected a key of lower-case letters" in capsys.readouterr().err
+    document = tmp_path / "prices.yaml"
+    document.write_text(
+        "llm_prices:\n  - {model: m, price_in_per_mtok: 1.0e400, price_out_per_mtok: 1,"
+        " read_on: 2026-11-01}\n"
+    )
+    assert run(["--home", home, "contract", "import", str(document)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and "below 10^14" in err, err
+    workspace = open_workspace(sqlite_settings)
+    _import(workspace, (DATA / "contract.yaml").read_bytes())
+    with Session(workspace.engine) as db:
+        spec = contracts.contract_spec(db, db.exec(select(Contract)).one())
+    spec.committed_budget = D(-5)  # pydantic does not check an assignment
+    with pytest.raises(InputError, match="committed_budget"), session_scope(workspace.engine) as db:
+        contracts.save_contract(db, spec)
+    workspace.engine.dispose()

@@ -170,7 +170,8 @@ def save_contract(
     replaced by the document's; batches are added or updated by ``ref`` and never deleted here.
     Existing batches must still fit the new terms.
     """
-    spec = data if isinstance(data, ContractSpec) else validate(ContractSpec, data, source)
+    raw = data.model_dump() if isinstance(data, ContractSpec) else data
+    spec = validate(ContractSpec, raw, source)  # again for a spec: it may have been changed
     check_contract(spec, source)
     vendor = vendor_by_name(session, spec.vendor)
     if vendor is None:

@@ -7,6 +7,7 @@ migration on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,7 +29,7 @@ from procure.kinds import (
     LabelSource,
     VendorKind,
 )
-from procure.money import MoneyType, check_currency
+from procure.money import MoneyType, check_amount, check_currency
 
 
 class StrEnumType(TypeDecorator[StrEnum]):
@@ -75,14 +76,24 @@ class Vendor(VendorBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
+TASK_TYPE_KEY = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+
+
 class TaskTypeBase(SQLModel):
-    key: str = Field(max_length=80, unique=True, regex=r"^[a-z0-9][a-z0-9_\-]*$")
+    key: str = Field(max_length=80, unique=True)
     name: str = Field(max_length=200)
     unit: str = Field(max_length=80)
     label_kind: LabelKind = Field(sa_type=StrEnumType(LabelKind))
     labels: list[str] = Field(default_factory=list, sa_type=JSON)
 
     _texts = field_validator("name", "unit")(_not_blank)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if not TASK_TYPE_KEY.fullmatch(key):
+            raise ValueError(f"expected a key of lower-case letters, digits, _ and -, got {key!r}")
+        return key
 
     @field_validator("labels")
     @classmethod
@@ -282,6 +293,10 @@ class LlmPriceBase(SQLModel):
 
     _model = field_validator("model")(_not_blank)
     _currency = field_validator("currency")(check_currency)
+
+    _amounts = field_validator("price_in_per_mtok", "price_out_per_mtok", "batch_discount")(
+        check_amount
+    )
 
 
 class LlmPrice(LlmPriceBase, table=True):

@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 
 from procure.documents import Spec, dump, field_path, line_of, parse_file, validate
 from procure.errors import InputError
-from procure.kinds import LabelKind, VendorKind
 from procure.records.catalog import (
     list_task_types,
     list_vendors,
@@ -31,7 +30,7 @@ from procure.records.catalog import (
 )
 from procure.records.contracts import contract_spec, get_contract, list_contracts, save_contract
 from procure.records.llm_prices import list_prices, save_price
-from procure.records.models import Contract, Vendor
+from procure.records.models import Contract, LlmPriceBase, TaskTypeBase, Vendor, VendorBase
 from procure.records.terms import ContractSpec, check_contract
 from procure.records.workspace import (
     claim_import,
@@ -50,30 +49,17 @@ class RateSpec(Spec):
     as_of: date
 
 
-class LlmPriceSpec(Spec):
-    model: str = Field(min_length=1)
-    provider: str = ""
-    currency: str = "USD"
-    price_in_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
-    price_out_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
-    batch_discount: Decimal = Field(default=Decimal(0), ge=0, le=1, allow_inf_nan=False)
-    read_on: date
-    source: str = ""
+# The records' own families, with the documents' rules: one validation on every path.
+class LlmPriceSpec(LlmPriceBase):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}  # as documents.Spec
 
 
-class VendorSpec(Spec):
-    name: str = Field(min_length=1)
-    kind: VendorKind
-    contact: str = ""
-    notes: str = ""
+class VendorSpec(VendorBase):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}  # as documents.Spec
 
 
-class TaskTypeSpec(Spec):
-    key: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    unit: str = Field(min_length=1)
-    label_kind: LabelKind
-    labels: list[str] = []
+class TaskTypeSpec(TaskTypeBase):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}  # as documents.Spec
 
 
 class WorkspaceDocument(Spec):
