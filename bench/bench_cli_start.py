@@ -36,13 +36,21 @@ def main() -> int:
             "procure agreement on a four-line file": [*PROCURE, "agreement", str(tiny)],
         }
         baseline_command = python("import duckdb, numpy, typer")
+        # The floor of any command that reads a label file: the same imports, then DuckDB reads
+        # the four lines (no procure at all). Printed for reference, not a target.
+        floor = python(
+            "import duckdb, numpy, typer; "
+            f"duckdb.sql(\"SELECT * FROM read_csv('{tiny}')\").fetchall()"
+        )
+        commands["(floor) DuckDB reads the same file, no procure"] = floor
         ok = True
         for name, command in commands.items():
             measured, baseline = [], []
             for _ in range(arguments.repeat):  # interleaved, so both see the same machine load
                 baseline.append(run_process(baseline_command, repeat=1))
                 measured.append(run_process(command, repeat=1))
-            ok &= report(f"start-up: {name}", _median(measured), _median(baseline), TARGET)
+            met = report(f"start-up: {name}", _median(measured), _median(baseline), TARGET)
+            ok &= met or command is floor
     return 0 if ok else 1
 
 

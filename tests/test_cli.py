@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from procure.cli import app, run
+from procure.cli import COMMAND_MODULES, commands, run
 from tests.conftest import SAMPLE_TODAY
 
 DATA = Path(__file__).parent / "data"
@@ -171,11 +171,12 @@ def _command_names(typer_app: typer.Typer, prefix: str = "") -> list[str]:
 
 def test_every_command_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
     readme = README.read_text()
-    commands = _command_names(app)
-    assert len(commands) > 15
-    undocumented = [name for name in commands if f"procure {name}" not in readme]
+    every = _command_names(commands())
+    assert len(every) > 15
+    assert {name.split()[0] for name in every} == set(COMMAND_MODULES)  # each one's module known
+    undocumented = [name for name in every if f"procure {name}" not in readme]
     assert undocumented == []
-    for name in commands:
+    for name in every:
         code, out, _ = cli(capsys, *name.split(), "--help")
         assert code == 0 and "Usage" in out
 
@@ -190,3 +191,21 @@ def test_today_is_pinned_by_the_environment(
     code, out, err = cli(capsys, "--home", home, "deliveries")
     assert code == 2 and out == ""
     assert "PROCURE_TODAY='2026-02-30' is not a date (expected YYYY-MM-DD)" in err
+
+
+def test_a_run_loads_only_its_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """``procure agreement`` starts fast: it never imports SQLModel or the other commands."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from procure.cli import run; run(['agreement', sys.argv[1]]); "
+        "print(sorted(m for m in sys.modules if m.startswith(('procure.cli.', 'sqlmodel'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(DATA / "labels" / "pairs.csv")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "['procure.cli._common', 'procure.cli.quality']"

@@ -5,27 +5,68 @@ Commands with ``--json`` print one JSON object on stdout and nothing else there.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
 import typer
 
-# Each module registers its commands on the root app, imported in the order --help lists them.
-# isort: off
-from procure.cli import workspace, catalog, contracts, batches, fx, labels
-from procure.cli import quality, delivery, economics, llm
-
-# isort: on
 from procure.cli._common import app
 from procure.errors import ProcureError
 
-__all__ = ["app", "main", "run"]
+__all__ = ["COMMAND_MODULES", "commands", "main", "run"]
+
+# Each command (or group) and the module that registers it on the root app, in --help's order.
+# A run imports only its command's module: typer turns every registered command into a click
+# command before it runs one, which would cost every command the start-up of all 72.
+COMMAND_MODULES = {
+    "init": "workspace",
+    "sample": "workspace",
+    "vendor": "catalog",
+    "task-type": "catalog",
+    "contract": "contracts",
+    "batch": "batches",
+    "fx": "fx",
+    "labels": "labels",
+    "quality": "quality",
+    "review": "quality",
+    "acceptance": "quality",
+    "agreement": "quality",
+    "deliveries": "delivery",
+    "spend": "delivery",
+    "economics": "economics",
+    "llm-price": "llm",
+    "llm": "llm",
+}
+GLOBAL_OPTIONS_WITH_VALUES = {"--home"}
+
+
+def commands(names: Sequence[str] | None = None) -> typer.Typer:
+    """The root app with these commands registered (every command without ``names``)."""
+    wanted = [COMMAND_MODULES[name] for name in names] if names else COMMAND_MODULES.values()
+    for module in dict.fromkeys(wanted):
+        importlib.import_module(f"procure.cli.{module}")
+    return app
+
+
+def _command_named(args: Sequence[str]) -> str | None:
+    """The command ``args`` run, when it is one procure has (else ``None``: help, or a typo)."""
+    values = iter(args)
+    for arg in values:
+        if arg in GLOBAL_OPTIONS_WITH_VALUES:
+            next(values, None)
+        elif not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+    return None
 
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; the one place errors become messages."""
+    arguments = list(sys.argv[1:] if args is None else args)
+    command = _command_named(arguments)
+    cli = commands([command] if command else None)
     try:
-        result = app(args=list(args) if args is not None else None, standalone_mode=False)
+        result = cli(args=arguments, standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:  # usage errors: bad options and values
