@@ -53,28 +53,31 @@ JUDGEMENTS = f"""
 SELECT item_id, annotator_id, min(code) AS code, (max(code) <> min(code))::INTEGER AS conflict
 FROM ({CODED}) GROUP BY item_id, annotator_id
 """
+# An item's key: its count vector, written once here (``PatternCodec.key_sum``, ``TEXT_KEY``).
 NUMERIC_KEYS = """
-SELECT item_id, sum(CAST($weights AS {key_type}[])[code + 1]) AS key, sum(conflict) AS conflicts,
+SELECT item_id, {key_sum} AS key, sum(conflict) AS conflicts,
        count(*) AS judgements, 0 AS repeats
 FROM ({judgements}) GROUP BY item_id
 """
 ONE_ANNOTATOR_KEYS = f"""
-SELECT item_id, CAST($weights AS {{key_type}}[])[min(code) + 1] AS key,
+SELECT item_id, {{key_of_one}} AS key,
        (max(code) <> min(code))::INTEGER AS conflicts, 1 AS judgements, 0 AS repeats
 FROM ({CODED}) GROUP BY item_id
 """
 # repeats: how many of an item's rows repeat an annotator (any, and the keys are not exact)
 FEW_ANNOTATORS_KEYS = f"""
-SELECT item_id, sum(CAST($weights AS {{key_type}}[])[code + 1]) AS key, 0 AS conflicts,
+SELECT item_id, {{key_sum}} AS key, 0 AS conflicts,
        count(*) AS judgements, {REPEATS} AS repeats
 FROM ({ANNOTATOR_CODED.format(relation=CODED, names="{names}")})
 GROUP BY item_id
 """
-# When base^k does not fit in 128 bits (very many labels), the count vector is written as text.
-TEXT_KEYS = """
-SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key, sum(conflicts) AS conflicts,
+# When base^k does not fit in 128 bits (very many labels), the count vector is written as text,
+# aggregated over (code, n) rows.
+TEXT_KEY = "string_agg(code || ':' || n, ',' ORDER BY code)"
+TEXT_KEYS = f"""
+SELECT item_id, {TEXT_KEY} AS key, sum(conflicts) AS conflicts,
        sum(n) AS judgements, 0 AS repeats
-FROM (SELECT item_id, code, count(*) AS n, sum(conflict) AS conflicts FROM ({judgements}) GROUP BY ALL)
+FROM (SELECT item_id, code, count(*) AS n, sum(conflict) AS conflicts FROM ({{judgements}}) GROUP BY ALL)
 GROUP BY item_id
 """
 KEY_PAIRS = """
@@ -141,7 +144,19 @@ class PatternCodec:
 
     @property
     def weights(self) -> list[str]:
+        """The ``$weights`` parameter of ``key_sum``: ``base^code`` for each code."""
         return [str(self.base**code) for code in range(self.k)]
+
+    @property
+    def key_sum(self) -> str:
+        """The SQL aggregate of a group of ``code`` rows that writes their count vector as one
+        number: the sum of ``base^code``, which ``decode`` reads back."""
+        return f"sum(CAST($weights AS {self.key_type}[])[code + 1])"
+
+    @property
+    def key_of_one(self) -> str:
+        """The key of a group whose rows all hold one label (``min(code)``)."""
+        return f"CAST($weights AS {self.key_type}[])[min(code) + 1]"
 
     def decode(self, key: int | str) -> tuple[int, ...]:
         vector = [0] * self.k
@@ -200,14 +215,14 @@ def _items_sql(file: LabelFile, side: int, codec: PatternCodec, *, exact: bool) 
     if not codec.numeric:
         return TEXT_KEYS.format(judgements=JUDGEMENTS.format(relation=file.relation))
     if file.annotators == 1:
-        return ONE_ANNOTATOR_KEYS.format(relation=file.relation, key_type=codec.key_type)
+        return ONE_ANNOTATOR_KEYS.format(relation=file.relation, key_of_one=codec.key_of_one)
     if exact or file.annotators > FAST_ANNOTATORS:
         return NUMERIC_KEYS.format(
-            judgements=JUDGEMENTS.format(relation=file.relation), key_type=codec.key_type
+            judgements=JUDGEMENTS.format(relation=file.relation), key_sum=codec.key_sum
         )
     return FEW_ANNOTATORS_KEYS.format(
         relation=file.relation,
-        key_type=codec.key_type,
+        key_sum=codec.key_sum,
         annotators=file.annotators,
         names=f"annotators_{side}",
     )

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from procure.errors import InputError
 from procure.kinds import LabelKind, Level
 from procure.labels.selection import Selection
-from procure.quality.files import PatternCodec, against_report, consensus
+from procure.quality.files import TEXT_KEY, PatternCodec, against_report, consensus
 from procure.quality.results import (
     Agreement,
     AnnotatorFigures,
@@ -54,14 +54,14 @@ SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELEC
 # the consensus of each distinct vector is worked out once and joined back.
 ITEM_KEYS = """
 CREATE OR REPLACE TEMP TABLE {name}_items AS
-SELECT item_id, sum(CAST($weights AS {key_type}[])[code + 1]) AS key, min(week) AS week
+SELECT item_id, {key_sum} AS key, min(week) AS week
 FROM {name} GROUP BY item_id
 """
 # The same with the count vector written as text, when base^k does not fit in 128 bits.
-TEXT_ITEM_KEYS = """
-CREATE OR REPLACE TEMP TABLE {name}_items AS
-SELECT item_id, string_agg(code || ':' || n, ',' ORDER BY code) AS key, min(week) AS week
-FROM (SELECT item_id, code, count(*) AS n, min(week) AS week FROM {name} GROUP BY ALL)
+TEXT_ITEM_KEYS = f"""
+CREATE OR REPLACE TEMP TABLE {{name}}_items AS
+SELECT item_id, {TEXT_KEY} AS key, min(week) AS week
+FROM (SELECT item_id, code, count(*) AS n, min(week) AS week FROM {{name}} GROUP BY ALL)
 GROUP BY item_id
 """
 DISTINCT_KEYS = "SELECT DISTINCT key FROM {name}_items"
@@ -119,9 +119,7 @@ def _consensus(con: duckdb.DuckDBPyConnection, name: str, k: int) -> None:
     con.execute(BASE.format(name=name))
     codec = codec_of(con, name, k)
     if codec.numeric:
-        con.execute(
-            ITEM_KEYS.format(name=name, key_type=codec.key_type), {"weights": codec.weights}
-        )
+        con.execute(ITEM_KEYS.format(name=name, key_sum=codec.key_sum), {"weights": codec.weights})
     else:
         con.execute(TEXT_ITEM_KEYS.format(name=name))
     keys = [row[0] for row in con.execute(DISTINCT_KEYS.format(name=name)).fetchall()]
