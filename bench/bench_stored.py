@@ -38,7 +38,7 @@ def main() -> int:
 
         workspace = open_workspace(Settings())
         with Session(workspace.engine) as db:
-            selection = select_labels(db, "bench")
+            selection = select_labels("bench", session=db)
             assert selection.llm is not None
             files = {
                 "vendor": str(store / selection.vendor[0][0].path),
@@ -50,7 +50,7 @@ def main() -> int:
                     return con.execute(BASELINE, files).fetchall()
 
             measured = median_seconds(
-                lambda: quality_report(db, store, selection), arguments.repeat
+                lambda: quality_report(store, selection, session=db), arguments.repeat
             )
             base = median_seconds(baseline, arguments.repeat)
         workspace.engine.dispose()

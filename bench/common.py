@@ -109,22 +109,22 @@ def label_workspace(rows: int) -> Iterator[tuple[Path, dict[str, Path]]]:
         workspace = open_workspace(Settings())
         store = workspace.settings.label_store
         with session_scope(workspace.engine) as db:
-            import_document(db, DOCUMENT.encode(), "bench.yaml")
+            import_document(DOCUMENT.encode(), "bench.yaml", session=db)
             import_labels(
-                db,
                 store,
                 files["vendor.parquet"],
                 source="vendor",
                 task_type_key="bench",
                 batch_id=1,
+                session=db,
             )
             import_labels(
-                db,
                 store,
                 files["llm.parquet"],
                 source="llm",
                 task_type_key="bench",
                 llm=LlmRunSpec("bench-model"),
+                session=db,
             )
         workspace.engine.dispose()
         yield store, files

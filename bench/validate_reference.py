@@ -98,7 +98,6 @@ def workspace_figures(files: dict[str, Path], home: Path) -> Comparison:
     store = workspace.settings.label_store
     with session_scope(workspace.engine) as db:
         save_task_type(
-            db,
             {
                 "key": "stance",
                 "name": "Vaccine stance",
@@ -106,18 +105,19 @@ def workspace_figures(files: dict[str, Path], home: Path) -> Comparison:
                 "label_kind": "categorical",
                 "labels": LABELS,
             },
+            session=db,
         )
-        import_labels(db, store, files["experts"], source="gold", task_type_key="stance")
+        import_labels(store, files["experts"], source="gold", task_type_key="stance", session=db)
         import_labels(
-            db,
             store,
             files["GPT-4 p47"],
             source="llm",
             task_type_key="stance",
             llm=LlmRunSpec("gpt-4", "openai", "prompt 7"),
+            session=db,
         )
     with session_scope(workspace.engine) as db:
-        report = quality_report(db, store, select_labels(db, "stance"))
+        report = quality_report(store, select_labels("stance", session=db), session=db)
     workspace.engine.dispose()
     return report.pairs["llm_vs_gold"]
 

@@ -14,7 +14,7 @@ st.title("Deliveries")
 show_flash()
 
 with session() as db:
-    report = build_report(db, as_of())
+    report = build_report(as_of(), session=db)
 
 if not report.contracts:
     st.info(
@@ -145,8 +145,8 @@ with review:
             )
             if st.form_submit_button("Update status", type="primary"):
                 commit(
-                    lambda db: records.set_batch_status(
-                        db,
+                    partial(
+                        records.set_batch_status,
                         picked or 0,
                         status,
                         accepted_quantity=int(accepted)

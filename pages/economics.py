@@ -1,3 +1,5 @@
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -16,8 +18,8 @@ st.caption(
 show_flash()
 
 with session() as db:
-    task_types = list_task_types(db)
-    prices = [p.model_dump(exclude={"id"}) for p in list_prices(db)]
+    task_types = list_task_types(session=db)
+    prices = [p.model_dump(exclude={"id"}) for p in list_prices(session=db)]
 if not task_types:
     st.info("No task types yet: add contracts on **Vendors & contracts**, or load the sample.")
     st.stop()
@@ -217,6 +219,6 @@ with st.expander("LLM price table (per million tokens, with the date each price 
     )
     if st.button("Save the price table", key="economics_save_prices"):
         commit(
-            lambda db: replace_prices(db, price_rows),
+            partial(replace_prices, price_rows),
             lambda n: f"Price table saved ({n} models).",
         )

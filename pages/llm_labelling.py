@@ -20,8 +20,8 @@ show_flash()
 store = workspace().settings.label_store
 
 with session() as db:
-    task_types = [t for t in list_task_types(db) if t.labels]
-    models = [p.model for p in list_prices(db)]
+    task_types = [t for t in list_task_types(session=db) if t.labels]
+    models = [p.model for p in list_prices(session=db)]
 if not task_types:
     st.info(
         "No task types with labels yet: add one on **Vendors & contracts**, or load the sample."
@@ -33,8 +33,8 @@ task = by_key[
     st.selectbox("Task type", list(by_key), format_func=lambda k: by_key[k].name, key="llm_task")
 ]
 with session() as db:
-    batches = llm.labelled_batches(db, task)
-    versions = [t.version for t in llm.templates(db, task)]
+    batches = llm.labelled_batches(task, session=db)
+    versions = [t.version for t in llm.templates(task, session=db)]
 
 left, right = st.columns(2)
 with left:
@@ -63,7 +63,7 @@ with right:
 
 with st.expander("Add a prompt version"), st.form("llm_prompt_form"):
     with session() as db:
-        current = llm.template(db, task, version)
+        current = llm.template(task, version, session=db)
     new_version = st.text_input("Version", placeholder="v2")
     instructions = st.text_area(
         "Instructions (the allowed labels are appended)", current.instructions
@@ -73,7 +73,7 @@ with st.expander("Add a prompt version"), st.form("llm_prompt_form"):
     )
     if st.form_submit_button("Save prompt version"):
         commit(
-            lambda db: llm.save_template(db, task.key, new_version, instructions, int(few_shot)),
+            partial(llm.save_template, task.key, new_version, instructions, int(few_shot)),
             lambda row: f"Prompt {row.version} saved.",
         )
 
@@ -91,12 +91,14 @@ st.caption(
 source = figures = None
 with reported_errors(), session() as db:
     if batch_id is not None:
-        source = llm.job_source(db, store, batch_id=batch_id)
+        source = llm.job_source(store, batch_id=batch_id, session=db)
     elif upload is not None:
         with widgets.uploaded_file(upload) as path:
-            source = llm.job_source(db, store, items_file=path, display_name=upload.name)
+            source = llm.job_source(store, items_file=path, display_name=upload.name, session=db)
     if source is not None:
-        figures = llm.plan(db, store, task.key, source, model, prompt_version=version).estimate
+        figures = llm.plan(
+            store, task.key, source, model, prompt_version=version, session=db
+        ).estimate
 
 if source is not None and figures is not None:
     m1, m2, m3, m4 = st.columns(4)
@@ -132,7 +134,7 @@ if source is not None and figures is not None:
 @st.fragment(run_every=1.0)
 def job_table() -> None:
     with session() as db:
-        rows = llm.list_jobs(db)
+        rows = llm.list_jobs(session=db)
     for job in [j for j in rows if j.status in (JobStatus.running, JobStatus.stopping)]:
         answered = job.done + job.invalid
         st.progress(

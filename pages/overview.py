@@ -1,3 +1,5 @@
+from functools import partial
+
 import streamlit as st
 
 from procure.delivery import build_report
@@ -11,8 +13,8 @@ st.title("Overview")
 show_flash()
 
 with session() as db:
-    empty = is_empty(db)
-    report = None if empty else build_report(db, as_of())
+    empty = is_empty(session=db)
+    report = None if empty else build_report(as_of(), session=db)
 
 if report is None:
     st.info(
@@ -22,7 +24,7 @@ if report is None:
     )
     if st.button("Load the sample workspace", key="load_sample", type="primary"):
         store = workspace().settings.label_store
-        commit(lambda db: load_sample(db, as_of(), store), "Sample workspace loaded.")
+        commit(partial(load_sample, as_of(), store), "Sample workspace loaded.")
     st.page_link(
         "pages/vendors_contracts.py", label="Vendors & contracts", icon=":material/handshake:"
     )

@@ -16,7 +16,7 @@ st.title("Labels & quality")
 show_flash()
 
 with session() as db:
-    task_types = records.list_task_types(db)
+    task_types = records.list_task_types(session=db)
 if not task_types:
     st.info(
         "Add a task type on **Vendors & contracts** first; labels are checked against its label set."
@@ -26,9 +26,9 @@ if not task_types:
 keys = [t.key for t in task_types]
 task_key = st.selectbox("Task type", keys, key="quality_task_type")
 with session() as db:
-    selection = select_labels(db, task_key)
-    sets = labels.label_sets(db)
-    task_batches = labels.batches_of(db, task_key)
+    selection = select_labels(task_key, session=db)
+    sets = labels.label_sets(session=db)
+    task_batches = labels.batches_of(task_key, session=db)
 
 with st.expander("Import labels", expanded=not sets):
     upload = st.file_uploader(
@@ -120,7 +120,7 @@ if not selection.vendor and not selection.llm and not selection.gold:
     st.stop()
 
 with session() as db:
-    labelled = labels.labelled_batches(db, selection)
+    labelled = labels.labelled_batches(selection, session=db)
 chosen_batches: tuple[int, ...] | None = None
 if labelled.batches:
     left, right = st.columns(2)

@@ -12,12 +12,12 @@ st.title("Vendors & contracts")
 show_flash()
 
 with session() as db:
-    vendors = records.list_vendors(db)
-    task_types = records.list_task_types(db)
-    contract_rows = records.list_contracts(db)
-    specs = {c.id: records.contract_spec(db, c) for c in contract_rows}
-    base_currency = records.reporting_currency(db)
-    rates = records.exchange_rates(db)
+    vendors = records.list_vendors(session=db)
+    task_types = records.list_task_types(session=db)
+    contract_rows = records.list_contracts(session=db)
+    specs = {c.id: records.contract_spec(c, session=db) for c in contract_rows}
+    base_currency = records.reporting_currency(session=db)
+    rates = records.exchange_rates(session=db)
 
 tab_contracts, tab_vendors, tab_types, tab_files, tab_fx = st.tabs(
     ["Contracts", "Vendors", "Task types", "Import / export", "Exchange rates"]
@@ -114,7 +114,7 @@ with tab_files:
     fmt = st.radio("Export format", ["yaml", "json"], horizontal=True, key="export_format")
     with_batches = st.checkbox("Include delivered batches", key="export_batches")
     with session() as db:
-        exported = records.export_document(db, with_batches=with_batches, fmt=fmt)
+        exported = records.export_document(with_batches=with_batches, fmt=fmt, session=db)
     st.download_button(
         "Download the workspace document",
         exported,

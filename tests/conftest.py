@@ -121,5 +121,5 @@ def sample(workspace: Workspace) -> Workspace:
     from procure.sample.loader import load_sample
 
     with session_scope(workspace.engine) as db:
-        load_sample(db, SAMPLE_TODAY)
+        load_sample(SAMPLE_TODAY, session=db)
     return workspace

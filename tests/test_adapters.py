@@ -73,7 +73,6 @@ def test_bad_exports_and_fields(tmp_path: Path) -> None:
 def test_import_an_export(sample: Workspace) -> None:
     with session_scope(sample.engine) as db:
         save_task_type(
-            db,
             {
                 "key": "stance",
                 "name": "Stance",
@@ -81,17 +80,18 @@ def test_import_an_export(sample: Workspace) -> None:
                 "label_kind": "categorical",
                 "labels": ["negative", "neutral", "positive"],
             },
+            session=db,
         )
     store = sample.settings.label_store
     with session_scope(sample.engine) as db:
         label_set = import_labels(
-            db,
             store,
             EXPORTS / "label_studio.json",
             source="gold",
             task_type_key="stance",
             adapter="label-studio",
             field="sentiment",
+            session=db,
         )
     assert (label_set.rows, label_set.items, label_set.annotators, label_set.filename) == (
         3,
@@ -101,13 +101,13 @@ def test_import_an_export(sample: Workspace) -> None:
     )
     with pytest.raises(AlreadyImportedError), session_scope(sample.engine) as db:
         import_labels(
-            db,
             store,
             EXPORTS / "label_studio.json",
             source="gold",
             task_type_key="stance",
             adapter="label-studio",
             field="sentiment",
+            session=db,
         )
     with Session(sample.engine) as db:
         assert db.exec(select(TaskType).where(TaskType.key == "stance")).one().labels == [

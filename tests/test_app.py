@@ -40,7 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample_home(home: Path) -> Path:
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, SAMPLE_TODAY, workspace.settings.label_store)
+        load_sample(SAMPLE_TODAY, workspace.settings.label_store, session=db)
     workspace.engine.dispose()
     return home
 
@@ -76,7 +76,7 @@ def test_overview_kpis_match_the_report(sample_home: Path) -> None:
     at = open_page(PAGES[0])
     metrics = {m.label: m.value for m in at.metric}
     with records(sample_home) as db:
-        totals = build_report(db, SAMPLE_TODAY).totals
+        totals = build_report(SAMPLE_TODAY, session=db).totals
     assert totals is not None
     assert metrics["Active contracts"] == "3"
     assert metrics["Spent"] == f"${totals.spent:,.2f}"
@@ -114,7 +114,7 @@ def test_create_a_vendor_and_a_contract_through_the_forms(sample_home: Path) -> 
     assert not at.exception and not at.error
     assert "Contract 'Red-team evaluations' saved." in [s.value for s in at.success]
     with records(sample_home) as db:
-        stored = next(c for c in list_contracts(db) if c.title == "Red-team evaluations")
+        stored = next(c for c in list_contracts(session=db) if c.title == "Red-team evaluations")
     assert (stored.currency, stored.committed_budget, stored.status) == (
         "EUR",
         D("12500.50"),
@@ -125,8 +125,10 @@ def test_create_a_vendor_and_a_contract_through_the_forms(sample_home: Path) -> 
 
 def test_editing_a_contract_keeps_its_price_lines_and_schedule(sample_home: Path) -> None:
     with records(sample_home) as db:
-        contract = next(c for c in list_contracts(db) if c.title == "Preference pairs for RLHF, Q4")
-        before = contract_spec(db, contract)
+        contract = next(
+            c for c in list_contracts(session=db) if c.title == "Preference pairs for RLHF, Q4"
+        )
+        before = contract_spec(contract, session=db)
     at = open_page(PAGES[1])
     at.selectbox(key="contract_pick").select(contract.id).run()
     form = f"contract_form_{contract.id}"
@@ -135,7 +137,7 @@ def test_editing_a_contract_keeps_its_price_lines_and_schedule(sample_home: Path
     assert not at.error and not at.exception
     assert [s.value for s in at.success] == [f"Contract {contract.title!r} saved."]
     with records(sample_home) as db:
-        after = contract_spec(db, get_contract(db, contract.id or 0))
+        after = contract_spec(get_contract(contract.id or 0, session=db), session=db)
     assert after.committed_budget == D(110000)
     assert after.model_dump(exclude={"committed_budget"}) == before.model_dump(
         exclude={"committed_budget"}
@@ -158,12 +160,14 @@ def test_form_errors_are_shown_and_nothing_is_saved(sample_home: Path) -> None:
     at.button(key="contract_form_None_save").click().run()
     assert "committed_budget: Input should be a valid decimal" in at.error[0].value
     with records(sample_home) as db:
-        assert "Backwards" not in [c.title for c in list_contracts(db)]
+        assert "Backwards" not in [c.title for c in list_contracts(session=db)]
 
 
 def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> None:
     with records(sample_home) as db:
-        lumen = next(c for c in list_contracts(db) if c.title == "Multilingual SFT instructions")
+        lumen = next(
+            c for c in list_contracts(session=db) if c.title == "Multilingual SFT instructions"
+        )
     at = open_page(PAGES[2])
     at.selectbox(key="deliveries_contract").select(lumen.id).run()
     form = f"batch_form_{lumen.id}"
@@ -175,7 +179,7 @@ def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> 
     assert [s.value for s in at.success] == ["Batch W5-sft_instruction-1 recorded."]
 
     with records(sample_home) as db:
-        report = build_report(db, SAMPLE_TODAY, [lumen.id or 0])
+        report = build_report(SAMPLE_TODAY, [lumen.id or 0], session=db)
     [week5] = [row for row in report.contracts[0].rows if row.week == 5]
     assert week5.delivered == 4000
 
@@ -192,7 +196,7 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, SAMPLE_TODAY)  # the records only: this test brings its own labels
+        load_sample(SAMPLE_TODAY, session=db)  # the records only: this test brings its own labels
     files = {
         "vendor.csv": "item_id,annotator_id,label\n1,a,A\n1,b,A\n2,a,B\n2,b,B\n3,a,tie\n3,b,A\n",
         "llm.csv": "item_id,label\n1,A\n2,B\n3,A\n",
@@ -203,20 +207,20 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
         batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-01")).one()
         store = workspace.settings.label_store
         import_labels(
-            db,
             store,
             tmp_path / "vendor.csv",
             source="vendor",
             task_type_key="pref_pair",
             batch_id=batch.id,
+            session=db,
         )
         import_labels(
-            db,
             store,
             tmp_path / "llm.csv",
             source="llm",
             task_type_key="pref_pair",
             llm=LlmRunSpec("model-x"),
+            session=db,
         )
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
@@ -273,7 +277,7 @@ def test_upload_labels_on_the_quality_page(
 
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, SAMPLE_TODAY)  # records only; the test uploads its labels
+        load_sample(SAMPLE_TODAY, session=db)  # records only; the test uploads its labels
     export = [
         {
             "id": i,
@@ -364,14 +368,14 @@ def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with records(sample_home) as db:
-                job = list_jobs(db)[0]
+                job = list_jobs(session=db)[0]
             if job.status not in (JobStatus.running, JobStatus.stopping):
                 break
             time.sleep(0.2)
     assert job.status == JobStatus.finished, job.message
     assert job.done == 300 and len(server.usages) == 300
     with records(sample_home) as db:
-        newest = select_labels(db, "pref_pair").llm  # the run the Quality page compares
+        newest = select_labels("pref_pair", session=db).llm  # the run the Quality page compares
     assert newest is not None and newest.id == job.label_set_id
     at.run()
     assert not at.exception

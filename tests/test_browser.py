@@ -45,7 +45,7 @@ def served_sample(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     home = tmp_path / "ws"
     workspace = open_workspace(Settings(home=home))
     with session_scope(workspace.engine) as db:
-        load_sample(db, SAMPLE_TODAY, workspace.settings.label_store)
+        load_sample(SAMPLE_TODAY, workspace.settings.label_store, session=db)
     workspace.engine.dispose()
     port = _free_port()
     env = {**os.environ, "PROCURE_HOME": str(home)}
@@ -98,7 +98,7 @@ def test_overview_shows_the_sample_kpis(served_sample: tuple[str, Path], tmp_pat
     url, home = served_sample
     workspace = open_workspace(Settings(home=home), create=False)
     with session_scope(workspace.engine) as db:
-        totals = build_report(db, SAMPLE_TODAY).totals
+        totals = build_report(SAMPLE_TODAY, session=db).totals
     assert totals is not None
     spent = f"${totals.spent:,.2f}"
 

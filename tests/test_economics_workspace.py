@@ -42,10 +42,10 @@ def sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Settings:
 def test_measured_inputs_come_from_the_records_and_labels(sample: Settings) -> None:
     workspace = open_workspace(sample, create=False)
     with session_scope(workspace.engine) as db:
-        measured = measured_scenario(db, sample.label_store, "pref_pair", SAMPLE_TODAY)
+        measured = measured_scenario(sample.label_store, "pref_pair", SAMPLE_TODAY, session=db)
         scenario = measured.scenario
         vendor: Any = scenario.strategy("Northwind Annotation")
-        report = build_report(db, SAMPLE_TODAY)
+        report = build_report(SAMPLE_TODAY, session=db)
         northwind = next(r for r in report.contracts if r.vendor.name == "Northwind Annotation")
         priced = [c for c in northwind.spend.batches if not c.pending]
         assert vendor.unit_price == sum(c.cost for c in priced) / sum(
@@ -59,8 +59,10 @@ def test_measured_inputs_come_from_the_records_and_labels(sample: Settings) -> N
         )
         assert vendor.acceptance_rate == D(accepted) / D(sum(b.quantity for b in decided))
         # accuracy: the vendor-vs-gold agreement of the quality report on the same batches
-        selection = select_labels(db, "pref_pair", batch_ids=[b.id or 0 for b in northwind.batches])
-        pair = quality_report(db, sample.label_store, selection).pairs["vendor_vs_gold"]
+        selection = select_labels(
+            "pref_pair", batch_ids=[b.id or 0 for b in northwind.batches], session=db
+        )
+        pair = quality_report(sample.label_store, selection, session=db).pairs["vendor_vs_gold"]
         assert float(vendor.accuracy) == pytest.approx(pair.percent_agreement, abs=1e-15)
         assert vendor.accuracy_n == pair.items == 120
         # LLM tokens per item from the recorded usage, prices from the dated table
@@ -83,7 +85,9 @@ def test_measured_inputs_come_from_the_records_and_labels(sample: Settings) -> N
 def test_error_capture_is_measured_from_the_llm_confidence(sample: Settings) -> None:
     workspace = open_workspace(sample, create=False)
     with session_scope(workspace.engine) as db:
-        scenario = measured_scenario(db, sample.label_store, "pref_pair", SAMPLE_TODAY).scenario
+        scenario = measured_scenario(
+            sample.label_store, "pref_pair", SAMPLE_TODAY, session=db
+        ).scenario
         relabel: Any = next(
             s for s in scenario.strategies if getattr(s, "policy", "") == "relabel_uncertain"
         )

@@ -34,7 +34,7 @@ def _first_batch(ws: Workspace, ref: str = "NW-PP-01") -> Batch:
 
 def _import(ws: Workspace, path: Path, **options: object) -> LabelSet:
     with session_scope(ws.engine) as db:
-        return import_labels(db, ws.settings.label_store, path, **options)  # type: ignore[arg-type]
+        return import_labels(ws.settings.label_store, path, **options, session=db)  # type: ignore[arg-type]
 
 
 def test_vendor_labels_are_stored_as_parquet_with_codes(sample: Workspace, tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
             _import(sample, path, source="vendor", task_type_key="pref_pair", batch_id=batch_id)
         assert message in str(raised.value), name
         with Session(sample.engine) as db:
-            assert label_sets(db) == []
+            assert label_sets(session=db) == []
         assert _store_files(sample) == [], name
 
     for adapter in (None, "label-studio"):
@@ -158,8 +158,8 @@ def test_rating_labels_must_be_on_the_scale_or_numbers(sample: Workspace, tmp_pa
         _import(sample, path, source="gold", task_type_key="sft_instruction")
     with session_scope(sample.engine) as db:
         save_task_type(
-            db,
             {"key": "score", "name": "Score", "unit": "item", "label_kind": "rating", "labels": []},
+            session=db,
         )
     with pytest.raises(InputError, match="line 3, column label: expected a number, got 'good'"):
         _import(sample, path, source="gold", task_type_key="score")
@@ -175,7 +175,7 @@ def test_the_same_file_twice_is_refused_unless_forced(sample: Workspace, tmp_pat
     assert _store_files(sample) == stored  # the refused copy was parsed, then removed
     _import(sample, path, source="gold", task_type_key="pref_pair", force=True)
     with Session(sample.engine) as db:
-        assert len(label_sets(db)) == 2
+        assert len(label_sets(session=db)) == 2
 
 
 def test_targets_are_checked(sample: Workspace, tmp_path: Path) -> None:
@@ -205,17 +205,17 @@ def test_an_interrupted_import_leaves_nothing_visible_and_is_swept(
     path.write_text("item_id,label\n1,A\n")
     with pytest.raises(RuntimeError), session_scope(sample.engine) as db:
         import_labels(
-            db, sample.settings.label_store, path, source="gold", task_type_key="pref_pair"
+            sample.settings.label_store, path, source="gold", task_type_key="pref_pair", session=db
         )
         raise RuntimeError("the process dies before the record is committed")
     with Session(sample.engine) as db:
-        assert label_sets(db) == []
+        assert label_sets(session=db) == []
     [orphan] = _store_files(sample)
     stale = sample.settings.label_store / ".importing-stale.parquet"
     stale.write_bytes(b"half written")
     with session_scope(sample.engine) as db:
         assert (
-            sweep(db, sample.settings.label_store) == []
+            sweep(sample.settings.label_store, session=db) == []
         )  # too young: may be an import in progress
     hours_ago = time.time() - 7200
     for leftover in (orphan, stale):
@@ -233,7 +233,7 @@ def test_records_survive_a_sweep(sample: Workspace, tmp_path: Path) -> None:
     stored = sample.settings.label_store / label_set.path
     os.utime(stored, (time.time() - 7200,) * 2)
     with session_scope(sample.engine) as db:
-        assert sweep(db, sample.settings.label_store) == []
+        assert sweep(sample.settings.label_store, session=db) == []
     assert stored.exists()
 
 

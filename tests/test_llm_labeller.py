@@ -41,7 +41,6 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = open_workspace(Settings(home=tmp_path / "ws"))
     with session_scope(ws.engine) as db:
         save_task_type(
-            db,
             {
                 "key": "topic",
                 "name": "Topic",
@@ -49,15 +48,16 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
                 "label_kind": "categorical",
                 "labels": ["A", "B", "C"],
             },
+            session=db,
         )
         save_price(
-            db,
             {
                 "model": "tiny",
                 "price_in_per_mtok": PRICE_IN,
                 "price_out_per_mtok": PRICE_OUT,
                 "read_on": date(2026, 11, 1),
             },
+            session=db,
         )
     yield ws
     ws.engine.dispose()
@@ -84,12 +84,12 @@ def start(
     run_options = client.RunOptions(**(defaults | options))
     with session_scope(ws.engine) as db:
         job, prompt, _ = jobs.prepare_job(
-            db,
             ws.settings.label_store,
             "topic",
             estimates.JobSource(key, todo),
             run_options,
             version,
+            session=db,
         )
     return job, prompt, run_options
 
@@ -154,11 +154,14 @@ def test_happy_path_with_exact_token_and_cost_accounting(
 def test_estimate_then_actual(workspace: Workspace, server: ChatServer) -> None:
     todo = items(10)
     with session_scope(workspace.engine) as db:
-        task = prompts.task_type_of(db, "topic")
+        task = prompts.task_type_of("topic", session=db)
         prompt = prompts.build_prompt(
-            db, workspace.settings.label_store, task, prompts.template(db, task, None)
+            workspace.settings.label_store,
+            task,
+            prompts.template(task, None, session=db),
+            session=db,
         )
-        figures = estimates.estimate(prompt, todo, estimates.model_price(db, "tiny"), 50)
+        figures = estimates.estimate(prompt, todo, estimates.model_price("tiny", session=db), 50)
     messages = [prompt.messages(text) for _, text in todo]
     assert figures.input_tokens == sum(
         -(-len(m["content"]) // 4) + prompts.MESSAGE_OVERHEAD for ms in messages for m in ms
@@ -266,7 +269,7 @@ def test_the_stop_flag_in_the_records_stops_a_running_job(
 
     def ask_to_stop(row: LlmJob) -> None:
         with session_scope(workspace.engine) as db:
-            jobs.request_stop(db, row.id or 0)
+            jobs.request_stop(row.id or 0, session=db)
 
     job = execute(workspace, server, todo, concurrency=1, progress=ask_to_stop)
     assert job.status == JobStatus.stopped and job.done < 30
@@ -280,8 +283,8 @@ def test_repeated_runs_give_test_retest_consistency(
     second = execute(workspace, server, todo)  # the first is finished: a new run of the same prompt
     assert first.id != second.id and second.status == JobStatus.finished
     with Session(workspace.engine) as db:
-        selection = select_labels(db, "topic")
-        report = quality_report(db, workspace.settings.label_store, selection)
+        selection = select_labels("topic", session=db)
+        report = quality_report(workspace.settings.label_store, selection, session=db)
     retest = report.llm_test_retest
     assert retest and retest[0].percent_agreement == 1.0 and retest[0].items == 12
 
@@ -297,11 +300,11 @@ def test_prompt_versions_and_few_shot_from_gold(
 
     with session_scope(workspace.engine) as db:
         import_labels(
-            db, workspace.settings.label_store, gold, source="gold", task_type_key="topic"
+            workspace.settings.label_store, gold, source="gold", task_type_key="topic", session=db
         )
-        prompts.save_template(db, "topic", "v2", "Classify the post's topic.", few_shot=2)
+        prompts.save_template("topic", "v2", "Classify the post's topic.", few_shot=2, session=db)
         with pytest.raises(InputError, match="exists already"):
-            prompts.save_template(db, "topic", "v2", "Another text.")
+            prompts.save_template("topic", "v2", "Another text.", session=db)
     job = execute(workspace, server, items(2), prompt_version="v2")
     messages = server.requests[0]["messages"]
     assert messages[0]["content"].startswith("Classify the post's topic.")

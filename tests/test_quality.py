@@ -28,7 +28,13 @@ def _import(ws: Workspace, tmp_path: Path, name: str, text: str, **options: obje
     path = tmp_path / name
     path.write_text(text)
     with session_scope(ws.engine) as db:
-        import_labels(db, ws.settings.label_store, path, task_type_key="pref_pair", **options)  # type: ignore[arg-type]
+        import_labels(
+            ws.settings.label_store,
+            path,
+            task_type_key="pref_pair",
+            session=db,
+            **options,  # type: ignore[arg-type]
+        )
 
 
 def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
@@ -59,7 +65,9 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
     )
     _import(sample, tmp_path, "gold.csv", "item_id,label\n1,A\n2,B\n4,B\n", source="gold")
     with Session(sample.engine) as db:
-        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        report = quality_report(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     # vendor consensus: 1 A, 2 tie(A,B) -> A (first in order), 3 tie, 4 B
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 1, 0],
@@ -103,7 +111,9 @@ def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
         llm=LlmRunSpec("two models"),
     )
     with Session(sample.engine) as db:
-        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        report = quality_report(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     # LLM consensus: 1 A, 2 tie(A, B) -> A (first in order), 3 tie
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 0, 0],
@@ -135,7 +145,9 @@ def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None
         llm=LlmRunSpec("m"),
     )
     with Session(sample.engine) as db:
-        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        report = quality_report(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     pair = report.pairs["vendor_vs_llm"]
     assert pair.cohen_kappa == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
     assert pair.confusion.counts == metrics.confusion_matrix(vendor, llm).tolist()
@@ -147,7 +159,6 @@ def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
     krippendorff = pytest.importorskip("krippendorff")
     with session_scope(sample.engine) as db:
         save_task_type(
-            db,
             {
                 "key": "wide",
                 "name": "Wide",
@@ -155,6 +166,7 @@ def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
                 "label_kind": "categorical",
                 "labels": [f"L{i}" for i in range(90)],
             },
+            session=db,
         )
         batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-01")).one()
         batch.task_type_id = db.exec(select(TaskType).where(TaskType.key == "wide")).one().id or 0
@@ -169,10 +181,16 @@ def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
     llm_path.write_text("item_id,label\n" + "".join(f"{i},L{v}\n" for i, v in enumerate(llm)))
     with session_scope(sample.engine) as db:
         store = sample.settings.label_store
-        import_labels(db, store, path, source="vendor", task_type_key="wide", batch_id=batch.id)
-        import_labels(db, store, llm_path, source="llm", task_type_key="wide", llm=LlmRunSpec("m"))
+        import_labels(
+            store, path, source="vendor", task_type_key="wide", batch_id=batch.id, session=db
+        )
+        import_labels(
+            store, llm_path, source="llm", task_type_key="wide", llm=LlmRunSpec("m"), session=db
+        )
     with Session(sample.engine) as db:
-        report = quality_report(db, sample.settings.label_store, select_labels(db, "wide"))
+        report = quality_report(
+            sample.settings.label_store, select_labels("wide", session=db), session=db
+        )
     counts = np.stack([np.bincount(grid[:, i], minlength=90) for i in range(300)])
     consensus = counts.argmax(axis=1)  # numpy's argmax takes the first of tied labels
     expected = np.zeros((90, 90), dtype=int)
@@ -213,10 +231,12 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     from procure.sample.labels import load_sample_labels
 
     with session_scope(sample.engine) as db:
-        assert load_sample_labels(db, sample.settings.label_store) == 19
+        assert load_sample_labels(sample.settings.label_store, session=db) == 19
     with Session(sample.engine) as db:
         reports = {
-            key: quality_report(db, sample.settings.label_store, select_labels(db, key))
+            key: quality_report(
+                sample.settings.label_store, select_labels(key, session=db), session=db
+            )
             for key in ("pref_pair", "sft_instruction", "expert_report")
         }
     weekly = [w.cohen_kappa for w in reports["pref_pair"].weeks]
@@ -228,7 +248,9 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     llm_run = reports["expert_report"].llm
     assert llm_run is not None and llm_run["cost"] is not None
     with Session(sample.engine) as db:
-        queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        queue = disagreement_queue(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     confidences = [q.llm_confidence for q in queue]
     assert confidences == sorted(confidences, reverse=True) and confidences[0] > 0.9
     [retest] = reports["pref_pair"].llm_test_retest
@@ -267,22 +289,25 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
         llm=LlmRunSpec("m"),
     )
     with Session(sample.engine) as db:
-        queue = disagreement_queue(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        queue = disagreement_queue(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     assert [(q.item_id, q.vendor_consensus, q.llm_label, q.llm_confidence) for q in queue] == [
         ("2", "B", "A", 0.95),
         ("1", "A", "B", 0.6),
     ]
     assert queue[0].text == "second" and queue[0].vendor_votes == "B x2"
     with session_scope(sample.engine) as db:
-        add_review(db, "pref_pair", "2", "A", reviewer="lead")
-        add_review(db, "pref_pair", "1", "B")
-        add_review(db, "pref_pair", "1", "A", note="second look")  # the newest review wins
+        add_review("pref_pair", "2", "A", reviewer="lead", session=db)
+        add_review("pref_pair", "1", "B", session=db)
+        add_review("pref_pair", "1", "A", note="second look", session=db)  # the newest review wins
     with Session(sample.engine) as db:
-        selection = select_labels(db, "pref_pair")
+        selection = select_labels("pref_pair", session=db)
         assert [
-            q.item_id for q in disagreement_queue(db, sample.settings.label_store, selection)
+            q.item_id
+            for q in disagreement_queue(sample.settings.label_store, selection, session=db)
         ] == []
-        report = quality_report(db, sample.settings.label_store, selection)
+        report = quality_report(sample.settings.label_store, selection, session=db)
     # gold from reviews: 1 A, 2 A; vendor: 1 A, 2 B -> 1 of 2; llm: 1 B, 2 A -> 1 of 2
     assert report.pairs["vendor_vs_gold"].items == 2
     assert report.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(0.5)
@@ -291,7 +316,7 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
         pytest.raises(InputError, match="'maybe' is not a label of 'pref_pair'"),
         session_scope(sample.engine) as db,
     ):
-        add_review(db, "pref_pair", "2", "maybe")
+        add_review("pref_pair", "2", "maybe", session=db)
 
 
 def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) -> None:
@@ -302,14 +327,14 @@ def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) ->
     _import(sample, tmp_path, "v.csv", "item_id,label\n" + rows, source="vendor", batch_id=batch_id)
     with Session(sample.engine) as db:
         assert (
-            batch_evidence(db, sample.settings.label_store, batch_id).recommendation
+            batch_evidence(sample.settings.label_store, batch_id, session=db).recommendation
             == "review more"
         )
     with session_scope(sample.engine) as db:
         for i in range(40):
-            add_review(db, "pref_pair", str(i), "B" if i < 12 else "A")  # 12 of 40 wrong
+            add_review("pref_pair", str(i), "B" if i < 12 else "A", session=db)  # 12 of 40 wrong
     with Session(sample.engine) as db:
-        evidence = batch_evidence(db, sample.settings.label_store, batch_id)
+        evidence = batch_evidence(sample.settings.label_store, batch_id, session=db)
     assert (evidence.reviewed, evidence.errors) == (40, 12)
     assert evidence.rule == AcceptanceRuleFigures(
         max_error_rate=0.05, min_reviewed=30, default=True
@@ -318,15 +343,15 @@ def test_batch_acceptance_follows_the_rule(sample: Workspace, tmp_path: Path) ->
     assert evidence.suggested_accepted_quantity == 3500  # 5000 x (1 - 0.3)
     with session_scope(sample.engine) as db:
         contract_id = db.get(Batch, batch_id).contract_id
-        set_rule(db, contract_id, "pref_pair", max_error_rate="0.5", min_reviewed=20)
+        set_rule(contract_id, "pref_pair", max_error_rate="0.5", min_reviewed=20, session=db)
     with Session(sample.engine) as db:
-        evidence = batch_evidence(db, sample.settings.label_store, batch_id)
+        evidence = batch_evidence(sample.settings.label_store, batch_id, session=db)
     assert evidence.recommendation == "accept" and not evidence.rule.default
     with (
         pytest.raises(InputError, match="expected a share between 0 and 1"),
         session_scope(sample.engine) as db,
     ):
-        set_rule(db, contract_id, "pref_pair", max_error_rate="5")
+        set_rule(contract_id, "pref_pair", max_error_rate="5", session=db)
 
 
 def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path: Path) -> None:
@@ -355,7 +380,9 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
         llm=LlmRunSpec("m", prompt_version="v2"),
     )
     with Session(sample.engine) as db:
-        report = quality_report(db, sample.settings.label_store, select_labels(db, "pref_pair"))
+        report = quality_report(
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+        )
     [retest] = report.llm_test_retest
     # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
     assert (retest.model, retest.prompt_version, retest.items) == ("m", "v1", 4)
@@ -379,10 +406,10 @@ def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) 
         batch_id=_batch(sample, "NW-PP-01"),
     )
     with session_scope(sample.engine) as db:
-        add_review(db, "pref_pair", "1", "A")
+        add_review("pref_pair", "1", "A", session=db)
     with Session(sample.engine) as db:
         estimate = dawid_skene_report(
-            db, sample.settings.label_store, select_labels(db, "pref_pair")
+            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
         )
     assert estimate is not None
     accuracy = {a.annotator: a.estimated_accuracy for a in estimate.annotators}

@@ -28,7 +28,7 @@ def _import(
     ws: Workspace, content: bytes, name: str = "contract.yaml", force: bool = False
 ) -> transfer.ImportSummary:
     with session_scope(ws.engine) as db:
-        return transfer.import_document(db, content, name, force=force)
+        return transfer.import_document(content, name, force=force, session=db)
 
 
 def _snapshot(ws: Workspace) -> tuple[int, ...]:
@@ -44,8 +44,8 @@ def test_import_creates_everything_and_money_stays_exact(workspace: Workspace) -
     summary = _import(workspace, (DATA / "contract.yaml").read_bytes())
     assert summary.created["contracts"] == 1 and summary.created["vendors"] == 1
     with Session(workspace.engine) as db:
-        [contract] = contracts.list_contracts(db)
-        spec = contracts.contract_spec(db, contract, with_batches=True)
+        [contract] = contracts.list_contracts(session=db)
+        spec = contracts.contract_spec(contract, with_batches=True, session=db)
     assert spec.committed_budget == D(20000)
     assert spec.price_lines[0].unit_price == D("2.50")
     assert spec.price_lines[0].tiers[0].unit_price == D("2.00")
@@ -55,16 +55,16 @@ def test_import_creates_everything_and_money_stays_exact(workspace: Workspace) -
 def test_export_imports_back_to_the_same_document(workspace: Workspace, tmp_path: Path) -> None:
     _import(workspace, (DATA / "contract.yaml").read_bytes())
     with Session(workspace.engine) as db:
-        yaml_text = transfer.export_document(db, with_batches=True)
-        json_text = transfer.export_document(db, with_batches=True, fmt="json")
+        yaml_text = transfer.export_document(with_batches=True, session=db)
+        json_text = transfer.export_document(with_batches=True, fmt="json", session=db)
     from procure.config import Settings
     from procure.records.workspace import open_workspace
 
     other = open_workspace(Settings(home=tmp_path / "other"), create=True)
     with session_scope(other.engine) as db:
-        transfer.import_document(db, json_text.encode(), "export.json")
+        transfer.import_document(json_text.encode(), "export.json", session=db)
     with Session(other.engine) as db:
-        assert transfer.export_document(db, with_batches=True) == yaml_text
+        assert transfer.export_document(with_batches=True, session=db) == yaml_text
 
 
 def test_same_file_twice_is_refused_unless_forced(workspace: Workspace) -> None:
@@ -77,7 +77,7 @@ def test_same_file_twice_is_refused_unless_forced(workspace: Workspace) -> None:
     summary = _import(workspace, content, force=True)
     assert summary.updated["contracts"] == 1 and not summary.created["contracts"]
     with Session(workspace.engine) as db:
-        assert len(contracts.list_contracts(db)) == 1
+        assert len(contracts.list_contracts(session=db)) == 1
         assert len(db.exec(select(Batch)).all()) == 1  # matched by ref, not duplicated
 
 
@@ -153,35 +153,38 @@ def test_malformed_json(workspace: Workspace, content: bytes, expected: str) -> 
 
 def test_vendor_and_task_type_validation(workspace: Workspace) -> None:
     with session_scope(workspace.engine) as db:
-        vendor = catalog.save_vendor(db, {"name": "Acme", "kind": "platform"})
+        vendor = catalog.save_vendor({"name": "Acme", "kind": "platform"}, session=db)
     with (
         pytest.raises(InputError, match="a vendor named 'Acme' exists already"),
         session_scope(workspace.engine) as db,
     ):
-        catalog.save_vendor(db, {"name": " Acme ", "kind": "platform"})
+        catalog.save_vendor({"name": " Acme ", "kind": "platform"}, session=db)
     with (
         pytest.raises(InputError, match="kind: Input should be"),
         session_scope(workspace.engine) as db,
     ):
-        catalog.save_vendor(db, {"name": "B", "kind": "agency"})
+        catalog.save_vendor({"name": "B", "kind": "agency"}, session=db)
     with (
         pytest.raises(InputError, match="needs at least two labels"),
         session_scope(workspace.engine) as db,
     ):
         catalog.save_task_type(
-            db, {"key": "x", "name": "X", "unit": "u", "label_kind": "ordinal", "labels": ["a"]}
+            {"key": "x", "name": "X", "unit": "u", "label_kind": "ordinal", "labels": ["a"]},
+            session=db,
         )
     with session_scope(workspace.engine) as db:
-        catalog.save_vendor(db, {"name": "Acme Data", "kind": "marketplace"}, vendor_id=vendor.id)
+        catalog.save_vendor(
+            {"name": "Acme Data", "kind": "marketplace"}, vendor_id=vendor.id, session=db
+        )
     with Session(workspace.engine) as db:
-        [stored] = catalog.list_vendors(db)
+        [stored] = catalog.list_vendors(session=db)
     assert (stored.name, stored.kind) == ("Acme Data", "marketplace")
 
 
 def test_record_and_review_batches(workspace: Workspace) -> None:
     _import(workspace, (DATA / "contract.yaml").read_bytes())
     with Session(workspace.engine) as db:
-        [contract] = contracts.list_contracts(db)
+        [contract] = contracts.list_contracts(session=db)
     cid = contract.id or 0
     good = {
         "task_type": "pref_pair",
@@ -190,7 +193,7 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
         "quantity": 1000,
     }
     with session_scope(workspace.engine) as db:
-        batch = deliveries.record_batch(db, cid, good)
+        batch = deliveries.record_batch(cid, good, session=db)
     assert batch.ref == "W2-pref_pair-1" and batch.status == BatchStatus.received
     before = _snapshot(workspace)
     for bad, message in [
@@ -202,17 +205,19 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
         ({**good, "ref": "A1"}, "already has a batch with ref 'A1'"),
     ]:
         with pytest.raises(InputError, match=message), session_scope(workspace.engine) as db:
-            deliveries.record_batch(db, cid, bad)
+            deliveries.record_batch(cid, bad, session=db)
     assert _snapshot(workspace) == before
     with session_scope(workspace.engine) as db:
-        deliveries.set_batch_status(db, batch.id or 0, "partially_accepted", accepted_quantity=800)
+        deliveries.set_batch_status(
+            batch.id or 0, "partially_accepted", accepted_quantity=800, session=db
+        )
     with (
         pytest.raises(InputError, match="only for partially_accepted"),
         session_scope(workspace.engine) as db,
     ):
-        deliveries.set_batch_status(db, batch.id or 0, "accepted", accepted_quantity=800)
+        deliveries.set_batch_status(batch.id or 0, "accepted", accepted_quantity=800, session=db)
     with Session(workspace.engine) as db:
-        payload = spend_payload(build_report(db, date(2026, 10, 20)))
+        payload = spend_payload(build_report(date(2026, 10, 20), session=db))
     # A1: 1000 x 2.50 x 0.9 = 2,250; W2: 800 x 2.50 = 2,000
     assert D(payload["contracts"][0]["spent"]) == D("4250")
 
@@ -220,21 +225,21 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
 def test_editing_a_contract_cannot_strand_its_batches(workspace: Workspace) -> None:
     _import(workspace, (DATA / "contract.yaml").read_bytes())
     with Session(workspace.engine) as db:
-        [contract] = contracts.list_contracts(db)
-        spec = contracts.contract_spec(db, contract)
+        [contract] = contracts.list_contracts(session=db)
+        spec = contracts.contract_spec(contract, session=db)
     shorter = spec.model_copy(update={"start_date": date(2026, 10, 12)})
     with (
         pytest.raises(InputError, match="recorded batch 'A1' would no longer fit"),
         session_scope(workspace.engine) as db,
     ):
-        contracts.save_contract(db, shorter, contract_id=contract.id)
+        contracts.save_contract(shorter, contract_id=contract.id, session=db)
     renamed = spec.model_copy(
         update={"title": "Pilot, extended", "committed_budget": D("25000.10")}
     )
     with session_scope(workspace.engine) as db:
-        contracts.save_contract(db, renamed, contract_id=contract.id)
+        contracts.save_contract(renamed, contract_id=contract.id, session=db)
     with Session(workspace.engine) as db:
-        [stored] = contracts.list_contracts(db)
+        [stored] = contracts.list_contracts(session=db)
     assert (stored.title, stored.committed_budget) == ("Pilot, extended", D("25000.10"))
 
 
@@ -243,7 +248,7 @@ def test_sample_workspace_figures(sample: Workspace) -> None:
     from tests.conftest import SAMPLE_TODAY
 
     with Session(sample.engine) as db:
-        report = build_report(db, SAMPLE_TODAY)
+        report = build_report(SAMPLE_TODAY, session=db)
     by_vendor = {(r.vendor.name, r.contract.title): r for r in report.contracts}
     northwind = by_vendor[("Northwind Annotation", "Preference pairs for RLHF, Q4")]
     assert northwind.problems == []
@@ -270,27 +275,27 @@ def test_totals_are_withheld_without_an_exchange_rate(sample: Workspace) -> None
     with session_scope(sample.engine) as db:
         from procure.records.workspace import delete_exchange_rate
 
-        delete_exchange_rate(db, "EUR")
+        delete_exchange_rate("EUR", session=db)
     with Session(sample.engine) as db:
-        report = build_report(db, date(2026, 11, 19))
+        report = build_report(date(2026, 11, 19), session=db)
     assert report.totals is None and report.missing_rates == ["EUR"]
     assert spend_payload(report)["totals"] is None
     with pytest.raises(InputError, match="greater than 0"), session_scope(sample.engine) as db:
-        set_exchange_rate(db, "EUR", "-1", date(2026, 11, 19))
+        set_exchange_rate("EUR", "-1", date(2026, 11, 19), session=db)
     with (
         pytest.raises(InputError, match="expected a decimal number"),
         session_scope(sample.engine) as db,
     ):
-        set_exchange_rate(db, "EUR", "abc", date(2026, 11, 19))
+        set_exchange_rate("EUR", "abc", date(2026, 11, 19), session=db)
 
 
 def test_sample_loads_once(sample: Workspace) -> None:
     from procure.sample.loader import load_sample
 
     with session_scope(sample.engine) as db:
-        assert load_sample(db, date(2026, 11, 19)) is None
+        assert load_sample(date(2026, 11, 19), session=db) is None
     with Session(sample.engine) as db:
-        assert len(contracts.list_contracts(db)) == 5
+        assert len(contracts.list_contracts(session=db)) == 5
 
 
 def test_one_validation_on_every_path(
@@ -316,8 +321,8 @@ def test_one_validation_on_every_path(
     workspace = open_workspace(sqlite_settings)
     _import(workspace, (DATA / "contract.yaml").read_bytes())
     with Session(workspace.engine) as db:
-        spec = contracts.contract_spec(db, db.exec(select(Contract)).one())
+        spec = contracts.contract_spec(db.exec(select(Contract)).one(), session=db)
     spec.committed_budget = D(-5)  # pydantic does not check an assignment
     with pytest.raises(InputError, match="committed_budget"), session_scope(workspace.engine) as db:
-        contracts.save_contract(db, spec)
+        contracts.save_contract(spec, session=db)
     workspace.engine.dispose()

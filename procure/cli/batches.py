@@ -55,7 +55,7 @@ def batch_add(
         "notes": notes,
     }
     with _session(ctx) as session:
-        batch = record_batch(session, contract_id, spec)
+        batch = record_batch(contract_id, spec, session=session)
         typer.echo(
             f"batch {batch.id} ({batch.ref}) recorded: {batch.quantity} units, {batch.status}"
         )
@@ -74,7 +74,7 @@ def batch_status(
 
     with _session(ctx) as session:
         batch = set_batch_status(
-            session, batch_id, status, accepted_quantity=accepted_quantity, notes=notes
+            batch_id, status, accepted_quantity=accepted_quantity, notes=notes, session=session
         )
         typer.echo(f"batch {batch.id} ({batch.ref}): {batch.status}")
 
@@ -87,7 +87,7 @@ def batch_list(
     from procure.delivery import build_report, spend_payload
 
     with _session(ctx) as session:
-        payload = spend_payload(build_report(session, _today(None), contract))
+        payload = spend_payload(build_report(_today(None), contract, session=session))
     batches = [{"contract_id": c["id"], **b} for c in payload["contracts"] for b in c["batches"]]
     if as_json:
         _print_json({"batches": batches})

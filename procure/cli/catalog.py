@@ -36,7 +36,7 @@ def vendor_add(
 
     with _session(ctx) as session:
         vendor = save_vendor(
-            session, {"name": name, "kind": kind, "contact": contact, "notes": notes}
+            {"name": name, "kind": kind, "contact": contact, "notes": notes}, session=session
         )
         typer.echo(f"vendor {vendor.id}: {vendor.name}")
 
@@ -47,7 +47,7 @@ def vendor_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_vendors
 
     with _session(ctx) as session:
-        vendors = [v.model_dump() for v in list_vendors(session)]
+        vendors = [v.model_dump() for v in list_vendors(session=session)]
     if as_json:
         _print_json({"vendors": vendors})
     else:
@@ -79,7 +79,7 @@ def task_type_add(
         "labels": labels.split(","),
     }
     with _session(ctx) as session:
-        task_type = save_task_type(session, spec)
+        task_type = save_task_type(spec, session=session)
         typer.echo(f"task type {task_type.id}: {task_type.key}")
 
 
@@ -89,7 +89,7 @@ def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_task_types
 
     with _session(ctx) as session:
-        types = [t.model_dump() for t in list_task_types(session)]
+        types = [t.model_dump() for t in list_task_types(session=session)]
     if as_json:
         _print_json({"task_types": types})
     else:

@@ -41,7 +41,7 @@ def contract_import(
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(file)) from None
     with _session(ctx) as session:
-        summary = import_document(session, content, file.name, force=force)
+        summary = import_document(content, file.name, force=force, session=session)
     typer.echo(f"imported {file}: {summary}")
 
 
@@ -61,7 +61,7 @@ def contract_export(
     from procure.records import export_document
 
     with _session(ctx) as session:
-        text = export_document(session, contract, with_batches=with_batches, fmt=fmt.value)
+        text = export_document(contract, with_batches=with_batches, fmt=fmt.value, session=session)
     if output:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output}")
@@ -75,10 +75,10 @@ def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_contracts, list_vendors
 
     with _session(ctx) as session:
-        names = {v.id: v.name for v in list_vendors(session)}
+        names = {v.id: v.name for v in list_vendors(session=session)}
         contracts = [
             {**c.model_dump(mode="json"), "vendor": names[c.vendor_id]}
-            for c in list_contracts(session)
+            for c in list_contracts(session=session)
         ]
     if as_json:
         _print_json({"contracts": contracts})

@@ -27,7 +27,7 @@ def deliveries(
     from procure.delivery import build_report, deliveries_payload
 
     with _session(ctx) as session:
-        payload = deliveries_payload(build_report(session, _today(as_of), contract))
+        payload = deliveries_payload(build_report(_today(as_of), contract, session=session))
     if as_json:
         _print_json(payload)
         return
@@ -83,7 +83,7 @@ def spend(
     from procure.delivery import build_report, spend_payload
 
     with _session(ctx) as session:
-        payload = spend_payload(build_report(session, _today(as_of), contract))
+        payload = spend_payload(build_report(_today(as_of), contract, session=session))
     if as_json:
         _print_json(payload)
         return

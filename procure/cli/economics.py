@@ -61,7 +61,7 @@ def economics(
 
         with _session(ctx) as session:
             measured = measured_scenario(
-                session, _settings(ctx).label_store, task_type or "", _today(as_of)
+                _settings(ctx).label_store, task_type or "", _today(as_of), session=session
             )
         model, inputs = measured.scenario, measured.inputs
     if volume is not None:

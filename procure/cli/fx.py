@@ -33,7 +33,7 @@ def fx_set(
     from procure.records import set_exchange_rate
 
     with _session(ctx) as session:
-        row = set_exchange_rate(session, currency, rate, _today(as_of))
+        row = set_exchange_rate(currency, rate, _today(as_of), session=session)
         typer.echo(f"1 {row.currency} = {row.rate} (as of {row.as_of})")
 
 
@@ -43,7 +43,7 @@ def fx_reporting(ctx: typer.Context, currency: str) -> None:
     from procure.records import set_reporting_currency
 
     with _session(ctx) as session:
-        typer.echo(f"reporting currency: {set_reporting_currency(session, currency)}")
+        typer.echo(f"reporting currency: {set_reporting_currency(currency, session=session)}")
 
 
 @fx_app.command("list")
@@ -52,10 +52,10 @@ def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import exchange_rates, reporting_currency
 
     with _session(ctx) as session:
-        base = reporting_currency(session)
+        base = reporting_currency(session=session)
         rates = [
             {"currency": r.currency, "rate": str(r.rate), "as_of": r.as_of.isoformat()}
-            for r in exchange_rates(session)
+            for r in exchange_rates(session=session)
         ]
     if as_json:
         _print_json({"reporting_currency": base, "rates": rates})

@@ -83,7 +83,6 @@ def labels_import(
     settings = _settings(ctx)
     with _session(ctx) as session:
         label_set = import_labels(
-            session,
             settings.label_store,
             file,
             source=source,
@@ -94,6 +93,7 @@ def labels_import(
             force=force,
             adapter=adapter,
             field=field,
+            session=session,
         )
         typer.echo(
             f"label set {label_set.id} ({label_set.name}): {label_set.rows:,} labels, "
@@ -107,7 +107,7 @@ def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.labels import label_sets
 
     with _session(ctx) as session:
-        sets = [s.model_dump(mode="json") for s in label_sets(session)]
+        sets = [s.model_dump(mode="json") for s in label_sets(session=session)]
     if as_json:
         _print_json({"label_sets": sets})
         return

@@ -52,7 +52,6 @@ def llm_price_set(
 
     with _session(ctx) as session:
         row = save_price(
-            session,
             {
                 "model": model,
                 "provider": provider,
@@ -63,6 +62,7 @@ def llm_price_set(
                 "read_on": _today(read_on),
                 "source": source,
             },
+            session=session,
         )
         typer.echo(
             f"{row.model}: {row.price_in_per_mtok} in / {row.price_out_per_mtok} out "
@@ -76,7 +76,7 @@ def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_prices
 
     with _session(ctx) as session:
-        rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session)]
+        rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session=session)]
     if as_json:
         _print_json({"prices": rows})
         return
@@ -103,7 +103,7 @@ def llm_price_delete(ctx: typer.Context, model: str) -> None:
     from procure.records import delete_price
 
     with _session(ctx) as session:
-        delete_price(session, model)
+        delete_price(model, session=session)
     typer.echo(f"removed {model}")
 
 
@@ -145,7 +145,7 @@ def llm_prompt_add(
         raise InputError("give either --instructions or --instructions-file")
     text = instructions if instructions is not None else _read_text(instructions_file)
     with _session(ctx) as session:
-        row = save_template(session, task_type, version, text, few_shot)
+        row = save_template(task_type, version, text, few_shot, session=session)
         typer.echo(f"prompt {row.version} saved for {task_type}")
 
 
@@ -169,7 +169,7 @@ def llm_prompt_list(
     with _session(ctx) as session:
         rows: list[dict[str, Any]] = [
             {"version": t.version, "few_shot": t.few_shot, "instructions": t.instructions}
-            for t in templates(session, task_type_of(session, task_type))
+            for t in templates(task_type_of(task_type, session=session), session=session)
         ]
     if as_json:
         _print_json({"task_type": task_type, "prompts": rows})
@@ -196,15 +196,17 @@ def llm_estimate(
 
     settings = _settings(ctx)
     with _session(ctx) as session:
-        source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
+        source = llm.job_source(
+            settings.label_store, batch_id=batch, items_file=items, session=session
+        )
         planned = llm.plan(
-            session,
             settings.label_store,
             task_type,
             source,
             model,
             prompt_version=prompt_version,
             max_output_tokens=max_output_tokens,
+            session=session,
         )
     prompt, figures = planned.prompt, planned.estimate
     payload = {
@@ -293,9 +295,17 @@ def llm_run(
     )
     with _opened(ctx) as workspace:
         with session_scope(workspace.engine) as session:
-            source = llm.job_source(session, settings.label_store, batch_id=batch, items_file=items)
+            source = llm.job_source(
+                settings.label_store, batch_id=batch, items_file=items, session=session
+            )
             job, prompt, figures = llm.prepare_job(
-                session, settings.label_store, task_type, source, options, prompt_version, provider
+                settings.label_store,
+                task_type,
+                source,
+                options,
+                prompt_version,
+                provider,
+                session=session,
             )
             job_id = job.id or 0
         if not as_json:
@@ -346,7 +356,7 @@ def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.llm import list_jobs
 
     with _session(ctx) as session:
-        rows = [_job_payload(job) for job in list_jobs(session)]
+        rows = [_job_payload(job) for job in list_jobs(session=session)]
     if as_json:
         _print_json({"jobs": rows})
         return
@@ -387,5 +397,5 @@ def llm_stop(ctx: typer.Context, job_id: int) -> None:
     from procure.llm import request_stop
 
     with _session(ctx) as session:
-        job = request_stop(session, job_id)
+        job = request_stop(job_id, session=session)
         typer.echo(f"job {job_id}: {job.status}")

@@ -52,10 +52,10 @@ def quality(
 
     settings = _settings(ctx)
     with _session(ctx) as session:
-        selection = select_labels(session, task_type, batch_ids=batch, llm_set_id=llm_run)
-        report = quality_report(session, settings.label_store, selection)
+        selection = select_labels(task_type, batch_ids=batch, llm_set_id=llm_run, session=session)
+        report = quality_report(settings.label_store, selection, session=session)
         if dawid_skene:
-            estimate = dawid_skene_report(session, settings.label_store, selection)
+            estimate = dawid_skene_report(settings.label_store, selection, session=session)
             report = dataclasses.replace(report, dawid_skene=estimate)
     if as_json:
         _print_json(report)
@@ -112,7 +112,10 @@ def review_queue(
     settings = _settings(ctx)
     with _session(ctx) as session:
         queue = disagreement_queue(
-            session, settings.label_store, select_labels(session, task_type, batch_ids=batch), limit
+            settings.label_store,
+            select_labels(task_type, batch_ids=batch, session=session),
+            limit,
+            session=session,
         )
     if as_json:
         _print_json({"items": queue})
@@ -143,7 +146,9 @@ def review_add(
     from procure.quality import add_review
 
     with _session(ctx) as session:
-        review = add_review(session, task_type, item_id, label, reviewer=reviewer, note=note)
+        review = add_review(
+            task_type, item_id, label, reviewer=reviewer, note=note, session=session
+        )
         typer.echo(f"review {review.id}: item {review.item_id} is {review.label}")
 
 
@@ -160,11 +165,11 @@ def acceptance_rule(
 
     with _session(ctx) as session:
         rule = set_rule(
-            session,
             contract_id,
             task_type,
             max_error_rate=max_error_rate,
             min_reviewed=min_reviewed,
+            session=session,
         )
         typer.echo(
             f"accept when the 95% upper bound of the error rate is at most {rule.max_error_rate} ({rule.min_reviewed} reviewed items)"
@@ -178,7 +183,7 @@ def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = Fals
 
     settings = _settings(ctx)
     with _session(ctx) as session:
-        evidence = batch_evidence(session, settings.label_store, batch_id)
+        evidence = batch_evidence(settings.label_store, batch_id, session=session)
     if as_json:
         _print_json(evidence)
     else:

@@ -31,7 +31,7 @@ def init(
     new = not workspace_exists(settings)
     with _session(ctx, create=True) as session:
         summary = (
-            load_sample(session, _today(today), settings.label_store)
+            load_sample(_today(today), settings.label_store, session=session)
             if new and with_sample
             else None
         )
@@ -47,7 +47,7 @@ def sample(ctx: typer.Context, today: AsOf = None) -> None:
     from procure.sample import load_sample
 
     with _session(ctx, create=True) as session:
-        summary = load_sample(session, _today(today), _settings(ctx).label_store)
+        summary = load_sample(_today(today), _settings(ctx).label_store, session=session)
     typer.echo(
         f"sample workspace loaded: {summary}" if summary else "sample workspace already loaded"
     )

@@ -166,7 +166,7 @@ def _week_ends(start: date, end: date) -> list[date]:
 
 
 def build_report(
-    session: Session, as_of: date, contract_ids: list[int] | None = None
+    as_of: date, contract_ids: list[int] | None = None, *, session: Session
 ) -> PortfolioReport:
     """Everything the Overview and Deliveries pages show, from one read of the records."""
     query = select(Contract).order_by(col(Contract.start_date), col(Contract.id))
@@ -257,7 +257,7 @@ def build_report(
         )
     return PortfolioReport(
         as_of=as_of,
-        rates=rate_table(session),
+        rates=rate_table(session=session),
         contracts=reports,
         alerts=sorted(
             (alert for report in reports for alert in contract_alerts(report, as_of)),

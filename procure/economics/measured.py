@@ -99,16 +99,18 @@ def _accuracy(
         strategy["accuracy"] = note(name, assumed, False, why)
 
 
-def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: date) -> Measured:
+def measured_scenario(
+    store: Path, task_type_key: str, as_of: date, *, session: Session
+) -> Measured:
     """A scenario for ``task_type_key`` built from the workspace (see the module docstring)."""
-    task_type = get_task_type(session, task_type_key)
+    task_type = get_task_type(task_type_key, session=session)
     inputs: list[Provenance] = []
 
     def note(name: str, value: Any, measured: bool, why: str) -> Any:  # a Note
         inputs.append(Provenance(name, str(value), measured, why))
         return value
 
-    report = build_report(session, as_of)
+    report = build_report(as_of, session=session)
     rates, currency = report.rates, report.currency
     humans: list[dict[str, Any]] = []
     contracted = 0
@@ -121,7 +123,7 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
         price_line = next(
             (
                 line
-                for line in _price_lines(session, contract.contract.id or 0)
+                for line in _price_lines(contract.contract.id or 0, session=session)
                 if line.task_type_id == task_type.id
             ),
             None,
@@ -170,8 +172,12 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
                 f"{name}: acceptance_rate", Decimal(1), False, "no decided batch yet"
             )
         batch_ids = [b.id or 0 for b in contract.batches if b.task_type_id == task_type.id]
-        selection = select_labels(session, task_type.key, batch_ids=batch_ids)
-        matches = gold_matches(session, store, selection, "vendor") if selection.vendor else (0, 0)
+        selection = select_labels(task_type.key, batch_ids=batch_ids, session=session)
+        matches = (
+            gold_matches(store, selection, "vendor", session=session)
+            if selection.vendor
+            else (0, 0)
+        )
         _accuracy(human, note, matches, "vendor consensus", ASSUMED["vendor_accuracy"])
         human["review_share"] = note(
             f"{name}: review_share",
@@ -181,7 +187,7 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
         )
         humans.append(human)
 
-    runs = _llm_strategies(session, store, task_type, rates, note)
+    runs = _llm_strategies(store, task_type, rates, note, session=session)
     llms = [strategy for strategy, _ in runs]
     strategies = humans + llms
     if not strategies:
@@ -190,7 +196,7 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
             "run; add one of them first"
         )
     if humans and llms:
-        strategies += _hybrids(session, store, task_type, humans, runs, note)
+        strategies += _hybrids(store, task_type, humans, runs, note, session=session)
     volume = contracted or ASSUMED["volume"]
     note(
         "volume",
@@ -223,12 +229,12 @@ def measured_scenario(session: Session, store: Path, task_type_key: str, as_of: 
     return Measured(scenario, inputs)
 
 
-def _price_lines(session: Session, contract_id: int) -> list[PriceLine]:
+def _price_lines(contract_id: int, *, session: Session) -> list[PriceLine]:
     return list(session.exec(select(PriceLine).where(PriceLine.contract_id == contract_id)))
 
 
 def _llm_strategies(
-    session: Session, store: Path, task_type: TaskType, rates: RateTable, note: Note
+    store: Path, task_type: TaskType, rates: RateTable, note: Note, *, session: Session
 ) -> list[tuple[dict[str, Any], int]]:
     """Each model's newest run as a strategy, with its label set's id."""
     runs = session.exec(
@@ -245,7 +251,7 @@ def _llm_strategies(
         name = model
         items = max(label_set.items, 1)
         strategy: dict[str, Any] = {"name": name, "kind": "llm"}
-        price = price_for(session, model)
+        price = price_for(model, session=session)
         tokens_known = run.input_tokens is not None and run.output_tokens is not None
         if price is not None and tokens_known:
             rate = rates.rate(price.currency)
@@ -277,8 +283,8 @@ def _llm_strategies(
                 f"LLM run of {model!r} has neither recorded token usage with a price in the price "
                 "table nor a recorded cost; add its price (`procure llm-price set`) first"
             )
-        selection = select_labels(session, task_type.key, llm_set_id=label_set.id)
-        matches = gold_matches(session, store, selection, "llm")
+        selection = select_labels(task_type.key, llm_set_id=label_set.id, session=session)
+        matches = gold_matches(store, selection, "llm", session=session)
         _accuracy(strategy, note, matches, "its label", ASSUMED["llm_accuracy"])
         strategies.append((strategy, label_set.id or 0))
     return strategies
@@ -290,12 +296,13 @@ def _per_correct(strategy: dict[str, Any]) -> Decimal:
 
 
 def _hybrids(
-    session: Session,
     store: Path,
     task_type: TaskType,
     humans: list[dict[str, Any]],
     runs: list[tuple[dict[str, Any], int]],
     note: Note,
+    *,
+    session: Session,
 ) -> list[dict[str, Any]]:
     human = min(humans, key=_per_correct)
     llm, label_set_id = max(runs, key=lambda run: Decimal(run[0]["accuracy"]))
@@ -317,8 +324,8 @@ def _hybrids(
         "policy": "relabel_uncertain",
         "review_fraction": RELABEL_SHARE,
     }
-    selection = select_labels(session, task_type.key, llm_set_id=label_set_id)
-    captured = error_capture(session, store, selection, float(RELABEL_SHARE))
+    selection = select_labels(task_type.key, llm_set_id=label_set_id, session=session)
+    captured = error_capture(store, selection, float(RELABEL_SHARE), session=session)
     if captured is not None:
         errors, caught = captured
         relabel["error_capture"] = note(

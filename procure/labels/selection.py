@@ -26,15 +26,15 @@ class Selection:
 
 
 def select_labels(
-    session: Session,
     task_type_key: str,
     *,
+    session: Session,
     batch_ids: list[int] | None = None,
     llm_set_id: int | None = None,
 ) -> Selection:
     """The vendor labels of the given batches (default: every labelled batch of the task type),
     the given LLM run (default: the newest) and all gold sets of the task type."""
-    task_type = get_task_type(session, task_type_key)
+    task_type = get_task_type(task_type_key, session=session)
     sets = list(
         session.exec(
             select(LabelSet).where(LabelSet.task_type_id == task_type.id).order_by(col(LabelSet.id))
@@ -62,7 +62,7 @@ def select_labels(
     return Selection(task_type, vendor, runs[-1] if runs else None, gold, every_run)
 
 
-def batches_of(session: Session, task_type_key: str) -> list[Batch]:
+def batches_of(task_type_key: str, *, session: Session) -> list[Batch]:
     """The delivered batches of a task type, newest first (vendor labels attach to one)."""
     return list(
         session.exec(
@@ -74,7 +74,7 @@ def batches_of(session: Session, task_type_key: str) -> list[Batch]:
     )
 
 
-def batch_vendors(session: Session, batch_ids: list[int]) -> dict[int, str]:
+def batch_vendors(batch_ids: list[int], *, session: Session) -> dict[int, str]:
     """The vendor name of each batch (batches belong to contracts, contracts to vendors)."""
     rows = session.exec(
         select(Batch.id, Vendor.name)
@@ -114,7 +114,7 @@ class LabelledBatches:
         )
 
 
-def labelled_batches(session: Session, selection: Selection) -> LabelledBatches:
+def labelled_batches(selection: Selection, *, session: Session) -> LabelledBatches:
     labelled = {s.batch_id for s, _ in selection.vendor}
-    batches = [b for b in batches_of(session, selection.task_type.key) if b.id in labelled]
-    return LabelledBatches(batches, batch_vendors(session, [b.id or 0 for b in batches]))
+    batches = [b for b in batches_of(selection.task_type.key, session=session) if b.id in labelled]
+    return LabelledBatches(batches, batch_vendors([b.id or 0 for b in batches], session=session))

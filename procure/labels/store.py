@@ -104,7 +104,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _check_target(
-    session: Session, source: LabelSource, batch_id: int | None, llm: LlmRunSpec | None
+    source: LabelSource, batch_id: int | None, llm: LlmRunSpec | None, *, session: Session
 ) -> Batch | None:
     if source is LabelSource.vendor:
         if batch_id is None:
@@ -121,10 +121,10 @@ def _check_target(
 
 
 def import_labels(
-    session: Session,
     store: Path,
     path: Path,
     *,
+    session: Session,
     source: LabelSource | str,
     task_type_key: str,
     batch_id: int | None = None,
@@ -148,7 +148,6 @@ def import_labels(
             converted = Path(scratch) / f"{Path(display_name or path.name).stem}.parquet"
             convert(path, adapter, field or "", converted, display_name or path.name)
             return import_labels(
-                session,
                 store,
                 converted,
                 source=source,
@@ -160,12 +159,13 @@ def import_labels(
                 display_name=display_name or path.name,
                 digest=file_sha256(path),
                 progress=progress,
+                session=session,
             )
-    sweep(session, store)  # first, what interrupted imports left behind
+    sweep(store, session=session)  # first, what interrupted imports left behind
     source = LabelSource(source)
     shown = display_name or path.name
-    task_type = get_task_type(session, task_type_key)
-    batch = _check_target(session, source, batch_id, llm)
+    task_type = get_task_type(task_type_key, session=session)
+    batch = _check_target(source, batch_id, llm, session=session)
     if batch is not None and batch.task_type_id != task_type.id:
         raise InputError(
             f"batch {batch.ref} is not a batch of task type {task_type_key!r}", field="batch"
@@ -236,7 +236,9 @@ def import_labels(
                 cost=tokens.cost,
             )
         )
-    record_event(session, "import", "label_set", label_set.id, f"{shown}: {ready.rows} labels")
+    record_event(
+        "import", "label_set", label_set.id, f"{shown}: {ready.rows} labels", session=session
+    )
     return label_set
 
 
@@ -428,14 +430,14 @@ def _token_totals(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], writ
     )
 
 
-def label_sets(session: Session, *, source: LabelSource | None = None) -> list[LabelSet]:
+def label_sets(*, session: Session, source: LabelSource | None = None) -> list[LabelSet]:
     query = select(LabelSet).order_by(col(LabelSet.created_at))
     if source is not None:
         query = query.where(LabelSet.source == source)
     return list(session.exec(query))
 
 
-def sweep(session: Session, store: Path, *, now: float | None = None) -> list[Path]:
+def sweep(store: Path, *, session: Session, now: float | None = None) -> list[Path]:
     """Remove what interrupted imports left: temporary files, and Parquet files that no record
     points to and that are older than an hour (a younger one may be an import in progress)."""
     if not store.exists():

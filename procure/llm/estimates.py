@@ -43,7 +43,7 @@ WHERE text IS NOT NULL GROUP BY item_id ORDER BY item_id
 """
 
 
-def batch_items(session: Session, store: Path, batch_id: int) -> list[tuple[str, str]]:
+def batch_items(store: Path, batch_id: int, *, session: Session) -> list[tuple[str, str]]:
     """(item_id, text) of a batch's vendor labels, one per item."""
     files = [
         str(store / s.path)
@@ -65,9 +65,9 @@ def batch_items(session: Session, store: Path, batch_id: int) -> list[tuple[str,
 
 
 def job_source(
-    session: Session,
     store: Path,
     *,
+    session: Session,
     batch_id: int | None = None,
     items_file: Path | None = None,
     display_name: str | None = None,
@@ -76,7 +76,9 @@ def job_source(
     if (batch_id is None) == (items_file is None):
         raise InputError("give either a batch or an items file")
     if batch_id is not None:
-        return JobSource(f"batch {batch_id}", batch_items(session, store, batch_id), batch_id)
+        return JobSource(
+            f"batch {batch_id}", batch_items(store, batch_id, session=session), batch_id
+        )
     assert items_file is not None
     from procure.labels.readers import read_items
     from procure.labels.store import file_sha256
@@ -101,8 +103,8 @@ class Estimate:
     price_read_on: str
 
 
-def model_price(session: Session, model: str) -> LlmPrice:
-    price = price_for(session, model)
+def model_price(model: str, *, session: Session) -> LlmPrice:
+    price = price_for(model, session=session)
     if price is None:
         raise InputError(
             f"no price for model {model!r} in the price table; add it first (Economics page, or "
@@ -148,18 +150,20 @@ class Plan:
 
 
 def plan(
-    session: Session,
     store: Path,
     task_type_key: str,
     source: JobSource,
     model: str,
     *,
+    session: Session,
     prompt_version: str | None = None,
     max_output_tokens: int = 50,
 ) -> Plan:
     """The task type's prompt (the template ``prompt_version``, or the newest), the model's dated
     price and the estimate of labelling ``source`` once."""
-    task_type = task_type_of(session, task_type_key)
-    prompt = build_prompt(session, store, task_type, template(session, task_type, prompt_version))
-    price = model_price(session, model)
+    task_type = task_type_of(task_type_key, session=session)
+    prompt = build_prompt(
+        store, task_type, template(task_type, prompt_version, session=session), session=session
+    )
+    price = model_price(model, session=session)
     return Plan(task_type, prompt, price, estimate(prompt, source.items, price, max_output_tokens))

@@ -117,13 +117,14 @@ def totals(journal: dict[str, list[dict[str, Any]]]) -> Totals:
 
 
 def prepare_job(
-    session: Session,
     store: Path,
     task_type_key: str,
     source: JobSource,
     options: RunOptions,
     prompt_version: str | None = None,
     provider: str = "",
+    *,
+    session: Session,
 ) -> tuple[LlmJob, Prompt, Estimate]:
     """The job to run: an unfinished job of the same task, items, model, prompt and endpoint
     (resumed), else a new one. Raises when such a job is running elsewhere."""
@@ -134,13 +135,13 @@ def prepare_job(
             f"expected a concurrency of 1 or more, got {options.concurrency}", field="concurrency"
         )
     planned = plan(
-        session,
         store,
         task_type_key,
         source,
         options.model,
         prompt_version=prompt_version,
         max_output_tokens=options.max_output_tokens,
+        session=session,
     )
     task_type, prompt, price, figures = (
         planned.task_type,
@@ -180,7 +181,7 @@ def prepare_job(
     job.updated_at = datetime.now(UTC)
     session.add(job)
     session.flush()
-    record_event(session, "run", "llm_job", job.id, f"{options.model} on {source.key}")
+    record_event("run", "llm_job", job.id, f"{options.model} on {source.key}", session=session)
     return job, prompt, figures
 
 
@@ -215,7 +216,7 @@ def run_job(
         job = session.get(LlmJob, job_id)
         if job is None:
             raise NotFoundError(f"no LLM job {job_id}")
-        price = LlmPrice.model_validate(model_price(session, job.model).model_dump())
+        price = LlmPrice.model_validate(model_price(job.model, session=session).model_dump())
     if client is None:
         import openai
 
@@ -322,7 +323,7 @@ def run_job(
     with session_scope(engine) as session:
         job = session.get(LlmJob, job_id)
         assert job is not None
-        label_set = store_run(session, store, job, path, state)
+        label_set = store_run(store, job, path, state, session=session)
         job.label_set_id, job.status = label_set.id, JobStatus.finished
         job.message = f"{state.done:,} labels stored as LLM run {label_set.id}" + (
             f"; {state.invalid:,} invalid answers kept out" if state.invalid else ""
@@ -353,7 +354,9 @@ COPY (
 """
 
 
-def store_run(session: Session, store: Path, job: LlmJob, journal: Path, state: Totals) -> LabelSet:
+def store_run(
+    store: Path, job: LlmJob, journal: Path, state: Totals, *, session: Session
+) -> LabelSet:
     """The journal's valid labels as an LLM run; the run's tokens and cost are the job's actual
     totals (invalid answers and re-asks included)."""
     task_type = session.get(TaskType, job.task_type_id)
@@ -367,7 +370,6 @@ def store_run(session: Session, store: Path, job: LlmJob, journal: Path, state: 
         if not written or not written[0]:
             raise InputError(f"job {job.id} has no valid labels to store")
         label_set = import_labels(
-            session,
             store,
             path,
             source=LabelSource.llm,
@@ -375,6 +377,7 @@ def store_run(session: Session, store: Path, job: LlmJob, journal: Path, state: 
             llm=LlmRunSpec(job.model, job.provider, job.prompt_version, job.currency),
             name=f"{job.model} {job.prompt_version} (job {job.id})",
             force=True,
+            session=session,
         )
     run = session.exec(select(LlmRun).where(LlmRun.label_set_id == label_set.id)).one()
     run.input_tokens, run.output_tokens = state.input_tokens, state.output_tokens
@@ -383,18 +386,18 @@ def store_run(session: Session, store: Path, job: LlmJob, journal: Path, state: 
     return label_set
 
 
-def list_jobs(session: Session) -> list[LlmJob]:
+def list_jobs(*, session: Session) -> list[LlmJob]:
     return list(session.exec(select(LlmJob).order_by(col(LlmJob.id).desc())))
 
 
-def request_stop(session: Session, job_id: int) -> LlmJob:
+def request_stop(job_id: int, *, session: Session) -> LlmJob:
     job = session.get(LlmJob, job_id)
     if job is None:
         raise NotFoundError(f"no LLM job {job_id}")
     if job.status == JobStatus.running:
         job.status = JobStatus.stopping
         session.add(job)
-        record_event(session, "stop", "llm_job", job_id)
+        record_event("stop", "llm_job", job_id, session=session)
     return job
 
 
@@ -413,7 +416,7 @@ def run_job_recording_failure(
                 session.add(job)
 
 
-def labelled_batches(session: Session, task_type: TaskType) -> list[Batch]:
+def labelled_batches(task_type: TaskType, *, session: Session) -> list[Batch]:
     """The task type's batches whose vendor labels are imported (their text is the items)."""
     return list(
         session.exec(

@@ -158,14 +158,14 @@ def call_cost(price: LlmPrice, input_tokens: int, output_tokens: int) -> Decimal
 # --- templates ---------------------------------------------------------------------------------
 
 
-def task_type_of(session: Session, key: str) -> TaskType:
-    task_type = get_task_type(session, key)
+def task_type_of(key: str, *, session: Session) -> TaskType:
+    task_type = get_task_type(key, session=session)
     if not task_type.labels:
         raise InputError(f"task type {key!r} has no label set to ask the LLM for")
     return task_type
 
 
-def templates(session: Session, task_type: TaskType) -> list[PromptTemplate]:
+def templates(task_type: TaskType, *, session: Session) -> list[PromptTemplate]:
     return list(
         session.exec(
             select(PromptTemplate)
@@ -175,9 +175,9 @@ def templates(session: Session, task_type: TaskType) -> list[PromptTemplate]:
     )
 
 
-def template(session: Session, task_type: TaskType, version: str | None) -> PromptTemplate:
+def template(task_type: TaskType, version: str | None, *, session: Session) -> PromptTemplate:
     """The named version, else the newest, else the default template (not stored)."""
-    known = templates(session, task_type)
+    known = templates(task_type, session=session)
     default = PromptTemplate(
         task_type_id=task_type.id or 0,
         version=DEFAULT_VERSION,
@@ -196,10 +196,10 @@ def template(session: Session, task_type: TaskType, version: str | None) -> Prom
 
 
 def save_template(
-    session: Session, task_type_key: str, version: str, instructions: str, few_shot: int = 0
+    task_type_key: str, version: str, instructions: str, few_shot: int = 0, *, session: Session
 ) -> PromptTemplate:
     """Add a prompt version. Versions are immutable: runs refer to them."""
-    task_type = task_type_of(session, task_type_key)
+    task_type = task_type_of(task_type_key, session=session)
     version, instructions = version.strip(), instructions.strip()
     if not version or len(version) > 80:
         raise InputError("expected a version name of 1 to 80 characters", field="version")
@@ -208,7 +208,7 @@ def save_template(
     if few_shot < 0:
         raise InputError(f"expected 0 or more few-shot examples, got {few_shot}", field="few_shot")
     if (
-        any(t.version == version for t in templates(session, task_type))
+        any(t.version == version for t in templates(task_type, session=session))
         or version == DEFAULT_VERSION
     ):
         raise InputError(
@@ -224,7 +224,7 @@ def save_template(
     )
     session.add(row)
     session.flush()
-    record_event(session, "create", "prompt_template", row.id, f"{task_type.key} {version}")
+    record_event("create", "prompt_template", row.id, f"{task_type.key} {version}", session=session)
     return row
 
 
@@ -237,7 +237,7 @@ GROUP BY item_id ORDER BY item_id LIMIT $limit
 
 
 def build_prompt(
-    session: Session, store: Path, task_type: TaskType, chosen: PromptTemplate
+    store: Path, task_type: TaskType, chosen: PromptTemplate, *, session: Session
 ) -> Prompt:
     labels = tuple(task_type.labels)
     examples: tuple[tuple[str, str], ...] = ()

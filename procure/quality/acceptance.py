@@ -39,10 +39,10 @@ FROM scored
 
 
 def gold_matches(
-    session: Session, store: Path, selection: Selection, source: str
+    store: Path, selection: Selection, source: str, *, session: Session
 ) -> tuple[int, int]:
     """(items with gold, items whose ``source`` consensus equals gold) for ``vendor`` or ``llm``."""
-    with loaded_labels(session, store, selection, (source, "gold")) as (con, present):
+    with loaded_labels(store, selection, (source, "gold"), session=session) as (con, present):
         if source not in present or "gold" not in present:
             return 0, 0
         row = con.execute(GOLD_MATCHES.format(name=source)).fetchone()
@@ -50,14 +50,14 @@ def gold_matches(
 
 
 def error_capture(
-    session: Session, store: Path, selection: Selection, share: float
+    store: Path, selection: Selection, share: float, *, session: Session
 ) -> tuple[int, int] | None:
     """(LLM errors against gold, those among its ``share`` least confident items), or ``None``
     when the run has no confidence column or no gold overlap."""
     if selection.llm is None:
         return None
     path = str(store / selection.llm.path)
-    with loaded_labels(session, store, selection, ("gold",)) as (con, present):
+    with loaded_labels(store, selection, ("gold",), session=session) as (con, present):
         if "gold" not in present or "confidence" not in parquet_columns(con, path):
             return None
         row = con.execute(ERROR_CAPTURE, {"path": path, "share": share}).fetchone()
@@ -73,15 +73,15 @@ FROM vendor_consensus AS v JOIN gold_consensus AS g USING (item_id)
 
 
 def set_rule(
-    session: Session,
     contract_id: int,
     task_type_key: str,
     *,
+    session: Session,
     max_error_rate: Decimal | float | str,
     min_reviewed: int = 30,
 ) -> AcceptanceRule:
     """The acceptance rule of a contract's task type (one per pair, replaced when set again)."""
-    task_type = get_task_type(session, task_type_key)
+    task_type = get_task_type(task_type_key, session=session)
     try:
         rate = Decimal(str(max_error_rate))
     except ArithmeticError:
@@ -108,11 +108,11 @@ def set_rule(
     session.add(rule)
     session.flush()
     record_event(
-        session,
         "set",
         "acceptance_rule",
         rule.id,
         f"{task_type_key}: {rate} ({min_reviewed} items)",
+        session=session,
     )
     return rule
 
@@ -120,7 +120,7 @@ def set_rule(
 DEFAULT_RULE = (Decimal("0.05"), 30)
 
 
-def batch_evidence(session: Session, store: Path, batch_id: int) -> BatchEvidence:
+def batch_evidence(store: Path, batch_id: int, *, session: Session) -> BatchEvidence:
     """The reviewed items of a batch, its error rate against gold and reviews, the contract's
     rule (5% with 30 items when none is set) and the recommendation."""
     batch = session.get(Batch, batch_id)
@@ -135,10 +135,10 @@ def batch_evidence(session: Session, store: Path, batch_id: int) -> BatchEvidenc
         )
     ).first()
     max_rate, min_reviewed = (rule.max_error_rate, rule.min_reviewed) if rule else DEFAULT_RULE
-    selection = select_labels(session, task_type.key, batch_ids=[batch_id])
+    selection = select_labels(task_type.key, batch_ids=[batch_id], session=session)
     reviewed = errors = 0
-    if selection.vendor and (selection.gold or latest_reviews(session, task_type)):
-        with loaded_labels(session, store, selection, ("vendor", "gold")) as (con, present):
+    if selection.vendor and (selection.gold or latest_reviews(task_type, session=session)):
+        with loaded_labels(store, selection, ("vendor", "gold"), session=session) as (con, present):
             if "gold" in present:
                 row = con.execute(EVIDENCE).fetchone()
                 reviewed, errors = (int(v or 0) for v in (row or (0, 0)))

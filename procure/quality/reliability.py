@@ -27,7 +27,7 @@ FROM estimates AS e JOIN gold_consensus AS g USING (item_id) JOIN vendor_consens
 
 
 def dawid_skene_report(
-    session: Session, store: Path, selection: Selection
+    store: Path, selection: Selection, *, session: Session
 ) -> DawidSkeneReport | None:
     """Dawid-Skene over the vendor's annotators: each one's estimated accuracy and confusion
     matrix, and, where gold exists, how often the estimated labels and the majority agree with it."""

@@ -148,7 +148,7 @@ ALL_SOURCES = ("vendor", "llm", "gold")
 
 @contextmanager
 def loaded_labels(
-    session: Session, store: Path, selection: Selection, sources: tuple[str, ...] = ALL_SOURCES
+    store: Path, selection: Selection, sources: tuple[str, ...] = ALL_SOURCES, *, session: Session
 ) -> Iterator[Loaded]:
     """One DuckDB connection with the selection's labels and consensus loaded, for several
     reports to share; yields the connection and which sources are present."""
@@ -160,7 +160,7 @@ def loaded_labels(
 
 
 def quality_report(
-    session: Session, store: Path, selection: Selection, loaded: Loaded | None = None
+    store: Path, selection: Selection, loaded: Loaded | None = None, *, session: Session
 ) -> QualityReport:
     """Everything the Quality page and ``procure quality --json`` show for one selection."""
     task_type = selection.task_type
@@ -168,8 +168,8 @@ def quality_report(
     if not order:
         raise InputError(f"task type {task_type.key!r} has no label set to compare labels on")
     if loaded is None:
-        with loaded_labels(session, store, selection) as fresh:
-            return quality_report(session, store, selection, fresh)
+        with loaded_labels(store, selection, session=session) as fresh:
+            return quality_report(store, selection, fresh, session=session)
     k = len(order)
     level = Level.ordinal if task_type.label_kind == LabelKind.ordinal else Level.nominal
     llm = None
@@ -215,7 +215,7 @@ def quality_report(
         pairs=pairs,
         annotators=annotators,
         weeks=weeks,
-        llm_test_retest=test_retest(session, store, selection.llm_runs, k),
+        llm_test_retest=test_retest(store, selection.llm_runs, k, session=session),
         llm=llm,
     )
 
@@ -228,7 +228,7 @@ GROUP BY ALL
 
 
 def test_retest(
-    session: Session, store: Path, runs: tuple[LabelSet, ...], k: int
+    store: Path, runs: tuple[LabelSet, ...], k: int, *, session: Session
 ) -> list[TestRetest]:
     """Consistency of repeated LLM runs: each repeat of a model and prompt version against its
     first run, on the items both labelled (same item and annotator)."""
@@ -286,7 +286,7 @@ def load_all(
                 con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name))
             else:
                 _consensus(con, name, k)
-    reviews = latest_reviews(session, selection.task_type) if "gold" in sources else {}
+    reviews = latest_reviews(selection.task_type, session=session) if "gold" in sources else {}
     con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})
     has_gold = bool(reviews or sets["gold_files"])
     if has_gold:
@@ -294,7 +294,7 @@ def load_all(
     return [name for name in ("vendor", "llm") if sets[name]] + (["gold"] if has_gold else [])
 
 
-def latest_reviews(session: Session, task_type: TaskType) -> dict[str, int]:
+def latest_reviews(task_type: TaskType, *, session: Session) -> dict[str, int]:
     """item -> label code of the newest review of each item of a task type."""
     code = {label: i for i, label in enumerate(task_type.labels)}
     rows = session.exec(

@@ -43,16 +43,16 @@ LEFT JOIN (SELECT item_id, any_value(text) AS text FROM read_parquet($text_paths
 
 
 def add_review(
-    session: Session,
     task_type_key: str,
     item_id: str,
     label: str,
     *,
+    session: Session,
     reviewer: str = "",
     note: str = "",
 ) -> Review:
     """Record the correct label of an item; it counts as gold in every figure from now on."""
-    task_type = get_task_type(session, task_type_key)
+    task_type = get_task_type(task_type_key, session=session)
     if not item_id.strip():
         raise InputError("expected the id of the reviewed item", field="item")
     if label not in task_type.labels:
@@ -69,24 +69,25 @@ def add_review(
     )
     session.add(review)
     session.flush()
-    record_event(session, "review", "item", item_id, f"{task_type_key}: {label}")
+    record_event("review", "item", item_id, f"{task_type_key}: {label}", session=session)
     return review
 
 
 def disagreement_queue(
-    session: Session,
     store: Path,
     selection: Selection,
     limit: int = 50,
     loaded: Loaded | None = None,
+    *,
+    session: Session,
 ) -> list[QueueItem]:
     """Items where the vendor consensus and the LLM differ and nobody has reviewed yet, the LLM's
     most confident disagreements first (when its file has a confidence column)."""
     if not selection.vendor or selection.llm is None:
         return []
     if loaded is None:
-        with loaded_labels(session, store, selection) as fresh:
-            return disagreement_queue(session, store, selection, limit, fresh)
+        with loaded_labels(store, selection, session=session) as fresh:
+            return disagreement_queue(store, selection, limit, fresh, session=session)
     order = list(selection.task_type.labels)
     con, _ = loaded
     llm_path = str(store / selection.llm.path)
@@ -122,11 +123,11 @@ def disagreement_queue(
 
 
 def quality_page(
-    session: Session, store: Path, selection: Selection, queue_limit: int = 100
+    store: Path, selection: Selection, queue_limit: int = 100, *, session: Session
 ) -> QualityPage:
     """The report and the disagreement queue from one load of the labels (what the page shows)."""
-    with loaded_labels(session, store, selection) as loaded:
+    with loaded_labels(store, selection, session=session) as loaded:
         return QualityPage(
-            report=quality_report(session, store, selection, loaded),
-            queue=disagreement_queue(session, store, selection, queue_limit, loaded),
+            report=quality_report(store, selection, loaded, session=session),
+            queue=disagreement_queue(store, selection, queue_limit, loaded, session=session),
         )

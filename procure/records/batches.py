@@ -16,7 +16,7 @@ from procure.records.terms import BatchSpec
 from procure.records.workspace import record_event
 
 
-def _next_ref(session: Session, contract_id: int, spec: BatchSpec) -> str:
+def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
     taken = set(session.exec(select(Batch.ref).where(Batch.contract_id == contract_id)))
     n = 1
     while f"W{spec.week}-{spec.task_type}-{n}" in taken:
@@ -24,16 +24,16 @@ def _next_ref(session: Session, contract_id: int, spec: BatchSpec) -> str:
     return f"W{spec.week}-{spec.task_type}-{n}"
 
 
-def record_batch(session: Session, contract_id: int, data: BatchSpec | dict[str, Any]) -> Batch:
+def record_batch(contract_id: int, data: BatchSpec | dict[str, Any], *, session: Session) -> Batch:
     """Record a delivered batch after checking it against the contract's weeks and price lines."""
     spec = data if isinstance(data, BatchSpec) else validate(BatchSpec, data, "batch")
-    contract = get_contract(session, contract_id)
-    problems = contract_spec(session, contract).batch_problems(spec)
+    contract = get_contract(contract_id, session=session)
+    problems = contract_spec(contract, session=session).batch_problems(spec)
     if problems:
         raise problems_error(problems, "batch")
-    task_type = task_type_by_key(session, spec.task_type)
+    task_type = task_type_by_key(spec.task_type, session=session)
     assert task_type is not None and task_type.id is not None  # priced, so it exists
-    ref = spec.ref or _next_ref(session, contract_id, spec)
+    ref = spec.ref or _next_ref(contract_id, spec, session=session)
     if session.exec(
         select(Batch.id).where(Batch.contract_id == contract_id, Batch.ref == ref)
     ).first():
@@ -46,11 +46,13 @@ def record_batch(session: Session, contract_id: int, data: BatchSpec | dict[str,
     )
     session.add(batch)
     session.flush()
-    record_event(session, "create", "batch", batch.id, f"{ref}: {spec.quantity} {spec.task_type}")
+    record_event(
+        "create", "batch", batch.id, f"{ref}: {spec.quantity} {spec.task_type}", session=session
+    )
     return batch
 
 
-def get_batch(session: Session, batch_id: int) -> Batch:
+def get_batch(batch_id: int, *, session: Session) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFoundError(f"no batch with id {batch_id}")
@@ -58,15 +60,15 @@ def get_batch(session: Session, batch_id: int) -> Batch:
 
 
 def set_batch_status(
-    session: Session,
     batch_id: int,
     status: BatchStatus | str,
     *,
+    session: Session,
     accepted_quantity: int | None = None,
     notes: str | None = None,
 ) -> Batch:
     """Move a batch to a review status (partially accepted needs the accepted quantity)."""
-    batch = get_batch(session, batch_id)
+    batch = get_batch(batch_id, session=session)
     try:
         new_status = BatchStatus(status)
     except ValueError:
@@ -91,5 +93,5 @@ def set_batch_status(
         batch.notes = notes
     session.add(batch)
     detail = new_status.value + (f" ({accepted_quantity})" if accepted_quantity is not None else "")
-    record_event(session, "status", "batch", batch_id, detail)
+    record_event("status", "batch", batch_id, detail, session=session)
     return batch

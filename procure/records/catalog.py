@@ -12,31 +12,31 @@ from procure.records.models import Contract, PriceLine, TaskType, TaskTypeBase, 
 from procure.records.workspace import record_event
 
 
-def list_vendors(session: Session) -> list[Vendor]:
+def list_vendors(*, session: Session) -> list[Vendor]:
     return list(session.exec(select(Vendor).order_by(col(Vendor.name))))
 
 
-def list_task_types(session: Session) -> list[TaskType]:
+def list_task_types(*, session: Session) -> list[TaskType]:
     return list(session.exec(select(TaskType).order_by(col(TaskType.key))))
 
 
-def vendor_by_name(session: Session, name: str) -> Vendor | None:
+def vendor_by_name(name: str, *, session: Session) -> Vendor | None:
     return session.exec(select(Vendor).where(Vendor.name == name.strip())).first()
 
 
-def task_type_by_key(session: Session, key: str) -> TaskType | None:
+def task_type_by_key(key: str, *, session: Session) -> TaskType | None:
     return session.exec(select(TaskType).where(TaskType.key == key.strip())).first()
 
 
-def get_task_type(session: Session, key: str) -> TaskType:
+def get_task_type(key: str, *, session: Session) -> TaskType:
     """The task type with ``key``; a ``NotFoundError`` naming it if there is none."""
-    task_type = task_type_by_key(session, key)
+    task_type = task_type_by_key(key, session=session)
     if task_type is None:
         raise NotFoundError(f"no task type {key!r}", field="task type")
     return task_type
 
 
-def get_vendor(session: Session, vendor_id: int) -> Vendor:
+def get_vendor(vendor_id: int, *, session: Session) -> Vendor:
     vendor = session.get(Vendor, vendor_id)
     if vendor is None:
         raise NotFoundError(f"no vendor with id {vendor_id}")
@@ -44,38 +44,42 @@ def get_vendor(session: Session, vendor_id: int) -> Vendor:
 
 
 def save_vendor(
-    session: Session, data: dict[str, Any] | VendorBase, *, vendor_id: int | None = None
+    data: dict[str, Any] | VendorBase, *, session: Session, vendor_id: int | None = None
 ) -> Vendor:
     """Create a vendor, or update the one with ``vendor_id`` (names are unique)."""
     spec = validate(VendorBase, data if isinstance(data, dict) else data.model_dump(), "vendor")
-    same_name = vendor_by_name(session, spec.name)
+    same_name = vendor_by_name(spec.name, session=session)
     if same_name is not None and same_name.id != vendor_id:
         raise InputError(f"a vendor named {spec.name!r} exists already", field="name")
     vendor = (
-        get_vendor(session, vendor_id) if vendor_id is not None else Vendor.model_validate(spec)
+        get_vendor(vendor_id, session=session)
+        if vendor_id is not None
+        else Vendor.model_validate(spec)
     )
     vendor.sqlmodel_update(spec.model_dump())
     session.add(vendor)
     session.flush()
-    record_event(session, "update" if vendor_id else "create", "vendor", vendor.id, vendor.name)
+    record_event(
+        "update" if vendor_id else "create", "vendor", vendor.id, vendor.name, session=session
+    )
     return vendor
 
 
-def delete_vendor(session: Session, vendor_id: int) -> None:
-    vendor = get_vendor(session, vendor_id)
+def delete_vendor(vendor_id: int, *, session: Session) -> None:
+    vendor = get_vendor(vendor_id, session=session)
     if session.exec(select(Contract.id).where(Contract.vendor_id == vendor_id)).first():
         raise InputError(f"vendor {vendor.name!r} has contracts; delete those first")
     session.delete(vendor)
-    record_event(session, "delete", "vendor", vendor_id, vendor.name)
+    record_event("delete", "vendor", vendor_id, vendor.name, session=session)
 
 
 def save_task_type(
-    session: Session, data: dict[str, Any] | TaskTypeBase, *, task_type_id: int | None = None
+    data: dict[str, Any] | TaskTypeBase, *, session: Session, task_type_id: int | None = None
 ) -> TaskType:
     """Create a task type, or update the one with ``task_type_id`` (keys are unique)."""
     raw = data if isinstance(data, dict) else data.model_dump()
     spec = validate(TaskTypeBase, raw, "task type")
-    same_key = task_type_by_key(session, spec.key)
+    same_key = task_type_by_key(spec.key, session=session)
     if same_key is not None and same_key.id != task_type_id:
         raise InputError(f"a task type with key {spec.key!r} exists already", field="key")
     if task_type_id is not None:
@@ -88,12 +92,12 @@ def save_task_type(
     session.add(task_type)
     session.flush()
     record_event(
-        session, "update" if task_type_id else "create", "task_type", task_type.id, spec.key
+        "update" if task_type_id else "create", "task_type", task_type.id, spec.key, session=session
     )
     return task_type
 
 
-def delete_task_type(session: Session, task_type_id: int) -> None:
+def delete_task_type(task_type_id: int, *, session: Session) -> None:
     task_type = session.get(TaskType, task_type_id)
     if task_type is None:
         raise NotFoundError(f"no task type with id {task_type_id}")
@@ -102,4 +106,4 @@ def delete_task_type(session: Session, task_type_id: int) -> None:
             f"task type {task_type.key!r} is priced in a contract; remove it there first"
         )
     session.delete(task_type)
-    record_event(session, "delete", "task_type", task_type_id, task_type.key)
+    record_event("delete", "task_type", task_type_id, task_type.key, session=session)

@@ -39,11 +39,11 @@ from procure.records.workspace import record_event
 # --- reading ---------------------------------------------------------------------------------
 
 
-def list_contracts(session: Session) -> list[Contract]:
+def list_contracts(*, session: Session) -> list[Contract]:
     return list(session.exec(select(Contract).order_by(col(Contract.start_date), col(Contract.id))))
 
 
-def get_contract(session: Session, contract_id: int) -> Contract:
+def get_contract(contract_id: int, *, session: Session) -> Contract:
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise NotFoundError(f"no contract with id {contract_id}")
@@ -51,7 +51,7 @@ def get_contract(session: Session, contract_id: int) -> Contract:
 
 
 def contract_spec(
-    session: Session, contract: Contract, *, with_batches: bool = False
+    contract: Contract, *, session: Session, with_batches: bool = False
 ) -> ContractSpec:
     """The document form of a stored contract (what export writes and the forms edit)."""
     keys = {t.id: t.key for t in session.exec(select(TaskType))}
@@ -73,7 +73,7 @@ def contract_spec(
     discounts = session.exec(
         select(Discount).where(Discount.contract_id == contract.id).order_by(col(Discount.id))
     ).all()
-    batches = contract_batches(session, contract.id) if with_batches else []
+    batches = contract_batches(contract.id, session=session) if with_batches else []
     return ContractSpec(
         vendor=vendor.name,
         title=contract.title,
@@ -129,7 +129,7 @@ def contract_spec(
     )
 
 
-def contract_batches(session: Session, contract_id: int | None) -> list[Batch]:
+def contract_batches(contract_id: int | None, *, session: Session) -> list[Batch]:
     return list(
         session.exec(
             select(Batch)
@@ -142,24 +142,24 @@ def contract_batches(session: Session, contract_id: int | None) -> list[Batch]:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _task_type_ids(session: Session, spec: ContractSpec) -> dict[str, int]:
+def _task_type_ids(spec: ContractSpec, *, session: Session) -> dict[str, int]:
     keys = {line.task_type for line in spec.price_lines}
-    found = {key: task_type_by_key(session, key) for key in keys}
+    found = {key: task_type_by_key(key, session=session) for key in keys}
     unknown = sorted(key for key, task_type in found.items() if task_type is None)
     if unknown:
         index = next(i for i, line in enumerate(spec.price_lines) if line.task_type == unknown[0])
         raise InputError(
             f"unknown task type {unknown[0]!r}; expected one of the workspace's task types "
-            f"({', '.join(t.key for t in list_task_types(session)) or 'none yet: add it first'})",
+            f"({', '.join(t.key for t in list_task_types(session=session)) or 'none yet: add it first'})",
             field=f"price_lines[{index}].task_type",
         )
     return {key: task_type.id for key, task_type in found.items() if task_type and task_type.id}
 
 
 def save_contract(
-    session: Session,
     data: ContractSpec | dict[str, Any],
     *,
+    session: Session,
     contract_id: int | None = None,
     source: str = "contract",
 ) -> Contract:
@@ -173,17 +173,17 @@ def save_contract(
     raw = data.model_dump() if isinstance(data, ContractSpec) else data
     spec = validate(ContractSpec, raw, source)  # again for a spec: it may have been changed
     check_contract(spec, source)
-    vendor = vendor_by_name(session, spec.vendor)
+    vendor = vendor_by_name(spec.vendor, session=session)
     if vendor is None:
         raise InputError(
             f"unknown vendor {spec.vendor!r}; add the vendor first", source=source, field="vendor"
         )
-    type_ids = _task_type_ids(session, spec)
+    type_ids = _task_type_ids(spec, session=session)
     same_title = session.exec(
         select(Contract).where(Contract.vendor_id == vendor.id, Contract.title == spec.title)
     ).first()
     if contract_id is not None:
-        contract = get_contract(session, contract_id)
+        contract = get_contract(contract_id, session=session)
         if same_title is not None and same_title.id != contract_id:
             raise InputError(
                 f"{vendor.name} already has a contract titled {spec.title!r}", field="title"
@@ -210,14 +210,16 @@ def save_contract(
     )
     session.add(contract)
     session.flush()
-    _replace_terms(session, contract, spec, type_ids)
-    _upsert_batches(session, contract, spec, type_ids)
-    _check_stored_batches(session, contract, spec, {v: k for k, v in type_ids.items()})
-    record_event(session, "create" if created else "update", "contract", contract.id, spec.title)
+    _replace_terms(contract, spec, type_ids, session=session)
+    _upsert_batches(contract, spec, type_ids, session=session)
+    _check_stored_batches(contract, spec, {v: k for k, v in type_ids.items()}, session=session)
+    record_event(
+        "create" if created else "update", "contract", contract.id, spec.title, session=session
+    )
     return contract
 
 
-def _delete_terms(session: Session, contract_id: int, *, with_batches: bool = False) -> None:
+def _delete_terms(contract_id: int, *, session: Session, with_batches: bool = False) -> None:
     """Delete a contract's discounts, price lines (with tiers) and schedule, children first."""
     lines = select(PriceLine.id).where(PriceLine.contract_id == contract_id)
     session.exec(delete(PriceTier).where(col(PriceTier.price_line_id).in_(lines)))
@@ -229,10 +231,10 @@ def _delete_terms(session: Session, contract_id: int, *, with_batches: bool = Fa
 
 
 def _replace_terms(
-    session: Session, contract: Contract, spec: ContractSpec, type_ids: dict[str, int]
+    contract: Contract, spec: ContractSpec, type_ids: dict[str, int], *, session: Session
 ) -> None:
     assert contract.id is not None
-    _delete_terms(session, contract.id)
+    _delete_terms(contract.id, session=session)
     for discount in spec.discounts:
         session.add(
             Discount(
@@ -271,9 +273,9 @@ def _replace_terms(
 
 
 def _upsert_batches(
-    session: Session, contract: Contract, spec: ContractSpec, type_ids: dict[str, int]
+    contract: Contract, spec: ContractSpec, type_ids: dict[str, int], *, session: Session
 ) -> None:
-    existing = {batch.ref: batch for batch in contract_batches(session, contract.id)}
+    existing = {batch.ref: batch for batch in contract_batches(contract.id, session=session)}
     for batch_spec in spec.batches:
         assert batch_spec.ref is not None and contract.id is not None
         batch = existing.get(batch_spec.ref) or Batch(
@@ -295,10 +297,10 @@ def _upsert_batches(
 
 
 def _check_stored_batches(
-    session: Session, contract: Contract, spec: ContractSpec, keys: dict[int, str]
+    contract: Contract, spec: ContractSpec, keys: dict[int, str], *, session: Session
 ) -> None:
     """Batches recorded earlier must still fit the contract's new dates and price lines."""
-    for batch in contract_batches(session, contract.id):
+    for batch in contract_batches(contract.id, session=session):
         batch_spec = BatchSpec(
             ref=batch.ref,
             task_type=keys.get(batch.task_type_id, f"#{batch.task_type_id}"),
@@ -317,19 +319,19 @@ def _check_stored_batches(
             )
 
 
-def delete_contract(session: Session, contract_id: int) -> None:
-    contract = get_contract(session, contract_id)
+def delete_contract(contract_id: int, *, session: Session) -> None:
+    contract = get_contract(contract_id, session=session)
     refuse_if_labelled(
-        session,
-        [b.id or 0 for b in contract_batches(session, contract_id)],
+        [b.id or 0 for b in contract_batches(contract_id, session=session)],
         f"contract {contract.title!r}",
+        session=session,
     )
-    _delete_terms(session, contract_id, with_batches=True)
+    _delete_terms(contract_id, with_batches=True, session=session)
     session.delete(contract)
-    record_event(session, "delete", "contract", contract_id, contract.title)
+    record_event("delete", "contract", contract_id, contract.title, session=session)
 
 
-def refuse_if_labelled(session: Session, batch_ids: list[int], what: str) -> None:
+def refuse_if_labelled(batch_ids: list[int], what: str, *, session: Session) -> None:
     """Labels point at their batch: delete the label sets first, on purpose."""
     if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
         raise InputError(f"{what} has imported labels; delete its label sets first")

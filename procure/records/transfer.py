@@ -109,7 +109,7 @@ def validate_document(data: Any, filename: str, tree: Any = None) -> tuple[Works
 
 
 def import_document(
-    session: Session, content: bytes, filename: str, *, force: bool = False
+    content: bytes, filename: str, *, session: Session, force: bool = False
 ) -> ImportSummary:
     """Validate, then apply a workspace document in the caller's transaction (all or nothing).
 
@@ -117,12 +117,12 @@ def import_document(
     ref; matches are updated, the rest created. The same file twice is refused unless ``force``.
     """
     document, tree = read_document(content, filename)
-    claim_import(session, content, "document", filename, force=force)
-    return apply_document(session, document, filename, tree)
+    claim_import(content, "document", filename, force=force, session=session)
+    return apply_document(document, filename, tree, session=session)
 
 
 def apply_document(
-    session: Session, document: WorkspaceDocument, filename: str, tree: Any = None
+    document: WorkspaceDocument, filename: str, tree: Any = None, *, session: Session
 ) -> ImportSummary:
     """Write a validated document (see ``import_document``)."""
     summary = ImportSummary()
@@ -136,43 +136,45 @@ def apply_document(
         return InputError(exc.reason, source=filename, line=line, field=field_path(_split(loc)))
 
     if document.reporting_currency:
-        set_reporting_currency(session, document.reporting_currency)
+        set_reporting_currency(document.reporting_currency, session=session)
     for i, rate in enumerate(document.exchange_rates):
         try:
-            set_exchange_rate(session, rate.currency, rate.rate, rate.as_of)
+            set_exchange_rate(rate.currency, rate.rate, rate.as_of, session=session)
         except InputError as exc:
             raise located(exc, ("exchange_rates", i)) from None
     for i, price in enumerate(document.llm_prices):
         try:
-            save_price(session, price.model_dump())
+            save_price(price.model_dump(), session=session)
         except InputError as exc:
             raise located(exc, ("llm_prices", i)) from None
         note("LLM prices", False)
     for i, vendor in enumerate(document.vendors):
-        existing = vendor_by_name(session, vendor.name)
+        existing = vendor_by_name(vendor.name, session=session)
         try:
-            save_vendor(session, vendor.model_dump(), vendor_id=existing.id if existing else None)
+            save_vendor(
+                vendor.model_dump(), vendor_id=existing.id if existing else None, session=session
+            )
         except InputError as exc:
             raise located(exc, ("vendors", i)) from None
         note("vendors", existing is not None)
     for i, task_type in enumerate(document.task_types):
-        existing_type = task_type_by_key(session, task_type.key)
+        existing_type = task_type_by_key(task_type.key, session=session)
         try:
             save_task_type(
-                session,
                 task_type.model_dump(),
                 task_type_id=existing_type.id if existing_type else None,
+                session=session,
             )
         except InputError as exc:
             raise located(exc, ("task_types", i)) from None
         note("task types", existing_type is not None)
     for i, contract in enumerate(document.contracts):
-        vendor_row = vendor_by_name(session, contract.vendor)
+        vendor_row = vendor_by_name(contract.vendor, session=session)
         existed = vendor_row is not None and any(
-            c.title == contract.title for c in _contracts_of(session, vendor_row)
+            c.title == contract.title for c in _contracts_of(vendor_row, session=session)
         )
         try:
-            save_contract(session, contract, source=filename)
+            save_contract(contract, source=filename, session=session)
         except InputError as exc:
             raise located(exc, ("contracts", i)) from None
         note("contracts", existed)
@@ -197,44 +199,45 @@ def _split(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     return tuple(parts)
 
 
-def _contracts_of(session: Session, vendor: Vendor) -> list[Contract]:
+def _contracts_of(vendor: Vendor, *, session: Session) -> list[Contract]:
     return list(session.exec(select(Contract).where(Contract.vendor_id == vendor.id)))
 
 
 def export_document(
-    session: Session,
     contract_ids: Sequence[int] | None = None,
     *,
+    session: Session,
     with_batches: bool = False,
     fmt: str = "yaml",
 ) -> str:
     """The workspace (or the chosen contracts, with their vendors and task types) as a document."""
     contracts = (
-        [get_contract(session, cid) for cid in contract_ids]
+        [get_contract(cid, session=session) for cid in contract_ids]
         if contract_ids
-        else list_contracts(session)
+        else list_contracts(session=session)
     )
-    specs = [contract_spec(session, c, with_batches=with_batches) for c in contracts]
+    specs = [contract_spec(c, with_batches=with_batches, session=session) for c in contracts]
     vendor_names = {spec.vendor for spec in specs}
     type_keys = {line.task_type for spec in specs for line in spec.price_lines}
     everything = not contract_ids
     document = WorkspaceDocument(
-        reporting_currency=reporting_currency(session),
+        reporting_currency=reporting_currency(session=session),
         exchange_rates=[
             RateSpec(currency=r.currency, rate=r.rate, as_of=r.as_of)
-            for r in exchange_rates(session)
+            for r in exchange_rates(session=session)
         ],
         llm_prices=[
-            LlmPriceSpec.model_validate(p.model_dump(exclude={"id"})) for p in list_prices(session)
+            LlmPriceSpec.model_validate(p.model_dump(exclude={"id"}))
+            for p in list_prices(session=session)
         ],
         vendors=[
             VendorSpec.model_validate(v.model_dump(exclude={"id"}))
-            for v in list_vendors(session)
+            for v in list_vendors(session=session)
             if everything or v.name in vendor_names
         ],
         task_types=[
             TaskTypeSpec.model_validate(t.model_dump(exclude={"id"}))
-            for t in list_task_types(session)
+            for t in list_task_types(session=session)
             if everything or t.key in type_keys
         ],
         contracts=specs,

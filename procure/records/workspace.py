@@ -66,17 +66,17 @@ def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
     return Workspace(settings, engine)
 
 
-def is_empty(session: Session) -> bool:
+def is_empty(*, session: Session) -> bool:
     return session.exec(select(Contract.id).limit(1)).first() is None
 
 
 def record_event(
-    session: Session, action: str, entity: str, entity_id: object, detail: str = ""
+    action: str, entity: str, entity_id: object, detail: str = "", *, session: Session
 ) -> None:
     session.add(AuditEvent(action=action, entity=entity, entity_id=str(entity_id), detail=detail))
 
 
-def data_version(session: Session) -> int:
+def data_version(*, session: Session) -> int:
     """Grows with every recorded change (each write records an audit event): a cache key."""
     from sqlalchemy import func
 
@@ -87,31 +87,31 @@ def data_version(session: Session) -> int:
 # --- settings and exchange rates -------------------------------------------------------------
 
 
-def reporting_currency(session: Session) -> str:
+def reporting_currency(*, session: Session) -> str:
     setting = session.get(WorkspaceSetting, REPORTING_CURRENCY)
     return setting.value if setting else DEFAULT_REPORTING_CURRENCY
 
 
-def set_reporting_currency(session: Session, currency: str) -> str:
+def set_reporting_currency(currency: str, *, session: Session) -> str:
     """Change the reporting currency. Rates are relative to it, so a change removes them all."""
     try:
         code = check_currency(currency)
     except ValueError as exc:
         raise InputError(str(exc), field="reporting_currency") from None
-    if code != reporting_currency(session):
-        for row in exchange_rates(session):
+    if code != reporting_currency(session=session):
+        for row in exchange_rates(session=session):
             session.delete(row)
     setting = session.get(WorkspaceSetting, REPORTING_CURRENCY) or WorkspaceSetting(
         key=REPORTING_CURRENCY, value=code
     )
     setting.value = code
     session.add(setting)
-    record_event(session, "set", "setting", REPORTING_CURRENCY, code)
+    record_event("set", "setting", REPORTING_CURRENCY, code, session=session)
     return code
 
 
 def set_exchange_rate(
-    session: Session, currency: str, rate: Decimal | str, as_of: date
+    currency: str, rate: Decimal | str, as_of: date, *, session: Session
 ) -> ExchangeRate:
     """Record that one unit of ``currency`` is worth ``rate`` units of the reporting currency."""
     try:
@@ -124,31 +124,31 @@ def set_exchange_rate(
         raise InputError(f"expected a decimal number, got {rate!r}", field="rate") from None
     if not rate.is_finite() or rate <= 0:
         raise InputError(f"expected a rate greater than 0, got {rate}", field="rate")
-    if code == reporting_currency(session):
+    if code == reporting_currency(session=session):
         raise InputError(
             f"{code} is the reporting currency; its rate is always 1", field="currency"
         )
     row = session.get(ExchangeRate, code) or ExchangeRate(currency=code, rate=rate, as_of=as_of)
     row.rate, row.as_of = rate, as_of
     session.add(row)
-    record_event(session, "set", "exchange_rate", code, f"{rate} as of {as_of}")
+    record_event("set", "exchange_rate", code, f"{rate} as of {as_of}", session=session)
     return row
 
 
-def delete_exchange_rate(session: Session, currency: str) -> None:
+def delete_exchange_rate(currency: str, *, session: Session) -> None:
     row = session.get(ExchangeRate, currency)
     if row is not None:
         session.delete(row)
-        record_event(session, "delete", "exchange_rate", currency)
+        record_event("delete", "exchange_rate", currency, session=session)
 
 
-def exchange_rates(session: Session) -> list[ExchangeRate]:
+def exchange_rates(*, session: Session) -> list[ExchangeRate]:
     return list(session.exec(select(ExchangeRate).order_by(ExchangeRate.currency)))
 
 
-def rate_table(session: Session) -> RateTable:
-    rates = {row.currency: row.rate for row in exchange_rates(session)}
-    return RateTable(reporting_currency(session), rates)
+def rate_table(*, session: Session) -> RateTable:
+    rates = {row.currency: row.rate for row in exchange_rates(session=session)}
+    return RateTable(reporting_currency(session=session), rates)
 
 
 # --- imported files --------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def sha256_of(content: bytes) -> str:
 
 
 def claim_import(
-    session: Session, content: bytes, kind: str, filename: str, *, force: bool
+    content: bytes, kind: str, filename: str, *, session: Session, force: bool
 ) -> None:
     """Record an import of ``content``; refuse a file imported before unless ``force``."""
     digest = sha256_of(content)

@@ -104,7 +104,7 @@ def _judge(rng: np.random.Generator, truth: np.ndarray, accuracy: float, k: int)
     return np.where(wrong, (truth + rng.integers(1, k, len(truth))) % k, truth)
 
 
-def load_sample_labels(session: Session, store: Path) -> int:
+def load_sample_labels(store: Path, *, session: Session) -> int:
     """Generate and import the sample's vendor, LLM and gold labels; returns the label sets added."""
     rng = np.random.default_rng(SEED)
     added = 0
@@ -146,12 +146,12 @@ def load_sample_labels(session: Session, store: Path) -> int:
                 path = folder / f"{batch.ref}.csv"
                 pd.concat(frames).to_csv(path, index=False)
                 import_labels(
-                    session,
                     store,
                     path,
                     source="vendor",
                     task_type_key=story.task_type,
                     batch_id=batch.id,
+                    session=session,
                 )
                 added += 1
                 items.append(ids)
@@ -200,22 +200,22 @@ def load_sample_labels(session: Session, store: Path) -> int:
                     rerun_path, index=False
                 )
                 import_labels(
-                    session,
                     store,
                     rerun_path,
                     source="llm",
                     task_type_key=story.task_type,
                     llm=LlmRunSpec(story.llm_model, "openai", "sample-v1"),
                     name=f"{story.llm_model} sample-v1 (earlier run)",
+                    session=session,
                 )
                 added += 1
             import_labels(
-                session,
                 store,
                 llm_path,
                 source="llm",
                 task_type_key=story.task_type,
                 llm=LlmRunSpec(story.llm_model, "openai", "sample-v1"),
+                session=session,
             )
             added += 1
             if story.gold_items:
@@ -231,12 +231,12 @@ def load_sample_labels(session: Session, store: Path) -> int:
                     }
                 ).to_csv(gold_path, index=False)
                 import_labels(
-                    session,
                     store,
                     gold_path,
                     source="gold",
                     task_type_key=story.task_type,
                     name=f"{story.task_type} gold (lead review)",
+                    session=session,
                 )
                 added += 1
     return added

@@ -42,17 +42,19 @@ def sample_shift(written_as_of: date, today: date) -> timedelta:
     return monday_now - monday_then
 
 
-def is_sample_loaded(session: Session) -> bool:
+def is_sample_loaded(*, session: Session) -> bool:
     return (
         session.exec(select(ImportedFile.id).where(ImportedFile.kind == SAMPLE_KIND)).first()
         is not None
     )
 
 
-def load_sample(session: Session, today: date, store: Path | None = None) -> ImportSummary | None:
+def load_sample(
+    today: date, store: Path | None = None, *, session: Session
+) -> ImportSummary | None:
     """Load the sample with its dates moved to ``today``'s week and, given the label ``store``,
     its label files; ``None`` if already loaded."""
-    if is_sample_loaded(session):
+    if is_sample_loaded(session=session):
         return None
     content = resources.files(__package__).joinpath(SAMPLE_FILE).read_bytes()
     data, _ = parse_text(content.decode("utf-8"), SAMPLE_FILE, "yaml")
@@ -60,10 +62,10 @@ def load_sample(session: Session, today: date, store: Path | None = None) -> Imp
     prices = data.pop("llm_prices", [])  # the dates they were read are facts; never shifted
     shifted = _shift_dates(data, sample_shift(written_as_of, today)) | {"llm_prices": prices}
     document, _ = validate_document(shifted, SAMPLE_FILE)
-    claim_import(session, content, SAMPLE_KIND, SAMPLE_FILE, force=False)
-    summary = apply_document(session, document, SAMPLE_FILE)
+    claim_import(content, SAMPLE_KIND, SAMPLE_FILE, force=False, session=session)
+    summary = apply_document(document, SAMPLE_FILE, session=session)
     if store is not None:
         from procure.sample.labels import load_sample_labels
 
-        summary.created["label sets"] = load_sample_labels(session, store)
+        summary.created["label sets"] = load_sample_labels(store, session=session)
     return summary

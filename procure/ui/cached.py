@@ -17,7 +17,7 @@ from procure.ui.state import session, workspace
 
 def version() -> int:
     with session() as db:
-        return data_version(db)
+        return data_version(session=db)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -25,14 +25,16 @@ def _page(
     database: str, version: int, task_key: str, batch_ids: tuple[int, ...] | None, limit: int
 ) -> QualityPage:
     with session() as db:
-        selection = select_labels(db, task_key, batch_ids=list(batch_ids) if batch_ids else None)
-        return quality_page(db, workspace().settings.label_store, selection, limit)
+        selection = select_labels(
+            task_key, batch_ids=list(batch_ids) if batch_ids else None, session=db
+        )
+        return quality_page(workspace().settings.label_store, selection, limit, session=db)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _evidence(database: str, version: int, batch_id: int) -> BatchEvidence:
     with session() as db:
-        return batch_evidence(db, workspace().settings.label_store, batch_id)
+        return batch_evidence(workspace().settings.label_store, batch_id, session=db)
 
 
 def quality(
@@ -53,7 +55,7 @@ def _measured(
     database: str, version: int, task_key: str, as_of: date
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with session() as db:
-        measured = measured_scenario(db, workspace().settings.label_store, task_key, as_of)
+        measured = measured_scenario(workspace().settings.label_store, task_key, as_of, session=db)
     return measured.scenario.model_dump(), [asdict(i) for i in measured.inputs]
 
 

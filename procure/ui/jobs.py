@@ -36,7 +36,7 @@ def launch(
     settings = workspace().settings
     with session() as db:
         job, prompt, _ = llm.prepare_job(
-            db, settings.label_store, task_key, source, options, prompt_version
+            settings.label_store, task_key, source, options, prompt_version, session=db
         )
         job_id = job.id or 0
     threading.Thread(

@@ -63,15 +63,16 @@ def reported_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def commit(action: Callable[[Session], T], message: str | Callable[[T], str]) -> None:
-    """Run ``action`` in its own transaction; once committed, rerun the page showing ``message``.
+def commit(action: Callable[..., T], message: str | Callable[[T], str]) -> None:
+    """Run ``action(session=...)`` in its own transaction; once committed, rerun the page showing
+    ``message``.
 
     A ``ProcureError`` rolls the transaction back and is shown with ``st.error``. (The rerun
     must come after the commit: ``st.rerun`` raises, and inside the transaction it would undo it.)
     """
     try:
         with session() as db_session:
-            result = action(db_session)
+            result = action(session=db_session)
     except ProcureError as exc:
         st.error(str(exc), icon=":material/error:")
         return
