@@ -22,6 +22,8 @@ from procure.config import TODAY_VARIABLE, Settings
 from procure.db import session_scope
 from procure.records.workspace import Workspace, open_workspace
 
+ROOT = Path(__file__).parent.parent  # the repository
+DATA = ROOT / "tests" / "data"  # tiny hand-written input files
 SAMPLE_TODAY = date(2026, 11, 19)  # the date the sample workspace is written for
 TEST_DATABASE_URL = "PROCURE_TEST_DATABASE_URL"
 CLOCK_SHIFT_DAYS = "PROCURE_TEST_CLOCK_SHIFT_DAYS"

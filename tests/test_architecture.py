@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from tests.conftest import ROOT
+
 PACKAGE = ROOT / "procure"
 
 # What each part of procure may import from procure (besides itself). The foundations (config,

@@ -10,9 +10,9 @@ from types import ModuleType
 import pytest
 
 from procure.quality.files import file_agreement
-from tests.conftest import skip_or_fail
+from tests.conftest import ROOT, skip_or_fail
 
-SCRIPT = Path(__file__).parent.parent / "bench" / "validate_reference.py"
+SCRIPT = ROOT / "bench" / "validate_reference.py"
 
 
 def _validation() -> ModuleType:

@@ -1,7 +1,7 @@
 """The CLI's ``--json`` output is a stable interface: pinned on the sample workspace.
 
 Regenerate the pinned files only for an intended change of the interface:
-``PROCURE_PIN_CLI_JSON=1 pytest tests/test_cli_json.py``.
+``PROCURE_PIN_CLI_JSON=1 pytest tests/cli/test_json.py``.
 """
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from procure.cli import run
-from tests.conftest import SAMPLE_TODAY
+from tests.conftest import DATA, ROOT, SAMPLE_TODAY
 
-PINNED = Path(__file__).parent / "data" / "cli_json"
-ECONOMICS_SCENARIO = Path(__file__).parent.parent / "sample_data" / "economics_scenario.yaml"
-LABELS = Path(__file__).parent / "data" / "labels"
+PINNED = DATA / "cli_json"
+ECONOMICS_SCENARIO = ROOT / "sample_data" / "economics_scenario.yaml"
+LABELS = DATA / "labels"
 
 COMMANDS: dict[str, list[str]] = {
     "vendor_list": ["vendor", "list"],

@@ -15,8 +15,9 @@ from procure.labels.store import import_labels
 from procure.records.catalog import save_task_type
 from procure.records.models import TaskType
 from procure.records.workspace import Workspace
+from tests.conftest import DATA
 
-EXPORTS = Path(__file__).parent / "data" / "exports"
+EXPORTS = DATA / "exports"
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ from procure.delivery.report import build_report
 from procure.records.contracts import contract_spec, get_contract, list_contracts
 from procure.records.workspace import open_workspace
 from procure.sample.loader import load_sample
-from tests.conftest import SAMPLE_TODAY
+from tests.conftest import ROOT, SAMPLE_TODAY
 
-APP = str(Path(__file__).parent.parent / "app.py")
+APP = str(ROOT / "app.py")
 PAGES = [
     "pages/overview.py",
     "pages/vendors_contracts.py",
@@ -354,7 +354,7 @@ def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
     from procure.kinds import JobStatus
     from procure.llm import list_jobs
     from procure.quality import select_labels
-    from tests.llm_server import chat_server
+    from tests.llm.server import chat_server
 
     with chat_server() as server:
         at = open_page("pages/llm_labelling.py")

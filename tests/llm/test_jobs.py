@@ -25,7 +25,7 @@ from procure.records.catalog import save_task_type
 from procure.records.llm_prices import save_price
 from procure.records.models import LabelSet, LlmJob, LlmRun
 from procure.records.workspace import Workspace, open_workspace
-from tests.llm_server import ChatServer, chat_server
+from tests.llm.server import ChatServer, chat_server
 
 PRICE_IN, PRICE_OUT = D("0.15"), D("0.60")
 

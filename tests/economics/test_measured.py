@@ -21,9 +21,9 @@ from procure.kinds import BatchStatus
 from procure.quality import quality_report, select_labels
 from procure.records.models import LabelSet, LlmRun, TaskType
 from procure.records.workspace import open_workspace
-from tests.conftest import SAMPLE_TODAY
+from tests.conftest import ROOT, SAMPLE_TODAY
 
-SCENARIO = Path(__file__).parent.parent / "sample_data" / "economics_scenario.yaml"
+SCENARIO = ROOT / "sample_data" / "economics_scenario.yaml"
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

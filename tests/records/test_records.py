@@ -20,8 +20,7 @@ from procure.records import batches as deliveries
 from procure.records import catalog, contracts, transfer
 from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
 from procure.records.workspace import Workspace, open_workspace, set_exchange_rate
-
-DATA = Path(__file__).parent / "data"
+from tests.conftest import DATA
 
 
 def _import(

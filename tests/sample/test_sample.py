@@ -9,9 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import SAMPLE_TODAY
+from tests.conftest import ROOT, SAMPLE_TODAY
 
-ROOT = Path(__file__).parent.parent
 PROCURE = [sys.executable, "-c", "from procure.cli import main; main()"]
 
 

@@ -10,10 +10,9 @@ import pytest
 import typer
 
 from procure.cli import COMMAND_MODULES, commands, run
-from tests.conftest import SAMPLE_TODAY
+from tests.conftest import DATA, ROOT, SAMPLE_TODAY
 
-DATA = Path(__file__).parent / "data"
-README = Path(__file__).parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 @pytest.fixture

@@ -15,12 +15,13 @@ import pytest
 from procure.cli import run
 from procure.errors import InputError
 from procure.quality.files import file_agreement, label_order
+from tests.conftest import DATA
 
-DATA = Path(__file__).parent / "data" / "labels"
+LABELS = DATA / "labels"
 
 
 def test_hand_computed_pairs_against_gold() -> None:
-    report = file_agreement(DATA / "pairs.csv", DATA / "gold.jsonl")
+    report = file_agreement(LABELS / "pairs.csv", LABELS / "gold.jsonl")
     # items 1-3 are labelled by a and b: (x,x) (y,x) (y,y); item 4 by a only
     assert (report.items, report.annotators, report.ratings) == (4, 2, 7)
     assert report.percent_agreement == pytest.approx(2 / 3)
@@ -226,13 +227,21 @@ def test_bad_files_get_one_message_and_exit_2(
 
 
 def test_interval_level_needs_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["agreement", str(DATA / "pairs.csv"), "--level", "interval"]) == 2
+    assert run(["agreement", str(LABELS / "pairs.csv"), "--level", "interval"]) == 2
     assert "line 2, column label: expected a number, got 'x'" in capsys.readouterr().err
 
 
 def test_cli_json_is_the_design_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        run(["agreement", str(DATA / "pairs.csv"), "--against", str(DATA / "gold.jsonl"), "--json"])
+        run(
+            [
+                "agreement",
+                str(LABELS / "pairs.csv"),
+                "--against",
+                str(LABELS / "gold.jsonl"),
+                "--json",
+            ]
+        )
         == 0
     )
     out, err = capsys.readouterr()
@@ -257,7 +266,7 @@ def test_cli_json_is_the_design_contract(capsys: pytest.CaptureFixture[str]) -> 
         "weighted_kappa",
         "confusion",
     } <= set(report["against"])
-    assert run(["agreement", str(DATA / "pairs.csv")]) == 0
+    assert run(["agreement", str(LABELS / "pairs.csv")]) == 0
     assert "Cohen kappa         0.4000" in capsys.readouterr().out
 
 

@@ -18,9 +18,8 @@ from procure.db import session_scope
 from procure.delivery.report import build_report
 from procure.records.workspace import open_workspace
 from procure.sample.loader import load_sample
-from tests.conftest import SAMPLE_TODAY, skip_or_fail
+from tests.conftest import ROOT, SAMPLE_TODAY, skip_or_fail
 
-ROOT = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
