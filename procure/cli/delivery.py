@@ -27,30 +27,29 @@ def deliveries(
     from procure.delivery import build_report, deliveries_payload
 
     with _session(ctx) as session:
-        payload = deliveries_payload(build_report(_today(as_of), contract, session=session))
+        report = build_report(_today(as_of), contract, session=session)
     if as_json:
-        _print_json(payload)
+        _print_json(deliveries_payload(report))
         return
-    for c in payload["contracts"]:
+    for r in report.contracts:
+        c = r.contract
+        typer.echo(f"\n#{c.id} {r.label} ({c.status}, {c.start_date} to {c.end_date})")
         typer.echo(
-            f"\n#{c['id']} {c['vendor']}: {c['title']} ({c['status']}, {c['start_date']} to {c['end_date']})"
-        )
-        typer.echo(
-            f"planned {c['planned']:,}  due so far {c['planned_due']:,}  delivered {c['delivered']:,}  accepted {c['accepted']:,}"
+            f"planned {r.planned:,}  due so far {r.planned_due(report.as_of):,}  delivered {r.delivered:,}  accepted {r.accepted:,}"
         )
         rows = [
             (
-                r["week"],
-                r["task_type"],
-                r["due_date"],
-                r["planned"],
-                r["delivered"],
-                r["accepted"],
-                r["days_late"],
-                r["short_by"],
-                r["state"],
+                row.week,
+                row.task_type,
+                row.due_date,
+                row.planned,
+                row.delivered,
+                row.accepted,
+                row.days_late,
+                row.short_by,
+                row.state.value,
             )
-            for r in c["schedule"]
+            for row in r.rows
         ]
         _table(
             rows,
@@ -66,10 +65,10 @@ def deliveries(
                 "state",
             ],
         )
-    if payload["alerts"]:
+    if report.alerts:
         typer.echo("\nAlerts:")
-        for alert in payload["alerts"]:
-            typer.echo(f"  [{alert['severity']}] {alert['message']}")
+        for alert in report.alerts:
+            typer.echo(f"  [{alert.severity.value}] {alert.message}")
 
 
 @app.command()
@@ -83,30 +82,29 @@ def spend(
     from procure.delivery import build_report, spend_payload
 
     with _session(ctx) as session:
-        payload = spend_payload(build_report(_today(as_of), contract, session=session))
+        report = build_report(_today(as_of), contract, session=session)
     if as_json:
-        _print_json(payload)
+        _print_json(spend_payload(report))
         return
     rows = [
         (
-            c["id"],
-            f"{c['vendor']}: {c['title']}",
-            c["currency"],
-            c["budget"],
-            c["spent"],
-            c["pending"],
-            c["projected"],
-            f"{c['spent_share']:.0%}" if c["spent_share"] is not None else "-",
+            r.contract.id,
+            r.label,
+            r.spend.currency,
+            *(
+                f"{amount:,.2f}"  # cents on the terminal; every digit in --json
+                for amount in (r.spend.budget, r.spend.spent, r.spend.pending, r.spend.projected)
+            ),
+            "-" if r.spend.spent_share is None else f"{r.spend.spent_share:.0%}",
         )
-        for c in payload["contracts"]
+        for r in report.contracts
     ]
     _table(rows, ["id", "contract", "cur", "budget", "spent", "pending", "projected", "spent %"])
-    totals = payload["totals"]
+    totals = report.totals
     if totals:
         typer.echo(
-            f"\nTotal in {payload['reporting_currency']}: budget {totals['budget']}, spent {totals['spent']}, pending {totals['pending']}, projected {totals['projected']}"
+            f"\nTotal in {report.currency}: budget {totals.budget:,.2f}, spent {totals.spent:,.2f}, "
+            f"pending {totals.pending:,.2f}, projected {totals.projected:,.2f}"
         )
     else:
-        typer.echo(
-            f"\nNo total: missing exchange rates for {', '.join(payload['missing_exchange_rates'])}"
-        )
+        typer.echo(f"\nNo total: missing exchange rates for {', '.join(report.missing_rates)}")
