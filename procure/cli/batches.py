@@ -87,24 +87,28 @@ def batch_list(
     from procure.delivery import build_report, spend_payload
 
     with _session(ctx) as session:
-        payload = spend_payload(build_report(_today(None), contract, session=session))
-    batches = [{"contract_id": c["id"], **b} for c in payload["contracts"] for b in c["batches"]]
+        report = build_report(_today(None), contract, session=session)
     if as_json:
+        payload = spend_payload(report)
+        batches = [
+            {"contract_id": c["id"], **b} for c in payload["contracts"] for b in c["batches"]
+        ]
         _print_json({"batches": batches})
         return
     rows = [
         (
-            b["id"],
-            b["contract_id"],
-            b["ref"],
-            b["task_type"],
-            b["week"],
-            b["delivered_on"],
-            b["quantity"],
-            b["status"],
-            b["effective_unit_price"] or "-",
+            batch.id,
+            batch.contract_id,
+            batch.ref,
+            r.task_types[batch.task_type_id].key,
+            batch.week,
+            batch.delivered_on,
+            batch.quantity,
+            batch.status,
+            "-" if cost.effective_unit_price is None else cost.effective_unit_price,
         )
-        for b in batches
+        for r in report.contracts
+        for batch, cost in zip(r.batches, r.batch_costs, strict=True)
     ]
     _table(
         rows,

@@ -47,12 +47,12 @@ def vendor_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_vendors
 
     with _session(ctx) as session:
-        vendors = [v.model_dump() for v in list_vendors(session=session)]
+        vendors = list_vendors(session=session)
     if as_json:
-        _print_json({"vendors": vendors})
+        _print_json({"vendors": [v.model_dump() for v in vendors]})
     else:
         _table(
-            [(v["id"], v["name"], v["kind"], v["contact"]) for v in vendors],
+            [(v.id, v.name, v.kind, v.contact) for v in vendors],
             ["id", "name", "kind", "contact"],
         )
 
@@ -89,11 +89,9 @@ def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_task_types
 
     with _session(ctx) as session:
-        types = [t.model_dump() for t in list_task_types(session=session)]
+        types = list_task_types(session=session)
     if as_json:
-        _print_json({"task_types": types})
+        _print_json({"task_types": [t.model_dump() for t in types]})
     else:
-        rows = [
-            (t["key"], t["name"], t["unit"], t["label_kind"], ", ".join(t["labels"])) for t in types
-        ]
+        rows = [(t.key, t.name, t.unit, t.label_kind, ", ".join(t.labels)) for t in types]
         _table(rows, ["key", "name", "unit", "label kind", "labels"])

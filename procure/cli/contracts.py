@@ -76,22 +76,25 @@ def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     with _session(ctx) as session:
         names = {v.id: v.name for v in list_vendors(session=session)}
-        contracts = [
-            {**c.model_dump(mode="json"), "vendor": names[c.vendor_id]}
-            for c in list_contracts(session=session)
-        ]
+        contracts = list_contracts(session=session)
     if as_json:
-        _print_json({"contracts": contracts})
+        _print_json(
+            {
+                "contracts": [
+                    {**c.model_dump(mode="json"), "vendor": names[c.vendor_id]} for c in contracts
+                ]
+            }
+        )
     else:
         rows = [
             (
-                c["id"],
-                c["vendor"],
-                c["title"],
-                c["status"],
-                c["start_date"],
-                c["end_date"],
-                f"{c['committed_budget']} {c['currency']}",
+                c.id,
+                names[c.vendor_id],
+                c.title,
+                c.status,
+                c.start_date,
+                c.end_date,
+                f"{c.committed_budget:,.2f} {c.currency}",
             )
             for c in contracts
         ]

@@ -53,15 +53,13 @@ def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     with _session(ctx) as session:
         base = reporting_currency(session=session)
-        rates = [
-            {"currency": r.currency, "rate": str(r.rate), "as_of": r.as_of.isoformat()}
-            for r in exchange_rates(session=session)
-        ]
+        rates = exchange_rates(session=session)
     if as_json:
-        _print_json({"reporting_currency": base, "rates": rates})
+        rows = [{"currency": r.currency, "rate": str(r.rate), "as_of": r.as_of} for r in rates]
+        _print_json({"reporting_currency": base, "rates": rows})
     else:
         typer.echo(f"reporting currency: {base}")
         _table(
-            [(r["currency"], r["rate"], r["as_of"]) for r in rates],
+            [(r.currency, r.rate, r.as_of) for r in rates],
             ["currency", f"rate ({base})", "as of"],
         )

@@ -107,12 +107,9 @@ def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.labels import label_sets
 
     with _session(ctx) as session:
-        sets = [s.model_dump(mode="json") for s in label_sets(session=session)]
+        sets = label_sets(session=session)
     if as_json:
-        _print_json({"label_sets": sets})
+        _print_json({"label_sets": [s.model_dump(mode="json") for s in sets]})
         return
-    rows = [
-        (s["id"], s["source"], s["name"], s["rows"], s["items"], s["annotators"], s["filename"])
-        for s in sets
-    ]
+    rows = [(s.id, s.source, s.name, s.rows, s.items, s.annotators, s.filename) for s in sets]
     _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file"])

@@ -76,22 +76,22 @@ def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.records import list_prices
 
     with _session(ctx) as session:
-        rows = [p.model_dump(mode="json", exclude={"id"}) for p in list_prices(session=session)]
+        prices = list_prices(session=session)
     if as_json:
-        _print_json({"prices": rows})
+        _print_json({"prices": [p.model_dump(mode="json", exclude={"id"}) for p in prices]})
         return
     _table(
         [
             (
-                r["model"],
-                r["provider"],
-                r["price_in_per_mtok"],
-                r["price_out_per_mtok"],
-                r["currency"],
-                r["batch_discount"],
-                r["read_on"],
+                p.model,
+                p.provider,
+                p.price_in_per_mtok,
+                p.price_out_per_mtok,
+                p.currency,
+                p.batch_discount,
+                p.read_on,
             )
-            for r in rows
+            for p in prices
         ],
         ["model", "provider", "in / 1M", "out / 1M", "currency", "batch discount", "read on"],
     )
@@ -167,15 +167,16 @@ def llm_prompt_list(
     from procure.llm import task_type_of, templates
 
     with _session(ctx) as session:
-        rows: list[dict[str, Any]] = [
-            {"version": t.version, "few_shot": t.few_shot, "instructions": t.instructions}
-            for t in templates(task_type_of(task_type, session=session), session=session)
-        ]
+        prompts = templates(task_type_of(task_type, session=session), session=session)
     if as_json:
+        rows = [
+            {"version": t.version, "few_shot": t.few_shot, "instructions": t.instructions}
+            for t in prompts
+        ]
         _print_json({"task_type": task_type, "prompts": rows})
         return
     _table(
-        [(r["version"], r["few_shot"], r["instructions"][:70]) for r in rows],
+        [(t.version, t.few_shot, t.instructions[:70]) for t in prompts],
         ["version", "few-shot", "instructions"],
     )
 
@@ -356,25 +357,25 @@ def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from procure.llm import list_jobs
 
     with _session(ctx) as session:
-        rows = [_job_payload(job) for job in list_jobs(session=session)]
+        jobs = list_jobs(session=session)
     if as_json:
-        _print_json({"jobs": rows})
+        _print_json({"jobs": [_job_payload(job) for job in jobs]})
         return
     _table(
         [
             (
-                r["id"],
-                r["model"],
-                r["prompt_version"],
-                r["status"],
-                f"{r['done']}/{r['items']}",
-                r["invalid"],
-                r["failed"],
-                r["spent"],
-                r["estimated_cost"],
-                r["label_set_id"] or "-",
+                j.id,
+                j.model,
+                j.prompt_version,
+                j.status,
+                f"{j.done}/{j.items}",
+                j.invalid,
+                j.failed,
+                j.spent,
+                j.estimated_cost,
+                j.label_set_id or "-",
             )
-            for r in rows
+            for j in jobs
         ],
         [
             "job",
