@@ -120,7 +120,7 @@ if not selection.vendor and not selection.llm and not selection.gold:
     st.stop()
 
 with session() as db:
-    labelled = labels.labelled_batches(selection, session=db)
+    labelled = labels.batch_filter(selection, session=db)
 chosen_batches: tuple[int, ...] | None = None
 if labelled.batches:
     left, right = st.columns(2)

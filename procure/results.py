@@ -16,6 +16,15 @@ from typing import Any
 _OMITTED_WHEN_NONE = "omitted_when_none"
 
 
+def decimal_text(amount: Decimal) -> str:
+    """An exact decimal string without exponent: JSON carries every digit, display rounds.
+
+    >>> decimal_text(Decimal("3E-4")), decimal_text(Decimal("2.50000")), decimal_text(Decimal("1.25E+3"))
+    ('0.0003', '2.5', '1250')
+    """
+    return format(amount.normalize(), "f")
+
+
 def optional() -> Any:
     """A field that defaults to ``None`` and is left out of the JSON while it is ``None``."""
     return dataclasses.field(default=None, metadata={_OMITTED_WHEN_NONE: True})
@@ -38,7 +47,7 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return decimal_text(value)
     if isinstance(value, date | datetime):
         return str(value)  # as the CLI has always written them: 2026-11-19, 2026-11-19 10:00:00
     return value

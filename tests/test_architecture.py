@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md as a test: read every import of procure/ (function-local ones and
+"""The layering (README: Architecture) as a test: read every import of procure/ (function-local ones and
 those under TYPE_CHECKING included) and fail on a cycle or an edge the layering does not allow."""
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def part_of(module: str) -> str:
     return "foundations" if head in FOUNDATIONS or head == "" else head
 
 
-def imports(path: Path) -> Iterator[tuple[str, int]]:
-    """Every module ``path`` imports, with the line, wherever the import statement stands."""
-    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent / "x")
+def imports(path: Path, package: str | None = None) -> Iterator[tuple[str, int]]:
+    """Every module ``path`` imports, with the line, wherever the import statement stands
+    (``package``, the one a relative import starts from, defaults to the file's own)."""
+    package = package or ".".join(path.parent.relative_to(ROOT).parts)
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -164,3 +165,13 @@ def test_a_front_name_never_shadows_a_module(front: Path) -> None:
         p.parent.name for p in front.parent.glob("*/__init__.py")
     }
     assert set(getattr(package, "__all__", [])) & modules == set()
+
+
+def test_a_relative_import_is_resolved_from_its_package(tmp_path: Path) -> None:
+    module = ROOT / "procure" / "quality" / "report.py"
+    source = "from ..records import models\nfrom .results import Agreement\nfrom . import files\n"
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    found = [target for target, _ in imports(probe, package="procure.quality")]
+    assert "procure.records.models" in found and "procure.quality.results" in found
+    assert "procure.quality.files" in found and module.exists()

@@ -16,9 +16,10 @@ from procure.errors import ProcureError
 
 __all__ = ["COMMAND_MODULES", "commands", "main", "run"]
 
-# Each command (or group) and the module that registers it on the root app, in --help's order.
-# A run imports only its command's module: typer turns every registered command into a click
-# command before it runs one, which would cost every command the start-up of all 72.
+# Each command (or group) and the module that registers it on the root app (--help lists plain
+# commands first, then groups, each in the order their modules load). A run imports only its
+# command's module: typer turns every registered command into a click command before it runs
+# one, which would cost every command the start-up of all 72.
 COMMAND_MODULES = {
     "init": "workspace",
     "sample": "workspace",
@@ -49,12 +50,21 @@ def commands(names: Sequence[str] | None = None) -> typer.Typer:
     return app
 
 
-def _command_named(args: Sequence[str]) -> str | None:
-    """The command ``args`` run, when it is one procure has (else ``None``: help, or a typo)."""
+def command_named(args: Sequence[str]) -> str | None:
+    """The command ``args`` run, when it is one procure has; ``None`` for the root's help (also
+    ``procure --help quality``) or a typo, which need every command.
+
+    >>> command_named(["--home", "ws", "spend", "--json"]), command_named(["--help", "spend"])
+    ('spend', None)
+    """
     values = iter(args)
     for arg in values:
         if arg in GLOBAL_OPTIONS_WITH_VALUES:
             next(values, None)
+        elif arg.startswith("-") and not arg.startswith(
+            tuple(f"{o}=" for o in GLOBAL_OPTIONS_WITH_VALUES)
+        ):
+            return None  # an option of the root itself, such as --help
         elif not arg.startswith("-"):
             return arg if arg in COMMAND_MODULES else None
     return None
@@ -63,7 +73,7 @@ def _command_named(args: Sequence[str]) -> str | None:
 def run(args: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; the one place errors become messages."""
     arguments = list(sys.argv[1:] if args is None else args)
-    command = _command_named(arguments)
+    command = command_named(arguments)
     cli = commands([command] if command else None)
     try:
         result = cli(args=arguments, standalone_mode=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +15,7 @@ from procure.cli._common import (
     _table,
     app,
 )
+from procure.results import to_json
 
 if TYPE_CHECKING:
     from procure.quality.results import FileAgreement
@@ -54,11 +54,14 @@ def quality(
     with _session(ctx) as session:
         selection = select_labels(task_type, batch_ids=batch, llm_set_id=llm_run, session=session)
         report = quality_report(settings.label_store, selection, session=session)
-        if dawid_skene:
-            estimate = dawid_skene_report(settings.label_store, selection, session=session)
-            report = dataclasses.replace(report, dawid_skene=estimate)
-    if as_json:
-        _print_json(report)
+        estimate = (
+            dawid_skene_report(settings.label_store, selection, session=session)
+            if dawid_skene
+            else None
+        )
+    if as_json:  # "dawid_skene" only with --dawid-skene, null when there are no vendor labels
+        extra = {"dawid_skene": to_json(estimate)} if dawid_skene else {}
+        _print_json({**to_json(report), **extra})
         return
 
     def show(value: object) -> str:
@@ -82,7 +85,6 @@ def quality(
         typer.echo(
             f"  week {week.week}: vendor vs LLM agreement {show(week.percent_agreement)}, kappa {show(week.cohen_kappa)} ({week.items:,} items)"
         )
-    estimate = report.dawid_skene
     if estimate:
         typer.echo(f"Dawid-Skene ({estimate.iterations} iterations): estimated annotator accuracy")
         for annotator in estimate.annotators:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from procure.economics.formulas import Figures, break_even_accuracy, break_even_volume, evaluate
 from procure.economics.scenario import Scenario
 from procure.economics.uncertainty import monte_carlo
+from procure.results import decimal_text
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,6 @@ class CurvePoint:
     volume: int
     strategy: str
     cost_per_correct_label: Decimal
-
-
-def money_text(amount: Decimal) -> str:
-    """An exact decimal string without exponent (JSON carries every digit; display rounds).
-
-    >>> money_text(Decimal("3E-4")), money_text(Decimal("2.50000")), money_text(Decimal("1.25E+3"))
-    ('0.0003', '2.5', '1250')
-    """
-    return format(amount.normalize(), "f")
 
 
 def report(scenario: Scenario) -> EconomicsReport:
@@ -116,7 +108,7 @@ def summary(scenario: Scenario, figures: list[Figures]) -> str:
     cheapest = min(figures, key=lambda f: f.all_in_cost_per_correct_label)
     text = (
         f"At {scenario.volume:,} labels, {cheapest.name} costs "
-        f"{money_text(_round(cheapest.all_in_cost_per_correct_label))} {scenario.currency} per correct label"
+        f"{decimal_text(_round(cheapest.all_in_cost_per_correct_label))} {scenario.currency} per correct label"
         f" (accuracy {float(cheapest.accuracy):.1%}{', estimated' if cheapest.accuracy_estimated else ''})"
     )
     best_human = _best_human(figures)

@@ -10,11 +10,11 @@ if TYPE_CHECKING:
     from procure.labels.adapters import convert, fields
     from procure.labels.files import preview
     from procure.labels.selection import (
-        LabelledBatches,
+        BatchFilter,
         Selection,
+        batch_filter,
         batch_vendors,
         batches_of,
-        labelled_batches,
         select_labels,
     )
     from procure.labels.store import (

@@ -86,7 +86,7 @@ def batch_vendors(batch_ids: list[int], *, session: Session) -> dict[int, str]:
 
 
 @dataclass(frozen=True)
-class LabelledBatches:
+class BatchFilter:
     """The batches of a selection that have vendor labels, with each one's vendor: what the
     Labels & quality page filters by vendor and delivery week."""
 
@@ -114,7 +114,8 @@ class LabelledBatches:
         )
 
 
-def labelled_batches(selection: Selection, *, session: Session) -> LabelledBatches:
+def batch_filter(selection: Selection, *, session: Session) -> BatchFilter:
+    """The batches of the selection that have vendor labels, with their vendors (to filter by)."""
     labelled = {s.batch_id for s, _ in selection.vendor}
     batches = [b for b in batches_of(selection.task_type.key, session=session) if b.id in labelled]
-    return LabelledBatches(batches, batch_vendors([b.id or 0 for b in batches], session=session))
+    return BatchFilter(batches, batch_vendors([b.id or 0 for b in batches], session=session))

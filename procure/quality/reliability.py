@@ -37,7 +37,7 @@ def dawid_skene_report(
         return None
     order = list(selection.task_type.labels)
     with duckdb.connect() as con:
-        present = load_all(con, session, store, selection, len(order))
+        present = load_all(con, store, selection, len(order), session=session)
         coded = con.execute(CODED_VENDOR).fetchnumpy()
         fit = dawid_skene(
             coded["item"].astype(np.int64),

@@ -155,7 +155,9 @@ def loaded_labels(
     with duckdb.connect() as con:
         yield (
             con,
-            load_all(con, session, store, selection, len(selection.task_type.labels), sources),
+            load_all(
+                con, store, selection, len(selection.task_type.labels), sources, session=session
+            ),
         )
 
 
@@ -264,11 +266,12 @@ def test_retest(
 
 def load_all(
     con: duckdb.DuckDBPyConnection,
-    session: Session,
     store: Path,
     selection: Selection,
     k: int,
     sources: tuple[str, ...] = ALL_SOURCES,
+    *,
+    session: Session,
 ) -> list[str]:
     """Load vendor, LLM and gold labels (those in ``sources``) with a consensus per item; gold is
     the gold files plus the reviews, the newest review of an item winning. Returns which of the

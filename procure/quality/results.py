@@ -139,7 +139,6 @@ class QualityReport:
     weeks: list[WeekAgreement]
     llm_test_retest: list[TestRetest]
     llm: dict[str, Any] | None = optional()  # the LLM run's record, when one is compared
-    dawid_skene: DawidSkeneReport | None = optional()  # with ``procure quality --dawid-skene``
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import streamlit as st
 from sqlmodel import Session
@@ -19,6 +19,7 @@ from procure.records import Workspace, open_workspace
 
 AS_OF_KEY = "as_of"
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -63,7 +64,13 @@ def reported_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def commit(action: Callable[..., T], message: str | Callable[[T], str]) -> None:
+class SessionAction(Protocol[T_co]):
+    """A domain call with everything bound but the session (``functools.partial`` of one)."""
+
+    def __call__(self, *, session: Session) -> T_co: ...
+
+
+def commit(action: SessionAction[T], message: str | Callable[[T], str]) -> None:
     """Run ``action(session=...)`` in its own transaction; once committed, rerun the page showing
     ``message``.
 

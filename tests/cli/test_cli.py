@@ -208,3 +208,43 @@ def test_a_run_loads_only_its_command(capsys: pytest.CaptureFixture[str]) -> Non
         check=True,
     )
     assert done.stdout.splitlines()[-1] == "['procure.cli._common', 'procure.cli.quality']"
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["--home", "ws", "spend", "--json"], "spend"),
+        (["--home=ws", "llm", "jobs"], "llm"),
+        (["agreement", "--help"], "agreement"),
+        (["--help", "quality"], None),  # the root's help: every command
+        ([], None),
+        (["spnd"], None),  # a typo: every command, for typer's message
+    ],
+)
+def test_the_command_a_run_needs(args: list[str], command: str | None) -> None:
+    from procure.cli import command_named
+
+    assert command_named(args) == command
+
+
+def test_each_command_is_registered_by_the_module_named_for_it() -> None:
+    """COMMAND_MODULES is right: importing a module alone registers exactly its commands."""
+    import subprocess
+    import sys
+
+    probe = """
+import importlib, json
+from procure.cli import COMMAND_MODULES
+from procure.cli._common import app
+def names():
+    return {c.name or c.callback.__name__ for c in app.registered_commands} | {
+        g.name for g in app.registered_groups}
+found = {}
+for module in dict.fromkeys(COMMAND_MODULES.values()):
+    before = names()
+    importlib.import_module(f"procure.cli.{module}")
+    found.update({name: module for name in names() - before})
+print(json.dumps(found))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == COMMAND_MODULES

@@ -30,6 +30,8 @@ COMMANDS: dict[str, list[str]] = {
     "spend": ["spend", "--as-of", "2026-11-21"],
     "quality": ["quality", "--task-type", "pref_pair", "--dawid-skene"],
     "quality_batch": ["quality", "--task-type", "pref_pair", "--batch", "1"],
+    # --dawid-skene with no vendor labels to fit: the key is there, null
+    "quality_no_vendor_labels": ["quality", "--task-type", "helpfulness_eval", "--dawid-skene"],
     "review_queue": ["review", "queue", "--task-type", "pref_pair"],
     "acceptance_check": ["acceptance", "check", "4"],
     "economics_measured": ["economics", "--task-type", "pref_pair"],

@@ -258,7 +258,7 @@ def test_a_large_import_reports_its_progress(sample: Workspace, tmp_path: Path) 
 
 
 def test_labelled_batches_are_chosen_by_vendor_and_week() -> None:
-    from procure.labels import LabelledBatches
+    from procure.labels import BatchFilter
 
     batches = [
         Batch(
@@ -272,7 +272,7 @@ def test_labelled_batches_are_chosen_by_vendor_and_week() -> None:
         )
         for i, w in ((1, 1), (2, 2), (3, 2))
     ]
-    labelled = LabelledBatches(batches, {1: "Acme", 2: "Acme", 3: "Birch"})
+    labelled = BatchFilter(batches, {1: "Acme", 2: "Acme", 3: "Birch"})
     assert (labelled.vendors, labelled.weeks) == (["Acme", "Birch"], [1, 2])
     assert labelled.chosen([], []) is None  # no filter: every batch, labelled or not yet
     assert labelled.chosen(["Acme"], []) == (1, 2)

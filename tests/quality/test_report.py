@@ -226,7 +226,7 @@ def test_quality_cli(
 
 
 def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
-    """sample_labels.py's three stories hold in the figures a lead would look at."""
+    """procure/sample/labels.py's three stories hold in the figures a lead would look at."""
     from procure.quality import disagreement_queue
     from procure.sample.labels import load_sample_labels
 

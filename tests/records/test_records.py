@@ -16,8 +16,7 @@ from procure.delivery.payloads import spend_payload
 from procure.delivery.report import build_report
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
-from procure.records import batches as deliveries
-from procure.records import catalog, contracts, transfer
+from procure.records import batches, catalog, contracts, transfer
 from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
 from procure.records.workspace import Workspace, open_workspace, set_exchange_rate
 from tests.conftest import DATA
@@ -192,7 +191,7 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
         "quantity": 1000,
     }
     with session_scope(workspace.engine) as db:
-        batch = deliveries.record_batch(cid, good, session=db)
+        batch = batches.record_batch(cid, good, session=db)
     assert batch.ref == "W2-pref_pair-1" and batch.status == BatchStatus.received
     before = _snapshot(workspace)
     for bad, message in [
@@ -204,17 +203,17 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
         ({**good, "ref": "A1"}, "already has a batch with ref 'A1'"),
     ]:
         with pytest.raises(InputError, match=message), session_scope(workspace.engine) as db:
-            deliveries.record_batch(cid, bad, session=db)
+            batches.record_batch(cid, bad, session=db)
     assert _snapshot(workspace) == before
     with session_scope(workspace.engine) as db:
-        deliveries.set_batch_status(
+        batches.set_batch_status(
             batch.id or 0, "partially_accepted", accepted_quantity=800, session=db
         )
     with (
         pytest.raises(InputError, match="only for partially_accepted"),
         session_scope(workspace.engine) as db,
     ):
-        deliveries.set_batch_status(batch.id or 0, "accepted", accepted_quantity=800, session=db)
+        batches.set_batch_status(batch.id or 0, "accepted", accepted_quantity=800, session=db)
     with Session(workspace.engine) as db:
         payload = spend_payload(build_report(date(2026, 10, 20), session=db))
     # A1: 1000 x 2.50 x 0.9 = 2,250; W2: 800 x 2.50 = 2,000

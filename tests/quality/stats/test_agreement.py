@@ -3,7 +3,7 @@
 References: scikit-learn (Cohen's and weighted kappa, precision/recall/F1), statsmodels (Fleiss'
 kappa, Cohen's kappa and its asymptotic variance), krippendorff (alpha at every level),
 irrCAC (Gwet's AC1 and percent agreement, Gwet's own package). Published worked examples are
-doctests in procure/agreement.py.
+doctests in procure/quality/stats/agreement.py.
 """
 
 from __future__ import annotations
