@@ -134,14 +134,19 @@ with review:
                 format_func=lambda i: (
                     f"{by_id[i].ref} ({by_id[i].quantity:,} units, {by_id[i].status})"
                 ),
+                key=f"status_batch_{contract.id}",
             )
             status = st.selectbox(
                 "New status",
                 [s.value for s in BatchStatus],
                 format_func=lambda s: s.replace("_", " "),
+                key=f"status_new_{contract.id}",
             )
             accepted = st.number_input(
-                "Accepted units (partial acceptance only)", min_value=0, step=1
+                "Accepted units (partial acceptance only)",
+                min_value=0,
+                step=1,
+                key=f"status_accepted_{contract.id}",
             )
             if st.form_submit_button("Update status", type="primary"):
                 commit(

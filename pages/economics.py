@@ -45,13 +45,23 @@ with st.expander("Inputs: measured from the workspace or assumed; edit any to ex
         "Labels wanted", min_value=1, value=int(data["volume"]), step=1000, key=f"{key}_volume"
     )
     hourly = b.number_input(
-        "Reviewer cost per hour", min_value=0.0, value=float(data["hourly_rate"])
+        "Reviewer cost per hour",
+        min_value=0.0,
+        value=float(data["hourly_rate"]),
+        key=f"{key}_hourly_rate",
     )
     seconds = c.number_input(
-        "Review seconds per item", min_value=0.0, value=float(data["review_seconds_per_item"])
+        "Review seconds per item",
+        min_value=0.0,
+        value=float(data["review_seconds_per_item"]),
+        key=f"{key}_review_seconds",
     )
     validation = d.number_input(
-        "Validation-set items", min_value=0, value=int(data["validation_items"]), step=50
+        "Validation-set items",
+        min_value=0,
+        value=int(data["validation_items"]),
+        step=50,
+        key=f"{key}_validation_items",
     )
     by_kind = {kind: [s for s in data["strategies"] if s["kind"] == kind] for kind in ec.KINDS}
     st.markdown("**Vendors** (human strategies)")

@@ -39,7 +39,7 @@ COMMAND_MODULES = {
     "llm-price": "llm",
     "llm": "llm",
 }
-GLOBAL_OPTIONS_WITH_VALUES = {"--home"}
+HOME_OPTION = "--home"  # the root's one option with a value
 
 
 def commands(names: Sequence[str] | None = None) -> typer.Typer:
@@ -59,13 +59,13 @@ def command_named(args: Sequence[str]) -> str | None:
     """
     values = iter(args)
     for arg in values:
-        if arg in GLOBAL_OPTIONS_WITH_VALUES:
+        if arg == HOME_OPTION:
             next(values, None)
-        elif arg.startswith("-") and not arg.startswith(
-            tuple(f"{o}=" for o in GLOBAL_OPTIONS_WITH_VALUES)
-        ):
+        elif arg.startswith(f"{HOME_OPTION}="):
+            continue
+        elif arg.startswith("-"):
             return None  # an option of the root itself, such as --help
-        elif not arg.startswith("-"):
+        else:
             return arg if arg in COMMAND_MODULES else None
     return None
 

@@ -225,8 +225,8 @@ def llm_estimate(
         return
     typer.echo(
         f"{figures.items:,} items, about {figures.input_tokens:,} input and {figures.output_tokens:,} "
-        f"output tokens (estimated: ~4 characters per token): about {_amount(str(figures.cost))} "
-        f"{figures.currency}, at most {_amount(str(figures.worst_case))} (prices read on {figures.price_read_on})"
+        f"output tokens (estimated: ~4 characters per token): about {_amount(figures.cost)} "
+        f"{figures.currency}, at most {_amount(figures.worst_case)} (prices read on {figures.price_read_on})"
     )
 
 
@@ -311,7 +311,7 @@ def llm_run(
             job_id = job.id or 0
         if not as_json:
             typer.echo(
-                f"job {job_id}: {len(source.items):,} items, estimated {_amount(str(figures.cost))} {figures.currency} "
+                f"job {job_id}: {len(source.items):,} items, estimated {_amount(figures.cost)} {figures.currency} "
                 "(press Ctrl-C to stop; run the same command again to resume)",
                 err=True,
             )
@@ -341,7 +341,7 @@ def llm_run(
     typer.echo(
         f"job {job_id} {result.status}: {result.done:,} labelled, {result.invalid:,} invalid, "
         f"{result.failed:,} failed, {result.retries:,} retries; {result.input_tokens:,} + {result.output_tokens:,} tokens, "
-        f"{_amount(str(result.spent))} {result.currency} (estimated {_amount(str(result.estimated_cost))}). {result.message}"
+        f"{_amount(result.spent)} {result.currency} (estimated {_amount(result.estimated_cost)}). {result.message}"
     )
 
 

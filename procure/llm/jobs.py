@@ -143,15 +143,10 @@ def prepare_job(
         max_output_tokens=options.max_output_tokens,
         session=session,
     )
-    task_type, prompt, price, figures = (
-        planned.task_type,
-        planned.prompt,
-        planned.price,
-        planned.estimate,
-    )
+    prompt, figures = planned.prompt, planned.estimate
     existing = session.exec(
         select(LlmJob).where(
-            LlmJob.task_type_id == task_type.id,
+            LlmJob.task_type_id == planned.task_type.id,
             LlmJob.items_source == source.key,
             LlmJob.model == options.model,
             LlmJob.prompt_version == prompt.version,
@@ -165,7 +160,7 @@ def prepare_job(
         job = existing
     else:
         job = LlmJob(
-            task_type_id=task_type.id or 0,
+            task_type_id=planned.task_type.id or 0,
             batch_id=source.batch_id,
             items_source=source.key,
             model=options.model,
@@ -173,7 +168,7 @@ def prepare_job(
             base_url=options.base_url,
             prompt_version=prompt.version,
             items=len(source.items),
-            currency=price.currency,
+            currency=planned.price.currency,
             estimated_cost=figures.cost,
             estimated_input_tokens=figures.input_tokens,
         )
