@@ -65,3 +65,19 @@ def today() -> date:
         raise InputError(
             f"{TODAY_VARIABLE}={pinned!r} is not a date (expected YYYY-MM-DD)"
         ) from None
+
+
+USER_VARIABLE = "PROCURE_USER"
+
+
+def local_user() -> str:
+    """Who acts, until login exists: ``PROCURE_USER`` when set, else the system's user name."""
+    pinned = os.environ.get(USER_VARIABLE, "").strip()
+    if pinned:
+        return pinned
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a container without /etc/passwd entry
+        return "local"

@@ -52,12 +52,21 @@ def format_money(amount: Decimal, currency: str, places: int = 2) -> str:
     >>> format_money(Decimal("-3"), "CHF")
     '-3.00 CHF'
     """
-    quantum = Decimal(1).scaleb(-places)
-    rounded = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
-    sign = "-" if rounded < 0 else ""
-    digits = f"{abs(rounded):,.{places}f}"
+    digits = format_amount(amount, places)
+    sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+
+
+def format_amount(amount: Decimal, places: int = 2) -> str:
+    """An amount grouped by thousands and rounded half-even to ``places`` decimals.
+
+    >>> format_amount(Decimal("0.9333333333333333333333333333"), 4), format_amount(Decimal("1"))
+    ('0.9333', '1.00')
+    """
+    quantum = Decimal(1).scaleb(-places)
+    rounded = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return f"{abs(rounded) if rounded == 0 else rounded:,.{places}f}"  # no "-0.00"
 
 
 class MoneyType(TypeDecorator[Decimal]):

@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "task-type": "catalog",
     "contract": "contracts",
     "batch": "batches",
+    "invoice": "invoices",
     "fx": "fx",
     "labels": "labels",
     "quality": "quality",

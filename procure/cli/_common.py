@@ -40,6 +40,7 @@ AsOf = Annotated[
     datetime | None,
     typer.Option(formats=["%Y-%m-%d"], help="Report as of this date (default: today)."),
 ]
+YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")]
 ContractFilter = Annotated[
     list[int] | None, typer.Option("--contract", "-c", help="Only this contract id (repeatable).")
 ]
@@ -108,3 +109,16 @@ def _amount(amount: Decimal | str) -> str:
     if value == value.to_integral_value():
         return f"{value:,.0f}"
     return f"{value:,.{max(0, 3 - value.adjusted())}f}"
+
+
+def _money(amount: Decimal, places: int = 2) -> str:
+    """Money on the terminal: grouped, to ``places`` decimals (half-even); --json has every digit."""
+    from procure.money import format_amount
+
+    return format_amount(amount, places)
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask before a destructive action (``--yes`` skips); with no answer, nothing is done."""
+    if not yes and not typer.confirm(question, default=False):
+        raise typer.Abort()

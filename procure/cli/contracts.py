@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,9 @@ from procure.cli._common import (
     ContractFilter,
     DocumentFormat,
     JsonFlag,
+    YesFlag,
+    _confirm,
+    _money,
     _print_json,
     _session,
     _table,
@@ -20,6 +24,13 @@ from procure.errors import InputError
 
 contract_app = typer.Typer(help="Contracts with price lines and schedules, as YAML or JSON.")
 app.add_typer(contract_app, name="contract")
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", source=str(file)) from None
 
 
 @contract_app.command("import")
@@ -36,10 +47,7 @@ def contract_import(
     """
     from procure.records import import_document
 
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", source=str(file)) from None
+    content = _read(file)
     with _session(ctx) as session:
         summary = import_document(content, file.name, force=force, session=session)
     typer.echo(f"imported {file}: {summary}")
@@ -94,8 +102,83 @@ def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 c.status,
                 c.start_date,
                 c.end_date,
-                f"{c.committed_budget:,.2f} {c.currency}",
+                f"{_money(c.committed_budget)} {c.currency}",
             )
             for c in contracts
         ]
         _table(rows, ["id", "vendor", "title", "status", "start", "end", "budget"])
+
+
+@contract_app.command("amend")
+def contract_amend(
+    ctx: typer.Context,
+    contract_id: Annotated[int, typer.Argument(help="Contract id (see `procure contract list`).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The contract's new terms: a document as `procure contract export -c ID` "
+            "writes it, edited."
+        ),
+    ],
+    effective: Annotated[
+        datetime,
+        typer.Option(formats=["%Y-%m-%d"], help="First day the new terms apply (required)."),
+    ],
+    reason: Annotated[str, typer.Option(help="Why the terms change (required).")],
+) -> None:
+    """Amend a contract's terms (price lines, tiers, discounts, budget, end date, quantities,
+    schedule) from a date; units delivered before it keep the terms then in force."""
+    from procure.records import Amendment, get_contract, save_contract
+    from procure.records.transfer import read_document
+
+    document, _ = read_document(_read(file), file.name)
+    with _session(ctx) as session:
+        contract = get_contract(contract_id, session=session)
+        matching = [c for c in document.contracts if c.title == contract.title]
+        if len(document.contracts) == 1:
+            matching = document.contracts
+        if len(matching) != 1:
+            raise InputError(
+                f"expected the document to hold contract {contract.title!r} (one contract, as "
+                f"`procure contract export -c {contract_id}` writes it)",
+                source=file.name,
+            )
+        save_contract(
+            matching[0],
+            contract_id=contract_id,
+            amendment=Amendment(effective.date(), reason),
+            source=file.name,
+            session=session,
+        )
+        typer.echo(f"contract {contract_id} amended from {effective.date()}")
+
+
+@contract_app.command("history")
+def contract_history(ctx: typer.Context, contract_id: int, as_json: JsonFlag = False) -> None:
+    """The contract's amendment timeline: each version, from when, why, by whom, what changed."""
+    from procure.records import amendment_timeline, get_contract
+
+    with _session(ctx) as session:
+        get_contract(contract_id, session=session)
+        timeline = amendment_timeline(contract_id, session=session)
+    if as_json:
+        _print_json({"contract_id": contract_id, "versions": timeline})
+        return
+    for version in timeline:
+        typer.echo(
+            f"version {version.number}, effective from {version.effective_from} "
+            f"(recorded {version.recorded_at} UTC by {version.author}): {version.reason}"
+        )
+        for change in version.changes:
+            typer.echo(f"  - {change}")
+
+
+@contract_app.command("delete")
+def contract_delete(ctx: typer.Context, contract_id: int, yes: YesFlag = False) -> None:
+    """Delete a contract recorded by mistake (only before any batch is recorded against it)."""
+    from procure.records import delete_contract
+
+    with _session(ctx) as session:
+        _confirm(f"Delete contract {contract_id}?", yes)
+        delete_contract(contract_id, session=session)
+        typer.echo(f"contract {contract_id} deleted")

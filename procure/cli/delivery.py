@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 import typer
 
 from procure.cli._common import (
     AsOf,
     ContractFilter,
     JsonFlag,
+    _money,
     _print_json,
     _session,
     _table,
     _today,
     app,
 )
+
+if TYPE_CHECKING:
+    from procure.delivery import ContractReport
 
 
 @app.command()
@@ -33,7 +40,7 @@ def deliveries(
         return
     for r in report.contracts:
         c = r.contract
-        typer.echo(f"\n#{c.id} {r.label} ({c.status}, {c.start_date} to {c.end_date})")
+        typer.echo(f"\n#{c.id} {r.label} ({r.state.value}, {c.start_date} to {c.end_date})")
         typer.echo(
             f"planned {r.planned:,}  due so far {r.planned_due(report.as_of):,}  delivered {r.delivered:,}  accepted {r.accepted:,}"
         )
@@ -78,7 +85,8 @@ def spend(
     as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Spend (accepted units at effective prices) against budget, with the projection."""
+    """Spend (accepted units at their frozen prices) against budget, with the projection, what is
+    invoiced, accrued (accepted, not invoiced) and the credit due."""
     from procure.delivery import build_report, spend_payload
 
     with _session(ctx) as session:
@@ -86,25 +94,36 @@ def spend(
     if as_json:
         _print_json(spend_payload(report))
         return
+    fields = ("budget", "spent", "pending", "projected", "invoiced", "accrued", "credit_due")
     rows = [
         (
             r.contract.id,
             r.label,
+            r.state.value,
             r.spend.currency,
-            *(
-                f"{amount:,.2f}"  # cents on the terminal; every digit in --json
-                for amount in (r.spend.budget, r.spend.spent, r.spend.pending, r.spend.projected)
-            ),
+            *(_money(amount) for amount in _figures(r, fields)),
             "-" if r.spend.spent_share is None else f"{r.spend.spent_share:.0%}",
         )
         for r in report.contracts
     ]
-    _table(rows, ["id", "contract", "cur", "budget", "spent", "pending", "projected", "spent %"])
+    _table(
+        rows,
+        ["id", "contract", "state", "cur", *(f.replace("_", " ") for f in fields), "spent %"],
+    )
     totals = report.totals
     if totals:
         typer.echo(
-            f"\nTotal in {report.currency}: budget {totals.budget:,.2f}, spent {totals.spent:,.2f}, "
-            f"pending {totals.pending:,.2f}, projected {totals.projected:,.2f}"
+            f"\nTotal in {report.currency}: "
+            + ", ".join(
+                f"{name.replace('_', ' ')} {_money(getattr(totals, name))}" for name in fields
+            )
         )
     else:
         typer.echo(f"\nNo total: missing exchange rates for {', '.join(report.missing_rates)}")
+
+
+def _figures(report: ContractReport, fields: tuple[str, ...]) -> list[Decimal]:
+    from procure.delivery import money_of
+
+    money = money_of(report) | {"projected": report.spend.projected}
+    return [money[name] for name in fields]

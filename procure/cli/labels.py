@@ -9,6 +9,8 @@ import typer
 
 from procure.cli._common import (
     JsonFlag,
+    YesFlag,
+    _confirm,
     _print_json,
     _session,
     _settings,
@@ -102,14 +104,47 @@ def labels_import(
 
 
 @labels_app.command("list")
-def labels_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+def labels_list(
+    ctx: typer.Context,
+    as_json: JsonFlag = False,
+    retired: Annotated[bool, typer.Option(help="Include retired label sets.")] = False,
+) -> None:
     """List the label sets in the store."""
     from procure.labels import label_sets
 
     with _session(ctx) as session:
-        sets = label_sets(session=session)
+        sets = label_sets(session=session, with_retired=retired)
     if as_json:
         _print_json({"label_sets": [s.model_dump(mode="json") for s in sets]})
         return
-    rows = [(s.id, s.source, s.name, s.rows, s.items, s.annotators, s.filename) for s in sets]
-    _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file"])
+    rows = [
+        (
+            s.id,
+            s.source,
+            s.name,
+            s.rows,
+            s.items,
+            s.annotators,
+            s.filename,
+            "-" if s.retired_at is None else f"retired: {s.retire_reason}",
+        )
+        for s in sets
+    ]
+    _table(rows, ["id", "source", "name", "labels", "items", "annotators", "file", "state"])
+
+
+@labels_app.command("retire")
+def labels_retire(
+    ctx: typer.Context,
+    label_set_id: int,
+    reason: Annotated[str, typer.Option(help="Why the label set is retired (required).")],
+    yes: YesFlag = False,
+) -> None:
+    """Retire a label set (a stray LLM run, labels attached to the wrong batch): it drops out of
+    every figure; its file and record stay."""
+    from procure.labels import retire_label_set
+
+    with _session(ctx) as session:
+        _confirm(f"Retire label set {label_set_id}?", yes)
+        label_set = retire_label_set(label_set_id, reason=reason, session=session)
+        typer.echo(f"label set {label_set.id} ({label_set.name}) retired")

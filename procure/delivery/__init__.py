@@ -6,13 +6,18 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
-    from procure.delivery.payloads import deliveries_payload, spend_payload
+    from procure.delivery.payloads import deliveries_payload, invoices_payload, spend_payload
     from procure.delivery.report import (
+        MONEY_FIELDS,
         Alert,
         ContractReport,
+        ContractState,
+        MoneyPoint,
         PortfolioReport,
         Severity,
+        Totals,
         build_report,
+        money_of,
     )
     from procure.delivery.schedule import BurnupPoint, week_of
     from procure.records.terms import week_count

@@ -20,6 +20,7 @@ def _contract_head(report: ContractReport) -> dict[str, Any]:
         "vendor": report.vendor.name,
         "title": c.title,
         "status": str(c.status),
+        "state": report.state.value,
         "currency": c.currency,
         "start_date": c.start_date.isoformat(),
         "end_date": c.end_date.isoformat(),
@@ -72,7 +73,9 @@ def deliveries_payload(report: PortfolioReport) -> dict[str, Any]:
 
 
 def spend_payload(report: PortfolioReport) -> dict[str, Any]:
-    """``procure spend --json``: spend, pending and projection per contract and in total.
+    """``procure spend --json``: spend, pending and projection per contract and in total, with
+    what is invoiced, accrued (accepted, not invoiced), disputed (over-billed invoices) and the
+    credit due.
 
     Money is a decimal string in the contract's currency; totals are in the reporting currency
     (``null`` while an exchange rate is missing, listed in ``missing_exchange_rates``).
@@ -90,6 +93,10 @@ def spend_payload(report: PortfolioReport) -> dict[str, Any]:
             "pending": _money(totals.pending),
             "remaining": _money(totals.remaining),
             "projected": _money(totals.projected),
+            "invoiced": _money(totals.invoiced),
+            "accrued": _money(totals.accrued),
+            "disputed": _money(totals.disputed),
+            "credit_due": _money(totals.credit_due),
         },
         "contracts": [
             {
@@ -100,6 +107,11 @@ def spend_payload(report: PortfolioReport) -> dict[str, Any]:
                 "remaining": _money(r.spend.remaining),
                 "projected": _money(r.spend.projected),
                 "over_budget_by": _money(r.spend.over_budget_by),
+                "invoiced": _money(r.invoiced),
+                "accrued": _money(r.accrued),
+                "disputed": _money(r.disputed),
+                "credit_due": _money(r.credit_due),
+                "contract_version": r.versions[-1].number,
                 "spent_share": r.spend.spent_share,
                 "projected_share": r.spend.projected_share,
                 "batches": [
@@ -113,6 +125,7 @@ def spend_payload(report: PortfolioReport) -> dict[str, Any]:
                         "quantity": batch.quantity,
                         "billable_units": cost.billable_units,
                         "pending": cost.pending,
+                        "frozen": batch.is_frozen,
                         "list_cost": _money(cost.list_cost),
                         "cost": _money(cost.cost),
                         "effective_unit_price": None
@@ -123,5 +136,34 @@ def spend_payload(report: PortfolioReport) -> dict[str, Any]:
                 ],
             }
             for r in report.contracts
+        ],
+    }
+
+
+def invoices_payload(report: PortfolioReport) -> dict[str, Any]:
+    """``procure invoice list --json``: every live invoice reconciled against its batches."""
+    return {
+        "as_of": report.as_of.isoformat(),
+        "invoices": [
+            {
+                "id": rec.invoice.id,
+                "contract_id": r.contract.id,
+                "vendor": r.vendor.name,
+                "number": rec.invoice.number,
+                "issued_on": rec.invoice.issued_on.isoformat(),
+                "paid_on": None if rec.invoice.paid_on is None else rec.invoice.paid_on.isoformat(),
+                "currency": rec.invoice.currency,
+                "batches": [b.ref for b in rec.batches],
+                "units": rec.invoice.units,
+                "amount": _money(rec.invoice.amount),
+                "accepted_units": rec.accepted_units,
+                "accepted_value": _money(rec.accepted_value),
+                "difference": _money(rec.difference),
+                "rejected_units_billed": rec.rejected_units_billed,
+                "credit_due": _money(rec.credit_due),
+                "state": rec.state.value,
+            }
+            for r in report.contracts
+            for rec in r.invoices
         ],
     }

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from procure.kinds import BatchStatus
-
 
 def week_due_date(start: date, end: date, week: int) -> date:
     """Last day of contract week ``week`` (1-based), capped at the contract end."""
@@ -23,15 +21,6 @@ def week_due_date(start: date, end: date, week: int) -> date:
 def week_of(start: date, day: date) -> int:
     """The contract week a date falls in (may be < 1 or past the end)."""
     return (day - start).days // 7 + 1
-
-
-def accepted_units(status: BatchStatus, quantity: int, accepted_quantity: int | None) -> int:
-    """Units of a batch that were accepted: all, none, or the partial quantity."""
-    if status is BatchStatus.accepted:
-        return quantity
-    if status is BatchStatus.partially_accepted:
-        return accepted_quantity or 0
-    return 0
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ Per batch, the billable units are: all units of an accepted batch, the accepted 
 partially accepted one, none of a rejected one (the contract does not pay for rejected units),
 and, provisionally, all units of a batch still received or in review (``pending``).
 
-- ``spent`` = cost of accepted units at their effective prices (tiers, then discounts);
-- ``pending`` = what the undecided batches would cost if accepted in full;
-- ``remaining`` = the units still to come, priced at the next tier positions: per task type,
-  ``max(contracted quantity, scheduled quantity)`` minus the units spent or pending, allocated to the
-  earliest scheduled weeks first (so a week-1 shortfall keeps its first-batch discount);
+- ``spent`` = cost of accepted units at their effective prices (tiers, then discounts): for a
+  decided batch, the price frozen by its decision;
+- ``pending`` = what the undecided batches would cost if accepted in full, under the contract
+  version in force on their delivery day;
+- ``remaining`` = the units still to come, priced at the next tier positions under the newest
+  terms: per task type, ``max(contracted quantity, scheduled quantity)`` minus the units spent or
+  pending, allocated to the earliest scheduled weeks first (so a week-1 shortfall keeps its
+  first-batch discount); nothing is still to come once a contract has ended;
 - ``projected = spent + pending + remaining``, compared with the committed budget.
 """
 
@@ -18,26 +21,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from procure.delivery.pricing import BillableBatch, DiscountRule, PriceSchedule, price_batches
-from procure.delivery.schedule import accepted_units
 from procure.kinds import BatchStatus
-
-PENDING = (BatchStatus.received, BatchStatus.in_review)
+from procure.records.pricing import (
+    PENDING,
+    BillableBatch,
+    DiscountRule,
+    LineBatch,
+    PricedBatch,
+    PriceSchedule,
+    billable_units,
+    price_batches,
+    price_line,
+)
 
 
 @dataclass(frozen=True)
 class BatchFacts:
+    """A batch of a line; ``prices`` and ``discounts`` are the terms in force on its delivery day
+    (``None``: the line's), ``frozen`` the price its decision froze."""
+
     batch_id: int
     week: int
     status: BatchStatus
     quantity: int
     accepted_quantity: int | None
+    prices: PriceSchedule | None = None
+    discounts: tuple[DiscountRule, ...] | None = None
+    frozen: PricedBatch | None = None
 
     @property
     def billable_units(self) -> int:
-        if self.status in PENDING:
-            return self.quantity
-        return accepted_units(self.status, self.quantity, self.accepted_quantity)
+        return billable_units(self.status, self.quantity, self.accepted_quantity)
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,7 @@ class ContractSpend:
 def future_units(line: LineInput) -> list[BillableBatch]:
     """Units still to come, as one pseudo-batch per scheduled week with a shortfall (see module).
 
-    >>> from procure.delivery.pricing import PriceSchedule
+    >>> from procure.records.pricing import PriceSchedule
     >>> line = LineInput("t", PriceSchedule(Decimal(1)), (), 100, ((1, 50), (2, 50)),
     ...                  (BatchFacts(1, 1, BatchStatus.accepted, 30, None),))
     >>> [(b.week, b.units) for b in future_units(line)]
@@ -125,13 +139,26 @@ def future_units(line: LineInput) -> list[BillableBatch]:
     return future
 
 
-def contract_spend(currency: str, budget: Decimal, lines: Sequence[LineInput]) -> ContractSpend:
+def contract_spend(
+    currency: str, budget: Decimal, lines: Sequence[LineInput], *, ended: bool = False
+) -> ContractSpend:
     """Spent, pending and remaining value of a contract (see the module docstring)."""
     spent = pending = remaining = Decimal(0)
     costs: list[BatchCost] = []
     for line in lines:
-        billable = [BillableBatch(b.batch_id, b.week, b.billable_units) for b in line.batches]
-        priced = price_batches(line.prices, line.discounts, billable)
+        priced = price_line(
+            [
+                LineBatch(
+                    b.batch_id,
+                    b.week,
+                    b.billable_units,
+                    line.prices if b.prices is None else b.prices,
+                    line.discounts if b.discounts is None else b.discounts,
+                    b.frozen,
+                )
+                for b in line.batches
+            ]
+        )
         for facts, price in zip(line.batches, priced, strict=True):
             is_pending = facts.status in PENDING
             costs.append(
@@ -148,7 +175,9 @@ def contract_spend(currency: str, budget: Decimal, lines: Sequence[LineInput]) -
                 pending += price.cost
             else:
                 spent += price.cost
-        units_so_far = sum(batch.units for batch in billable)
+        if ended:
+            continue
+        units_so_far = sum(batch.units for batch in priced)
         future = price_batches(
             line.prices, line.discounts, future_units(line), units_before=units_so_far
         )

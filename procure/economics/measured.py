@@ -33,8 +33,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from procure.delivery.report import build_report
-from procure.delivery.schedule import accepted_units
-from procure.delivery.spend import PENDING
 from procure.economics.scenario import Scenario
 from procure.errors import InputError
 from procure.kinds import BatchStatus
@@ -44,6 +42,7 @@ from procure.records.catalog import get_task_type
 from procure.records.fx import RateTable
 from procure.records.llm_prices import price_for
 from procure.records.models import LabelSet, LlmRun, PriceLine, TaskType
+from procure.records.pricing import PENDING, accepted_units
 
 ASSUMED: dict[str, Any] = {
     "hourly_rate": Decimal(50),
@@ -240,7 +239,7 @@ def _llm_strategies(
     runs = session.exec(
         select(LlmRun, LabelSet)
         .join(LabelSet, col(LlmRun.label_set_id) == col(LabelSet.id))
-        .where(LabelSet.task_type_id == task_type.id)
+        .where(LabelSet.task_type_id == task_type.id, col(LabelSet.retired_at).is_(None))
         .order_by(col(LabelSet.id))
     ).all()
     newest: dict[str, tuple[LlmRun, LabelSet]] = {}

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         LlmRunSpec,
         import_labels,
         label_sets,
+        retire_label_set,
     )
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -37,11 +37,16 @@ def select_labels(
     task_type = get_task_type(task_type_key, session=session)
     sets = list(
         session.exec(
-            select(LabelSet).where(LabelSet.task_type_id == task_type.id).order_by(col(LabelSet.id))
+            select(LabelSet)
+            .where(LabelSet.task_type_id == task_type.id, col(LabelSet.retired_at).is_(None))
+            .order_by(col(LabelSet.id))
         )
     )
     batches = {
-        b.id: b for b in session.exec(select(Batch).where(Batch.task_type_id == task_type.id))
+        b.id: b
+        for b in session.exec(
+            select(Batch).where(Batch.task_type_id == task_type.id, col(Batch.voided_at).is_(None))
+        )
     }
     vendor = [
         (s, batches[s.batch_id])
@@ -68,7 +73,7 @@ def batches_of(task_type_key: str, *, session: Session) -> list[Batch]:
         session.exec(
             select(Batch)
             .join(TaskType, col(TaskType.id) == col(Batch.task_type_id))
-            .where(TaskType.key == task_type_key)
+            .where(TaskType.key == task_type_key, col(Batch.voided_at).is_(None))
             .order_by(col(Batch.delivered_on).desc(), col(Batch.id).desc())
         )
     )

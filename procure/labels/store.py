@@ -33,7 +33,7 @@ from procure.labels.files import typed_relation
 from procure.labels.staging import IMPORT_MEMORY, Progress, stage, token_totals, watched
 from procure.money import check_currency
 from procure.records.catalog import get_task_type
-from procure.records.models import Batch, LabelSet, LlmRun
+from procure.records.models import Batch, LabelSet, LlmRun, utcnow
 from procure.records.workspace import record_event
 
 TEMPORARY_PREFIX = ".importing-"
@@ -67,6 +67,8 @@ def _check_target(
         batch = session.get(Batch, batch_id)
         if batch is None:
             raise NotFoundError(f"no batch with id {batch_id}", field="batch")
+        if batch.voided_at is not None:
+            raise InputError(f"batch {batch.ref!r} is voided; its labels would count nowhere")
         return batch
     if source is LabelSource.llm and (llm is None or not llm.model.strip()):
         raise InputError("an LLM run needs the model that labelled it", field="model")
@@ -205,11 +207,31 @@ def _default_name(
     return Path(filename).stem
 
 
-def label_sets(*, session: Session, source: LabelSource | None = None) -> list[LabelSet]:
+def label_sets(
+    *, session: Session, source: LabelSource | None = None, with_retired: bool = False
+) -> list[LabelSet]:
     query = select(LabelSet).order_by(col(LabelSet.created_at))
     if source is not None:
         query = query.where(LabelSet.source == source)
+    if not with_retired:
+        query = query.where(col(LabelSet.retired_at).is_(None))
     return list(session.exec(query))
+
+
+def retire_label_set(label_set_id: int, *, reason: str, session: Session) -> LabelSet:
+    """Take a label set out of every figure (attached to the wrong batch, a stray LLM run); its
+    file and record stay, so the history and the data fingerprint still name it."""
+    label_set = session.get(LabelSet, label_set_id)
+    if label_set is None:
+        raise NotFoundError(f"no label set with id {label_set_id}")
+    if label_set.retired_at is not None:
+        raise InputError(f"label set {label_set.id} ({label_set.name!r}) is already retired")
+    if not reason.strip():
+        raise InputError("retiring a label set needs a reason", field="reason")
+    label_set.retired_at, label_set.retire_reason = utcnow(), reason.strip()
+    session.add(label_set)
+    record_event("retire", "label_set", label_set.id, reason.strip(), session=session)
+    return label_set
 
 
 def sweep(store: Path, *, session: Session, now: float | None = None) -> list[Path]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.errors import InputError
 from procure.labels.store import parquet_columns
@@ -47,7 +47,11 @@ def batch_items(store: Path, batch_id: int, *, session: Session) -> list[tuple[s
     """(item_id, text) of a batch's vendor labels, one per item."""
     files = [
         str(store / s.path)
-        for s in session.exec(select(LabelSet).where(LabelSet.batch_id == batch_id))
+        for s in session.exec(
+            select(LabelSet).where(
+                LabelSet.batch_id == batch_id, col(LabelSet.retired_at).is_(None)
+            )
+        )
     ]
     if not files:
         raise InputError(

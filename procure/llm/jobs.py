@@ -417,7 +417,12 @@ def labelled_batches(task_type: TaskType, *, session: Session) -> list[Batch]:
         session.exec(
             select(Batch)
             .join(LabelSet, col(LabelSet.batch_id) == col(Batch.id))
-            .where(Batch.task_type_id == task_type.id, LabelSet.source == LabelSource.vendor)
+            .where(
+                Batch.task_type_id == task_type.id,
+                LabelSet.source == LabelSource.vendor,
+                col(Batch.voided_at).is_(None),
+                col(LabelSet.retired_at).is_(None),
+            )
             .distinct()
             .order_by(col(Batch.delivered_on), col(Batch.id))
         )

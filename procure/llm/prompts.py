@@ -246,7 +246,9 @@ def build_prompt(
             str(store / s.path)
             for s in session.exec(
                 select(LabelSet).where(
-                    LabelSet.task_type_id == task_type.id, LabelSet.source == LabelSource.gold
+                    LabelSet.task_type_id == task_type.id,
+                    LabelSet.source == LabelSource.gold,
+                    col(LabelSet.retired_at).is_(None),
                 )
             )
         ]

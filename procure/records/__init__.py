@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
-    from procure.records.batches import get_batch, record_batch, set_batch_status
+    from procure.records.batches import (
+        BatchEdit,
+        batch_history,
+        edit_batch,
+        record_batch,
+        void_batch,
+    )
     from procure.records.catalog import (
         delete_task_type,
         delete_vendor,
@@ -24,11 +30,23 @@ if TYPE_CHECKING:
         list_contracts,
         save_contract,
     )
+    from procure.records.decisions import DECIDED, decide_batch, get_batch, latest_decision
     from procure.records.fx import RateTable
+    from procure.records.invoices import (
+        InvoiceSpec,
+        InvoiceState,
+        Reconciliation,
+        add_invoice,
+        get_invoice,
+        mark_paid,
+        reconciliations,
+        void_invoice,
+    )
     from procure.records.llm_prices import delete_price, list_prices, replace_prices, save_price
-    from procure.records.models import Batch
-    from procure.records.terms import ContractSpec
+    from procure.records.models import Batch, BatchEvent, ContractVersion, Invoice
+    from procure.records.terms import AmendableTerms, ContractSpec
     from procure.records.transfer import export_document, import_document
+    from procure.records.versions import Amendment, VersionView, amendment_timeline
     from procure.records.workspace import (
         Workspace,
         data_version,

@@ -1,19 +1,36 @@
-"""Recording delivered batches and their review status."""
+"""Recording delivered batches and correcting them: edits and voids are events with a reason, and
+nothing is destroyed (a voided batch drops out of every figure and stays in the history)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from procure.documents import problems_error, validate
-from procure.errors import InputError, NotFoundError
+from procure.errors import InputError
 from procure.kinds import BatchStatus
 from procure.records.catalog import task_type_by_key
 from procure.records.contracts import contract_spec, get_contract
-from procure.records.models import Batch
-from procure.records.terms import BatchSpec
-from procure.records.workspace import record_event
+from procure.records.decisions import (
+    DECIDED,
+    add_batch_event,
+    check_delivery_date,
+    decide_batch,
+    get_batch,
+)
+from procure.records.models import (
+    Batch,
+    BatchEvent,
+    Contract,
+    Invoice,
+    InvoiceBatch,
+    TaskType,
+    utcnow,
+)
+from procure.records.terms import BatchSpec, ContractSpec
 
 
 def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
@@ -24,13 +41,25 @@ def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
     return f"W{spec.week}-{spec.task_type}-{n}"
 
 
-def record_batch(contract_id: int, data: BatchSpec | dict[str, Any], *, session: Session) -> Batch:
-    """Record a delivered batch after checking it against the contract's weeks and price lines."""
+def _check_against(spec: ContractSpec, batch: BatchSpec, where: str) -> None:
+    problems = spec.batch_problems(batch)
+    if problems:
+        raise problems_error(problems, where)
+
+
+def record_batch(
+    contract_id: int,
+    data: BatchSpec | dict[str, Any],
+    *,
+    session: Session,
+    as_of: date | None = None,
+) -> Batch:
+    """Record a delivered batch after checking it against the contract's weeks and price lines;
+    a batch recorded as decided is decided (and priced) at once."""
     spec = data if isinstance(data, BatchSpec) else validate(BatchSpec, data, "batch")
     contract = get_contract(contract_id, session=session)
-    problems = contract_spec(contract, session=session).batch_problems(spec)
-    if problems:
-        raise problems_error(problems, "batch")
+    _check_against(contract_spec(contract, session=session), spec, "batch")
+    check_delivery_date(spec.delivered_on, as_of)
     task_type = task_type_by_key(spec.task_type, session=session)
     assert task_type is not None and task_type.id is not None  # priced, so it exists
     ref = spec.ref or _next_ref(contract_id, spec, session=session)
@@ -41,57 +70,132 @@ def record_batch(contract_id: int, data: BatchSpec | dict[str, Any], *, session:
     batch = Batch(
         contract_id=contract_id,
         task_type_id=task_type.id,
-        **spec.model_dump(exclude={"task_type", "ref"}),
+        **spec.model_dump(exclude={"task_type", "ref", "status", "accepted_quantity"}),
         ref=ref,
     )
     session.add(batch)
     session.flush()
-    record_event(
-        "create", "batch", batch.id, f"{ref}: {spec.quantity} {spec.task_type}", session=session
-    )
+    add_batch_event(batch, "recorded", {}, _facts(batch), session=session)
+    if spec.status is not BatchStatus.received:
+        decide_batch(
+            batch.id or 0,
+            spec.status,
+            accepted_quantity=spec.accepted_quantity,
+            note="recorded as decided",
+            session=session,
+        )
     return batch
 
 
-def get_batch(batch_id: int, *, session: Session) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None:
-        raise NotFoundError(f"no batch with id {batch_id}")
-    return batch
+def _facts(batch: Batch) -> dict[str, Any]:
+    facts = {
+        "ref": batch.ref,
+        "week": batch.week,
+        "delivered_on": batch.delivered_on.isoformat(),
+        "quantity": batch.quantity,
+        "notes": batch.notes,
+    }
+    return {k: v for k, v in facts.items() if v != ""}
 
 
-def set_batch_status(
+@dataclass(frozen=True)
+class BatchEdit:
+    """A correction of a batch's facts; ``None`` leaves a field as it is."""
+
+    ref: str | None = None
+    week: int | None = None
+    delivered_on: date | None = None
+    quantity: int | None = None
+    notes: str | None = None
+
+
+def edit_batch(
     batch_id: int,
-    status: BatchStatus | str,
+    edit: BatchEdit,
     *,
+    reason: str,
     session: Session,
-    accepted_quantity: int | None = None,
-    notes: str | None = None,
+    as_of: date | None = None,
 ) -> Batch:
-    """Move a batch to a review status (partially accepted needs the accepted quantity)."""
+    """Correct a batch's ref, week, delivery date, quantity or notes, with a reason.
+
+    A decided batch's quantity is part of its decision: reopen it for review first (a
+    re-decision with a reason), so its price is never changed by an edit.
+    """
     batch = get_batch(batch_id, session=session)
-    try:
-        new_status = BatchStatus(status)
-    except ValueError:
+    if batch.voided_at is not None:
+        raise InputError(f"batch {batch.ref!r} is voided; it can no longer be edited")
+    if not reason.strip():
+        raise InputError("a correction needs a reason", field="reason")
+    changes = {k: v for k, v in edit.__dict__.items() if v is not None and getattr(batch, k) != v}
+    if not changes:
+        raise InputError("the edit changes nothing", field="batch")
+    if "quantity" in changes and BatchStatus(batch.status) in DECIDED:
         raise InputError(
-            f"unknown status {status!r}; expected one of {', '.join(s.value for s in BatchStatus)}",
-            field="status",
-        ) from None
-    spec = BatchSpec(
-        ref=batch.ref,
-        task_type="-",
-        week=batch.week,
-        delivered_on=batch.delivered_on,
-        quantity=batch.quantity,
-        status=new_status,
-        accepted_quantity=accepted_quantity,
+            f"batch {batch.ref!r} is {batch.status}: its quantity is part of that decision; "
+            "reopen it for review first (set its status to in_review with a reason)",
+            field="quantity",
+        )
+    if (
+        "ref" in changes
+        and session.exec(
+            select(Batch.id).where(
+                Batch.contract_id == batch.contract_id, Batch.ref == changes["ref"]
+            )
+        ).first()
+    ):
+        raise InputError(f"this contract already has a batch with ref {changes['ref']!r}")
+    contract = session.get(Contract, batch.contract_id)
+    task_type = session.get(TaskType, batch.task_type_id)
+    assert contract is not None and task_type is not None
+    before = _facts(batch)
+    merged = BatchSpec.model_validate(
+        {**before, **changes, "task_type": task_type.key, "notes": changes.get("notes", "")}
     )
-    problems = spec.problems()
-    if problems:
-        raise problems_error(problems, f"batch {batch.ref}")
-    batch.status, batch.accepted_quantity = new_status, accepted_quantity
-    if notes is not None:
-        batch.notes = notes
+    _check_against(contract_spec(contract, session=session), merged, f"batch {batch.ref}")
+    if "delivered_on" in changes:
+        check_delivery_date(merged.delivered_on, as_of)
+    batch.sqlmodel_update(changes)
     session.add(batch)
-    detail = new_status.value + (f" ({accepted_quantity})" if accepted_quantity is not None else "")
-    record_event("status", "batch", batch_id, detail, session=session)
+    session.flush()
+    add_batch_event(batch, "edited", before, _facts(batch), reason=reason.strip(), session=session)
     return batch
+
+
+def void_batch(batch_id: int, *, reason: str, session: Session) -> Batch:
+    """Take a batch out of every figure (spend, schedule, labels), keeping it in the history.
+
+    A batch an invoice bills must be taken off the invoice first (void the invoice)."""
+    batch = get_batch(batch_id, session=session)
+    if batch.voided_at is not None:
+        raise InputError(f"batch {batch.ref!r} is already voided")
+    if not reason.strip():
+        raise InputError("voiding a batch needs a reason", field="reason")
+    billed = session.exec(
+        select(Invoice.number)
+        .join(InvoiceBatch, col(InvoiceBatch.invoice_id) == col(Invoice.id))
+        .where(InvoiceBatch.batch_id == batch.id, col(Invoice.voided_at).is_(None))
+    ).first()
+    if billed is not None:
+        raise InputError(
+            f"batch {batch.ref!r} is billed by invoice {billed!r}; void that invoice first"
+        )
+    batch.voided_at, batch.void_reason = utcnow(), reason.strip()
+    session.add(batch)
+    session.flush()
+    add_batch_event(
+        batch, "voided", {"voided": False}, {"voided": True}, reason=reason.strip(), session=session
+    )
+    return batch
+
+
+def batch_history(batch_id: int, *, session: Session) -> list[BatchEvent]:
+    """Everything that happened to a batch, oldest first."""
+    get_batch(batch_id, session=session)
+    return list(
+        session.exec(
+            select(BatchEvent)
+            .where(BatchEvent.batch_id == batch_id)
+            .order_by(col(BatchEvent.at), col(BatchEvent.id))
+        )
+    )

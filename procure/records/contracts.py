@@ -12,12 +12,21 @@ from sqlmodel import Session, col, delete, select
 
 from procure.documents import validate
 from procure.errors import InputError, NotFoundError
+from procure.kinds import BatchStatus
 from procure.records.catalog import list_task_types, task_type_by_key, vendor_by_name
+from procure.records.decisions import (
+    DECIDED,
+    add_batch_event,
+    check_delivery_date,
+    decide_batch,
+    live_batches,
+)
 from procure.records.models import (
+    AcceptanceRule,
     Batch,
     Contract,
+    ContractVersion,
     Discount,
-    LabelSet,
     PriceLine,
     PriceTier,
     ScheduleEntry,
@@ -34,6 +43,7 @@ from procure.records.terms import (
     TierSpec,
     check_contract,
 )
+from procure.records.versions import Amendment, record_terms
 from procure.records.workspace import record_event
 
 # --- reading ---------------------------------------------------------------------------------
@@ -73,7 +83,7 @@ def contract_spec(
     discounts = session.exec(
         select(Discount).where(Discount.contract_id == contract.id).order_by(col(Discount.id))
     ).all()
-    batches = contract_batches(contract.id, session=session) if with_batches else []
+    batches = live_batches(contract.id, session=session) if with_batches else []
     return ContractSpec(
         vendor=vendor.name,
         title=contract.title,
@@ -129,16 +139,6 @@ def contract_spec(
     )
 
 
-def contract_batches(contract_id: int | None, *, session: Session) -> list[Batch]:
-    return list(
-        session.exec(
-            select(Batch)
-            .where(Batch.contract_id == contract_id)
-            .order_by(col(Batch.delivered_on), col(Batch.id))
-        )
-    )
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -162,6 +162,7 @@ def save_contract(
     session: Session,
     contract_id: int | None = None,
     source: str = "contract",
+    amendment: Amendment | None = None,
 ) -> Contract:
     """Create or update a contract from its document form, all or nothing.
 
@@ -169,6 +170,10 @@ def save_contract(
     and title is updated, or a new one created. Terms, discounts, price lines and schedule are
     replaced by the document's; batches are added or updated by ``ref`` and never deleted here.
     Existing batches must still fit the new terms.
+
+    Changed terms are kept as history (``versions.record_terms``): with ``amendment`` they are a
+    new version from its effective date; without one, a contract with decided batches refuses
+    them, since those batches' costs rely on the terms.
     """
     raw = data.model_dump() if isinstance(data, ContractSpec) else data
     spec = validate(ContractSpec, raw, source)  # again for a spec: it may have been changed
@@ -198,6 +203,13 @@ def save_contract(
             committed_budget=spec.committed_budget,
         )
     created = contract.id is None
+    decided = [] if created else _decided(contract.id, session=session)
+    if decided and (contract.start_date != spec.start_date or contract.currency != spec.currency):
+        raise InputError(
+            f"contract {contract.title!r} has decided batches ({decided[0].ref!r} first); its "
+            "start date and currency can no longer change",
+            field="start_date" if contract.start_date != spec.start_date else "currency",
+        )
     contract.sqlmodel_update(
         {
             "vendor_id": vendor.id,
@@ -210,8 +222,11 @@ def save_contract(
     )
     session.add(contract)
     session.flush()
+    record_terms(
+        contract, spec.amendable(), amendment=amendment, locked=bool(decided), session=session
+    )
     _replace_terms(contract, spec, type_ids, session=session)
-    _upsert_batches(contract, spec, type_ids, session=session)
+    _upsert_batches(contract, spec, type_ids, source=source, session=session)
     _check_stored_batches(contract, spec, {v: k for k, v in type_ids.items()}, session=session)
     record_event(
         "create" if created else "update", "contract", contract.id, spec.title, session=session
@@ -219,12 +234,18 @@ def save_contract(
     return contract
 
 
-def _delete_terms(contract_id: int, *, session: Session, with_batches: bool = False) -> None:
+def _decided(contract_id: int | None, *, session: Session) -> list[Batch]:
+    return [
+        b for b in live_batches(contract_id, session=session) if BatchStatus(b.status) in DECIDED
+    ]
+
+
+def _delete_terms(contract_id: int, *, session: Session, with_versions: bool = False) -> None:
     """Delete a contract's discounts, price lines (with tiers) and schedule, children first."""
     lines = select(PriceLine.id).where(PriceLine.contract_id == contract_id)
     session.exec(delete(PriceTier).where(col(PriceTier.price_line_id).in_(lines)))
     tables: tuple[Any, ...] = (Discount, ScheduleEntry, PriceLine) + (
-        (Batch,) if with_batches else ()
+        (ContractVersion, AcceptanceRule) if with_versions else ()
     )
     for table in tables:
         session.exec(delete(table).where(table.contract_id == contract_id))
@@ -273,34 +294,81 @@ def _replace_terms(
 
 
 def _upsert_batches(
-    contract: Contract, spec: ContractSpec, type_ids: dict[str, int], *, session: Session
+    contract: Contract,
+    spec: ContractSpec,
+    type_ids: dict[str, int],
+    *,
+    source: str,
+    session: Session,
 ) -> None:
-    existing = {batch.ref: batch for batch in contract_batches(contract.id, session=session)}
+    """Add a document's new batches, then decide the decided ones in delivery order (so each is
+    priced where it stands on its line); a batch already recorded may only be corrected while it
+    is undecided, and every change is an event."""
+    existing = {batch.ref: batch for batch in live_batches(contract.id, session=session)}
+    to_decide: list[tuple[Batch, BatchSpec]] = []
     for batch_spec in spec.batches:
         assert batch_spec.ref is not None and contract.id is not None
-        batch = existing.get(batch_spec.ref) or Batch(
-            contract_id=contract.id,
-            task_type_id=type_ids[batch_spec.task_type],
-            ref=batch_spec.ref,
-            week=batch_spec.week,
-            delivered_on=batch_spec.delivered_on,
-            quantity=batch_spec.quantity,
-        )
-        batch.sqlmodel_update(
-            {
-                **batch_spec.model_dump(exclude={"task_type"}),
-                "task_type_id": type_ids[batch_spec.task_type],
-            }
-        )
-        session.add(batch)
+        facts = {
+            **batch_spec.model_dump(include={"ref", "week", "delivered_on", "quantity", "notes"}),
+            "task_type_id": type_ids[batch_spec.task_type],
+        }
+        batch = existing.get(batch_spec.ref)
+        if batch is None:
+            check_delivery_date(batch_spec.delivered_on)
+            batch = Batch(contract_id=contract.id, **facts)
+            session.add(batch)
+            session.flush()
+            recorded = {k: v for k, v in facts.items() if k != "task_type_id" and v != ""}
+            add_batch_event(
+                batch, "recorded", {}, {**_jsonable(recorded), "source": source}, session=session
+            )
+        else:
+            changed = {k: v for k, v in facts.items() if getattr(batch, k) != v}
+            status_changed = (batch_spec.status, batch_spec.accepted_quantity) != (
+                batch.status,
+                batch.accepted_quantity,
+            )
+            if (changed or status_changed) and BatchStatus(batch.status) in DECIDED:
+                raise InputError(
+                    f"batch {batch.ref!r} is {batch.status}; a document cannot change a decided "
+                    "batch (correct it with `procure batch edit` or re-decide it with a reason)"
+                )
+            if changed:
+                before = {k: getattr(batch, k) for k in changed}
+                batch.sqlmodel_update(changed)
+                session.add(batch)
+                add_batch_event(
+                    batch,
+                    "edited",
+                    _jsonable(before),
+                    _jsonable(changed),
+                    reason=f"document {source}",
+                    session=session,
+                )
+            if not status_changed:
+                continue
+        if batch_spec.status is not BatchStatus.received:
+            to_decide.append((batch, batch_spec))
     session.flush()
+    for batch, batch_spec in sorted(to_decide, key=lambda p: (p[0].delivered_on, p[0].id or 0)):
+        decide_batch(
+            batch.id or 0,
+            batch_spec.status,
+            accepted_quantity=batch_spec.accepted_quantity,
+            note=f"from document {source}",
+            session=session,
+        )
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
 def _check_stored_batches(
     contract: Contract, spec: ContractSpec, keys: dict[int, str], *, session: Session
 ) -> None:
     """Batches recorded earlier must still fit the contract's new dates and price lines."""
-    for batch in contract_batches(contract.id, session=session):
+    for batch in live_batches(contract.id, session=session):
         batch_spec = BatchSpec(
             ref=batch.ref,
             task_type=keys.get(batch.task_type_id, f"#{batch.task_type_id}"),
@@ -320,18 +388,19 @@ def _check_stored_batches(
 
 
 def delete_contract(contract_id: int, *, session: Session) -> None:
+    """Delete a contract recorded by mistake, before anything was delivered against it.
+
+    A contract with batches is history: it is closed (status completed or terminated) and its
+    batches voided, never deleted."""
     contract = get_contract(contract_id, session=session)
-    refuse_if_labelled(
-        [b.id or 0 for b in contract_batches(contract_id, session=session)],
-        f"contract {contract.title!r}",
-        session=session,
-    )
-    _delete_terms(contract_id, with_batches=True, session=session)
+    batches = session.exec(select(Batch).where(Batch.contract_id == contract_id)).all()
+    if batches:
+        raise InputError(
+            f"contract {contract.title!r} has {len(batches)} recorded batch"
+            f"{'es' if len(batches) > 1 else ''}, which stay in its history; close it instead "
+            "(set its status to completed or terminated) and void batches recorded by mistake "
+            "(`procure batch void ID --reason TEXT`)"
+        )
+    _delete_terms(contract_id, with_versions=True, session=session)
     session.delete(contract)
     record_event("delete", "contract", contract_id, contract.title, session=session)
-
-
-def refuse_if_labelled(batch_ids: list[int], what: str, *, session: Session) -> None:
-    """Labels point at their batch: delete the label sets first, on purpose."""
-    if session.exec(select(LabelSet.id).where(col(LabelSet.batch_id).in_(batch_ids))).first():
-        raise InputError(f"{what} has imported labels; delete its label sets first")

@@ -214,6 +214,84 @@ class Batch(SQLModel, table=True):
     accepted_quantity: int | None = None
     notes: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+    # The priced terms frozen by the batch's decision (accepted, partially accepted or rejected):
+    # the units paid for, where they fell on the line's tiers, the cost and the terms used.
+    # Nothing edited later changes them; only a new decision, recorded as an event, does.
+    priced_units: int | None = None
+    priced_first_unit: int | None = None
+    priced_list_cost: Decimal | None = Field(default=None, sa_type=MoneyType)
+    priced_cost: Decimal | None = Field(default=None, sa_type=MoneyType)
+    priced_currency: str | None = Field(default=None, max_length=3)
+    priced_terms: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    voided_at: datetime | None = None  # a voided batch drops out of every figure
+    void_reason: str = ""
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.priced_cost is not None
+
+
+class BatchEvent(SQLModel, table=True):
+    """One entry of a batch's history: recorded, decided, edited or voided; with who, when, the
+    state before and after, why, and for a decision the acceptance evidence shown at the time."""
+
+    __tablename__ = "batch_event"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    reason: str = ""
+    note: str = ""
+    evidence: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class ContractVersion(SQLModel, table=True):
+    """A contract's amendable terms from ``effective_from`` on. Version 1 is the contract as
+    signed; each amendment adds the next. Units delivered on a day are priced by the version in
+    force that day; the contract's price lines, schedule and discounts mirror the newest."""
+
+    __tablename__ = "contract_version"
+    __table_args__ = (UniqueConstraint("contract_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    number: int
+    effective_from: date
+    reason: str = ""
+    author: str = Field(default="", max_length=200)
+    recorded_at: datetime = Field(default_factory=utcnow)
+    terms: dict[str, Any] = Field(sa_type=JSON)
+
+
+class Invoice(SQLModel, table=True):
+    """A vendor's invoice for some of a contract's batches, reconciled against their frozen cost."""
+
+    __table_args__ = (UniqueConstraint("contract_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    number: str = Field(max_length=120)
+    issued_on: date
+    units: int
+    amount: Decimal = Field(sa_type=MoneyType)
+    currency: str = Field(max_length=3)
+    period_start: date | None = None
+    period_end: date | None = None
+    paid_on: date | None = None
+    notes: str = ""
+    recorded_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    voided_at: datetime | None = None
+    void_reason: str = ""
+
+
+class InvoiceBatch(SQLModel, table=True):
+    """Which batches an invoice bills (a batch is billed by at most one live invoice)."""
+
+    __tablename__ = "invoice_batch"
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", primary_key=True, index=True)
 
 
 # --- labels ----------------------------------------------------------------------------------
@@ -236,6 +314,8 @@ class LabelSet(SQLModel, table=True):
     items: int
     annotators: int
     created_at: datetime = Field(default_factory=utcnow)
+    retired_at: datetime | None = None  # a retired set drops out of every figure; the file stays
+    retire_reason: str = ""
 
 
 class LlmRun(SQLModel, table=True):

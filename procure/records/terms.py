@@ -102,6 +102,77 @@ class BatchSpec(Spec):
         return []
 
 
+AMENDABLE = ("end_date", "committed_budget", "terms", "discounts", "price_lines", "schedule")
+
+
+class AmendableTerms(Spec):
+    """What an amendment may change: a contract version's terms (``ContractVersion.terms``)."""
+
+    end_date: date
+    committed_budget: Decimal = Field(ge=0, allow_inf_nan=False)
+    terms: TermsSpec = TermsSpec()
+    discounts: list[DiscountSpec] = []
+    price_lines: list[PriceLineSpec] = []
+    schedule: list[ScheduleSpec] = []
+
+
+def _line_text(line: PriceLineSpec) -> str:
+    tiers = "".join(f", from unit {t.from_unit:,} {t.unit_price}" for t in line.tiers)
+    return f"{line.unit_price} per unit{tiers}; {line.quantity:,} units"
+
+
+def describe_changes(before: AmendableTerms, after: AmendableTerms) -> list[str]:
+    """What an amendment changed, one line per change, for the contract's timeline.
+
+    >>> old = AmendableTerms(end_date=date(2026, 1, 31), committed_budget=Decimal(100))
+    >>> describe_changes(old, old.model_copy(update={"committed_budget": Decimal(150)}))
+    ['budget 100 -> 150']
+    """
+    changes = []
+    if before.end_date != after.end_date:
+        changes.append(f"end date {before.end_date} -> {after.end_date}")
+    if before.committed_budget != after.committed_budget:
+        changes.append(f"budget {before.committed_budget} -> {after.committed_budget}")
+    if before.terms != after.terms:
+        for name, value in after.terms.model_dump().items():
+            if getattr(before.terms, name) != value:
+                changes.append(f"{name.replace('_', ' ')}: {'yes' if value else 'no'}")
+    old_lines = {line.task_type: line for line in before.price_lines}
+    new_lines = {line.task_type: line for line in after.price_lines}
+    for key in sorted(old_lines.keys() | new_lines.keys()):
+        old, new = old_lines.get(key), new_lines.get(key)
+        if old == new:
+            continue
+        if old is None or new is None:
+            line = new or old
+            assert line is not None
+            verb = "added" if old is None else "removed"
+            changes.append(f"price line {key} {verb} ({_line_text(line)})")
+        else:
+            changes.append(f"price line {key}: {_line_text(old)} -> {_line_text(new)}")
+
+    def discounts(terms: AmendableTerms) -> list[str]:
+        return sorted(
+            f"{d.kind.value} {d.percent}% ({d.task_type or 'all'})" for d in terms.discounts
+        )
+
+    if discounts(before) != discounts(after):
+        changes.append(
+            f"discounts: {', '.join(discounts(before)) or 'none'} -> "
+            f"{', '.join(discounts(after)) or 'none'}"
+        )
+
+    def plan(terms: AmendableTerms) -> dict[tuple[int, str], int]:
+        return {(e.week, e.task_type): e.quantity for e in terms.schedule}
+
+    old_plan, new_plan = plan(before), plan(after)
+    for week, key in sorted(old_plan.keys() | new_plan.keys()):
+        was, now = old_plan.get((week, key), 0), new_plan.get((week, key), 0)
+        if was != now:
+            changes.append(f"week {week} {key}: {was:,} -> {now:,} units planned")
+    return changes
+
+
 class ContractSpec(Spec):
     vendor: str = Field(min_length=1)
     title: str = Field(min_length=1, max_length=200)
@@ -122,6 +193,9 @@ class ContractSpec(Spec):
     @property
     def weeks(self) -> int:
         return week_count(self.start_date, self.end_date)
+
+    def amendable(self) -> AmendableTerms:
+        return AmendableTerms.model_validate(self.model_dump(include=set(AMENDABLE)))
 
     def problems(self) -> list[Problem]:
         """Checks across fields, each with the location of the offending field."""

@@ -6,13 +6,13 @@ from procure.delivery.schedule import (
     Delivery,
     PlanLine,
     WeekState,
-    accepted_units,
     burnup,
     schedule_vs_actual,
     week_due_date,
     week_of,
 )
 from procure.kinds import BatchStatus
+from procure.records.pricing import accepted_units
 from procure.records.terms import week_count
 
 START, END = date(2026, 10, 5), date(2026, 11, 15)  # Monday to Sunday, six weeks

@@ -2,9 +2,9 @@
 
 from decimal import Decimal as D
 
-from procure.delivery.pricing import DiscountRule, PriceSchedule, Tier
 from procure.delivery.spend import BatchFacts, LineInput, contract_spend, future_units
 from procure.kinds import BatchStatus, DiscountKind
+from procure.records.pricing import DiscountRule, PriceSchedule, Tier
 
 NORTHWIND = PriceSchedule(D("3.50"), (Tier(20001, D("3.20")),))
 FIRST_BATCH = (DiscountRule(DiscountKind.first_batch, D(10)),)

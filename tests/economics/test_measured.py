@@ -15,11 +15,11 @@ from procure.cli import run
 from procure.config import Settings
 from procure.db import session_scope
 from procure.delivery.report import build_report
-from procure.delivery.schedule import accepted_units
 from procure.economics.measured import measured_scenario
 from procure.kinds import BatchStatus
 from procure.quality import quality_report, select_labels
 from procure.records.models import LabelSet, LlmRun, TaskType
+from procure.records.pricing import accepted_units
 from procure.records.workspace import open_workspace
 from tests.conftest import ROOT, SAMPLE_TODAY
 

@@ -16,7 +16,8 @@ from procure.delivery.payloads import spend_payload
 from procure.delivery.report import build_report
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
-from procure.records import batches, catalog, contracts, transfer
+from procure.records import batches, catalog, contracts, decisions, transfer
+from procure.records.versions import Amendment
 from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
 from procure.records.workspace import Workspace, open_workspace, set_exchange_rate
 from tests.conftest import DATA
@@ -206,14 +207,16 @@ def test_record_and_review_batches(workspace: Workspace) -> None:
             batches.record_batch(cid, bad, session=db)
     assert _snapshot(workspace) == before
     with session_scope(workspace.engine) as db:
-        batches.set_batch_status(
+        decisions.decide_batch(
             batch.id or 0, "partially_accepted", accepted_quantity=800, session=db
         )
     with (
         pytest.raises(InputError, match="only for partially_accepted"),
         session_scope(workspace.engine) as db,
     ):
-        batches.set_batch_status(batch.id or 0, "accepted", accepted_quantity=800, session=db)
+        decisions.decide_batch(
+            batch.id or 0, "accepted", accepted_quantity=800, reason="more", session=db
+        )
     with Session(workspace.engine) as db:
         payload = spend_payload(build_report(date(2026, 10, 20), session=db))
     # A1: 1000 x 2.50 x 0.9 = 2,250; W2: 800 x 2.50 = 2,000
@@ -225,17 +228,40 @@ def test_editing_a_contract_cannot_strand_its_batches(workspace: Workspace) -> N
     with Session(workspace.engine) as db:
         [contract] = contracts.list_contracts(session=db)
         spec = contracts.contract_spec(contract, session=db)
-    shorter = spec.model_copy(update={"start_date": date(2026, 10, 12)})
+    shorter = spec.model_copy(  # no more preference pairs: the recorded A1 would be unpriced
+        update={
+            "price_lines": spec.price_lines[1:],
+            "schedule": spec.schedule[3:],
+            "discounts": [],
+        }
+    )
+    amendment = Amendment(date(2026, 10, 20), "experts only")
     with (
         pytest.raises(InputError, match="recorded batch 'A1' would no longer fit"),
         session_scope(workspace.engine) as db,
     ):
-        contracts.save_contract(shorter, contract_id=contract.id, session=db)
+        contracts.save_contract(shorter, contract_id=contract.id, amendment=amendment, session=db)
+    later = spec.model_copy(update={"start_date": date(2026, 10, 12)})
+    with (
+        pytest.raises(InputError, match="start date and currency can no longer change"),
+        session_scope(workspace.engine) as db,
+    ):
+        contracts.save_contract(later, contract_id=contract.id, session=db)
     renamed = spec.model_copy(
         update={"title": "Pilot, extended", "committed_budget": D("25000.10")}
     )
-    with session_scope(workspace.engine) as db:
+    with (
+        pytest.raises(InputError, match="change them through an amendment"),
+        session_scope(workspace.engine) as db,
+    ):
         contracts.save_contract(renamed, contract_id=contract.id, session=db)
+    with session_scope(workspace.engine) as db:
+        contracts.save_contract(
+            renamed,
+            contract_id=contract.id,
+            amendment=Amendment(date(2026, 10, 20), "more budget"),
+            session=db,
+        )
     with Session(workspace.engine) as db:
         [stored] = contracts.list_contracts(session=db)
     assert (stored.title, stored.committed_budget) == ("Pilot, extended", D("25000.10"))

@@ -4,7 +4,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from procure.delivery.pricing import (
+from procure.kinds import DiscountKind
+from procure.records.pricing import (
     BillableBatch,
     DiscountRule,
     PriceSchedule,
@@ -12,7 +13,6 @@ from procure.delivery.pricing import (
     discount_factor,
     price_batches,
 )
-from procure.kinds import DiscountKind
 
 LADDER = PriceSchedule(D("2.00"), (Tier(101, D("1.50")), Tier(201, D("1.00"))))
 

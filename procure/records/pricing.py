@@ -1,5 +1,8 @@
 """Effective unit prices: graduated volume tiers and discounts. Pure functions, exact Decimals.
 
+Pricing belongs to the records: a decision freezes what a batch cost, in the same transaction
+that records it, and the delivery reports price the undecided batches with the same functions.
+
 Tiers are *graduated* (like tax brackets): a price line costs ``base_price`` per unit from unit 1,
 and each tier sets the price of every unit from its ``from_unit`` on, until the next tier starts.
 Units are numbered over the line's billable units in delivery order (delivery date, then
@@ -16,9 +19,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from procure.kinds import DiscountKind
+from procure.kinds import BatchStatus, DiscountKind
 
 HUNDRED = Decimal(100)
+PENDING = (BatchStatus.received, BatchStatus.in_review)
+
+
+def accepted_units(status: BatchStatus, quantity: int, accepted_quantity: int | None) -> int:
+    """Units of a batch that were accepted: all, none, or the partial quantity."""
+    if status is BatchStatus.accepted:
+        return quantity
+    if status is BatchStatus.partially_accepted:
+        return accepted_quantity or 0
+    return 0
+
+
+def billable_units(status: BatchStatus, quantity: int, accepted_quantity: int | None) -> int:
+    """Units that count towards spend: the accepted ones of a decided batch and, provisionally,
+    every unit of one still received or in review."""
+    if status in PENDING:
+        return quantity
+    return accepted_units(status, quantity, accepted_quantity)
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,44 @@ class PricedBatch:
     def effective_unit_price(self) -> Decimal | None:
         """Cost per billable unit, or ``None`` for a batch with no billable units."""
         return self.cost / self.units if self.units else None
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """A batch of one price line, with the terms in force on its delivery day and, once decided,
+    its frozen price (which is used as it is: nothing edited later reprices it)."""
+
+    batch_id: int
+    week: int
+    units: int  # billable units
+    prices: PriceSchedule
+    discounts: tuple[DiscountRule, ...]
+    frozen: PricedBatch | None = None
+
+
+def price_line(batches: Sequence[LineBatch]) -> list[PricedBatch]:
+    """Price one line's batches in delivery order, each under its own terms.
+
+    Units are numbered over the line's billable units; a frozen batch keeps its price and
+    advances the numbering by its frozen units, so later batches continue after it.
+
+    >>> two = PriceSchedule(Decimal("2.00"))
+    >>> frozen = PricedBatch(1, 10, 1, Decimal("10.00"), Decimal("10.00"))  # frozen at 1.00
+    >>> [p.cost for p in price_line([LineBatch(1, 1, 10, two, (), frozen), LineBatch(2, 2, 5, two, ())])]
+    [Decimal('10.00'), Decimal('10.00')]
+    """
+    priced = []
+    position = 0
+    for batch in batches:
+        if batch.frozen is not None:
+            priced.append(batch.frozen)
+            position += batch.frozen.units
+            continue
+        list_cost = batch.prices.cost_of_units(position + 1, batch.units)
+        cost = list_cost * discount_factor(batch.discounts, batch.week)
+        priced.append(PricedBatch(batch.batch_id, batch.units, position + 1, list_cost, cost))
+        position += batch.units
+    return priced
 
 
 def price_batches(

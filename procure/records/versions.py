@@ -1,0 +1,184 @@
+"""A contract's terms over time: version 1 as signed, one more per amendment, each in force from
+its effective date. Units delivered on a day are priced by the version in force that day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from procure.config import local_user
+from procure.errors import InputError
+from procure.kinds import DiscountKind
+from procure.records.models import Contract, ContractVersion
+from procure.records.pricing import DiscountRule, PriceSchedule, Tier
+from procure.records.terms import AmendableTerms, describe_changes
+from procure.records.workspace import record_event
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """How a change of terms is recorded: from which day, and why."""
+
+    effective_from: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One step of a contract's amendment timeline, with what it changed."""
+
+    number: int
+    effective_from: date
+    reason: str
+    author: str
+    recorded_at: str
+    changes: tuple[str, ...]
+
+
+def contract_versions(contract_id: int | None, *, session: Session) -> list[ContractVersion]:
+    return list(
+        session.exec(
+            select(ContractVersion)
+            .where(ContractVersion.contract_id == contract_id)
+            .order_by(col(ContractVersion.number))
+        )
+    )
+
+
+def terms_of(version: ContractVersion) -> AmendableTerms:
+    return AmendableTerms.model_validate(version.terms)
+
+
+def in_force(versions: list[ContractVersion], day: date) -> ContractVersion:
+    """The version in force on ``day``: the newest effective on or before it (the first version
+    for a day before every effective date)."""
+    current = versions[0]
+    for version in versions:
+        if version.effective_from <= day:
+            current = version
+    return current
+
+
+def line_terms(
+    terms: AmendableTerms, task_type: str
+) -> tuple[PriceSchedule, tuple[DiscountRule, ...]] | None:
+    """A task type's price schedule and applicable discounts under ``terms`` (``None`` when the
+    terms have no price line for it)."""
+    line = next((line for line in terms.price_lines if line.task_type == task_type), None)
+    if line is None:
+        return None
+    schedule = PriceSchedule(
+        line.unit_price, tuple(Tier(t.from_unit, t.unit_price) for t in line.tiers)
+    )
+    discounts = tuple(
+        DiscountRule(DiscountKind(d.kind), d.percent)
+        for d in terms.discounts
+        if d.task_type in (None, task_type)
+    )
+    return schedule, discounts
+
+
+def record_terms(
+    contract: Contract,
+    terms: AmendableTerms,
+    *,
+    session: Session,
+    amendment: Amendment | None,
+    locked: bool,
+) -> ContractVersion | None:
+    """Keep the version history in step with a save of ``contract``'s terms.
+
+    A new contract gets version 1. Changed terms become a new version with ``amendment``; without
+    one they replace the newest version in place, unless ``locked`` (a decision relies on the
+    terms), which is refused with how to amend. Returns the version written, if any.
+    """
+    versions = contract_versions(contract.id, session=session)
+    document = terms.model_dump(mode="json")
+    if not versions:
+        first = ContractVersion(
+            contract_id=contract.id or 0,
+            number=1,
+            effective_from=contract.start_date,
+            reason=amendment.reason if amendment else "as signed",
+            author=local_user(),
+            terms=document,
+        )
+        session.add(first)
+        return first
+    latest = versions[-1]
+    if terms_of(latest) == terms:
+        if amendment is not None:
+            raise InputError("the amendment changes none of the terms", field="amendment")
+        return None
+    if amendment is None:
+        if locked:
+            raise InputError(
+                f"contract {contract.title!r} has decided batches whose cost relies on its terms; "
+                "change them through an amendment with an effective date and a reason "
+                f"(`procure contract amend {contract.id} FILE --effective YYYY-MM-DD --reason TEXT`, "
+                "or 'Effective from' and 'Reason' in the contract form)",
+                field="amendment",
+            )
+        latest.terms = document
+        session.add(latest)
+        return latest
+    reason = amendment.reason.strip()
+    if not reason:
+        raise InputError("an amendment needs a reason", field="reason")
+    if amendment.effective_from <= latest.effective_from:
+        raise InputError(
+            f"an amendment takes effect after the version in force now (version "
+            f"{latest.number}, effective from {latest.effective_from}); got "
+            f"{amendment.effective_from}",
+            field="effective_from",
+        )
+    if not contract.start_date <= amendment.effective_from <= terms.end_date:
+        raise InputError(
+            f"effective from {amendment.effective_from} is outside the contract "
+            f"({contract.start_date} to {terms.end_date})",
+            field="effective_from",
+        )
+    version = ContractVersion(
+        contract_id=contract.id or 0,
+        number=latest.number + 1,
+        effective_from=amendment.effective_from,
+        reason=reason,
+        author=local_user(),
+        terms=document,
+    )
+    session.add(version)
+    session.flush()
+    changes = describe_changes(terms_of(latest), terms)
+    record_event(
+        "amend",
+        "contract",
+        contract.id,
+        f"version {version.number} from {version.effective_from}: {'; '.join(changes)}",
+        session=session,
+    )
+    return version
+
+
+def amendment_timeline(contract_id: int, *, session: Session) -> list[VersionView]:
+    """The contract's versions, oldest first, each with what it changed from the one before."""
+    versions = contract_versions(contract_id, session=session)
+    timeline = []
+    for before, version in zip([None, *versions], versions, strict=False):
+        changes = (
+            ("the terms as signed",)
+            if before is None
+            else tuple(describe_changes(terms_of(before), terms_of(version)))
+        )
+        timeline.append(
+            VersionView(
+                number=version.number,
+                effective_from=version.effective_from,
+                reason=version.reason,
+                author=version.author,
+                recorded_at=f"{version.recorded_at:%Y-%m-%d %H:%M}",
+                changes=changes,
+            )
+        )
+    return timeline
