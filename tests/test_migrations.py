@@ -39,3 +39,51 @@ def test_head_revision_constant_matches_the_scripts(sqlite_settings: Settings) -
         assert db.script_heads(engine) == [db.HEAD_REVISION]
     finally:
         engine.dispose()
+
+
+def test_0006_freezes_the_batches_decided_before_it(settings: Settings) -> None:
+    """An older workspace's decided batches get their frozen price from the contract as it
+    stands, priced as the spend report priced them; every contract gets its version 1."""
+    from datetime import date
+
+    from sqlmodel import Session, select
+
+    from procure.db import session_scope
+    from procure.delivery import build_report
+    from procure.records.models import Batch, BatchEvent, ContractVersion
+    from procure.sample.loader import load_sample
+    from tests.conftest import SAMPLE_TODAY
+
+    engine = db.make_engine(settings)
+    try:
+        db.upgrade(engine)
+        with session_scope(engine) as session:
+            load_sample(SAMPLE_TODAY, session=session)
+        as_of = date(2026, 11, 21)
+        with Session(engine) as session:
+            report = build_report(as_of, session=session)
+            before = {
+                b.ref: (b.priced_first_unit, b.priced_cost)
+                for r in report.contracts
+                for b in r.batches
+            }
+        assert sum(cost is not None for _, cost in before.values()) == 15  # the decided ones
+        db.downgrade(engine, "0005")
+        db.upgrade(engine)
+        with Session(engine) as session:
+            after = {
+                b.ref: (b.priced_first_unit, b.priced_cost) for b in session.exec(select(Batch))
+            }
+            versions = session.exec(select(ContractVersion)).all()
+            events = session.exec(select(BatchEvent)).all()
+            spent = {
+                r.contract.title: r.spend.spent
+                for r in build_report(as_of, session=session).contracts
+            }
+        assert after == before
+        assert len(versions) == 5 and {v.number for v in versions} == {1}
+        assert len(events) == 15 and {e.actor for e in events} == {"migration 0006"}
+        assert spent["Preference pairs for RLHF, Q4"] == 50750  # as the sample test has it
+        assert _drift(engine) == []
+    finally:
+        engine.dispose()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from decimal import Decimal
 
 import plotly.graph_objects as go
 
-from procure.delivery import BurnupPoint, ContractReport
+from procure.delivery import BurnupPoint, ContractReport, MoneyPoint
 from procure.economics import CurvePoint, StrategyReport, TornadoBar
 from procure.quality import WeekAgreement
 from procure.records import RateTable
@@ -17,8 +18,28 @@ SPENT, PENDING, REMAINING, BUDGET = "#16a34a", "#f59e0b", "#cbd5e1", "#dc2626"
 KIND_COLORS = {"human": "#3b82f6", "llm": "#a855f7", "hybrid": "#16a34a"}
 
 
-def burnup_figure(points: Sequence[BurnupPoint], title: str, unit: str = "units") -> go.Figure:
-    """Cumulative planned, delivered and accepted units by week end."""
+def _title(text: str) -> str:
+    # Plotly titles take a subset of HTML (links included): user text is shown as typed.
+    return html.escape(text, quote=False)
+
+
+def _cumulative_layout(figure: go.Figure, title: str, y_title: str) -> go.Figure:
+    figure.update_layout(
+        title=_title(title),
+        xaxis_title="week ending",
+        yaxis_title=y_title,
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50, "b": 10},
+        height=380,
+    )
+    figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+def burnup_figure(points: Sequence[BurnupPoint], title: str, unit: str = "unit") -> go.Figure:
+    """Cumulative planned, delivered and accepted units of one task type by week end (units
+    of different task types are never added); the actual lines stop at the report date."""
     x = [p.week_end for p in points]
     figure = go.Figure()
     figure.add_scatter(
@@ -30,19 +51,40 @@ def burnup_figure(points: Sequence[BurnupPoint], title: str, unit: str = "units"
     figure.add_scatter(
         x=x, y=[p.accepted for p in points], name="accepted", line={"color": ACCEPTED}
     )
-    figure.update_layout(
-        title=title,
-        yaxis_title=f"cumulative {unit}",
-        hovermode="x unified",
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 50, "b": 10},
+    return _cumulative_layout(figure, title, f"cumulative {_title(unit)}s")
+
+
+def money_burnup_figure(points: Sequence[MoneyPoint], title: str, currency: str) -> go.Figure:
+    """Cumulative value by week end: the plan at the newest prices, what was delivered (spent
+    plus pending review) and what was spent (accepted, at the frozen prices)."""
+    x = [p.week_end for p in points]
+
+    def amounts(values: Sequence[Decimal | None]) -> list[float | None]:
+        return [None if v is None else float(v) for v in values]
+
+    figure = go.Figure()
+    figure.add_scatter(
+        x=x,
+        y=amounts([p.planned for p in points]),
+        name="planned",
+        line={"color": PLANNED, "dash": "dash"},
     )
-    return figure
+    figure.add_scatter(
+        x=x,
+        y=amounts([p.delivered for p in points]),
+        name="delivered (spent + pending)",
+        line={"color": DELIVERED},
+    )
+    figure.add_scatter(
+        x=x, y=amounts([p.spent for p in points]), name="spent", line={"color": SPENT}
+    )
+    figure.update_traces(hovertemplate="%{y:,.2f} " + currency)
+    return _cumulative_layout(figure, title, f"cumulative {currency}")
 
 
 def spend_figure(reports: Sequence[ContractReport], rates: RateTable) -> go.Figure:
     """Spent, pending and remaining against each contract's budget, in the reporting currency."""
-    names = [r.label for r in reports]
+    names = [_title(r.label) for r in reports]
 
     def converted(values: Sequence[object]) -> list[float]:
         return [
@@ -69,7 +111,8 @@ def spend_figure(reports: Sequence[ContractReport], rates: RateTable) -> go.Figu
     figure.update_layout(
         barmode="stack",
         title=f"Spend vs budget ({rates.reporting})",
-        xaxis_title=rates.reporting,
+        xaxis_title=f"{rates.reporting} (converted at the exchange rates)",
+        xaxis_rangemode="tozero",
         legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "b": 10},
         height=120 + 45 * len(reports),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
@@ -12,9 +16,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 import pandas as pd
 import streamlit as st
 
-from procure.delivery import Alert, ContractReport, PortfolioReport, Severity
+from procure.delivery import Alert, ContractReport, Severity
 from procure.money import format_money
 from procure.records import Batch
+from procure.results import decimal_text
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -47,6 +52,29 @@ def money(amount: Decimal, currency: str, places: int = 2) -> str:
     return format_money(amount, currency, places)
 
 
+# Markdown that user text could trigger: emphasis, code, links and images, LaTeX, strikethrough,
+# raw HTML; "_" only at a word's edge (inside a word, as in end_date, it is no emphasis).
+_INLINE = re.compile(r"([\\`*\[\]<$~])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_LINE_START = re.compile(r"^(\s*)([-+>#]|\d+[.)])", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    r"""``text`` as literal Markdown: what st.markdown, st.error and their kin show as typed.
+
+    >>> escape("*Acme* [x](http://e.com) $5 and $6, end_date, _x_")
+    '\\*Acme\\* \\[x\\](http://e.com) \\$5 and \\$6, end_date, \\_x\\_'
+    >>> escape("- 1. not a list")
+    '\\- 1. not a list'
+    """
+    escaped = _INLINE.sub(lambda m: "\\" + m.group(0), text)
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+
+
+def say(text: str) -> None:
+    """Plain text in the page's body font (st.write of a str would render it as Markdown)."""
+    st.markdown(escape(text))
+
+
 def share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -57,8 +85,13 @@ def alerts(
     if not items:
         st.success(empty, icon=":material/check_circle:")
     show = {Severity.critical: st.error, Severity.warning: st.warning, Severity.info: st.info}
+    icons = {
+        Severity.critical: ":material/error:",
+        Severity.warning: ":material/warning:",
+        Severity.info: ":material/info:",
+    }
     for alert in items:
-        show[alert.severity](alert.message)
+        show[alert.severity](escape(alert.message), icon=icons[alert.severity])
 
 
 def contract_choice(
@@ -68,7 +101,7 @@ def contract_choice(
     chosen = st.selectbox(
         label,
         list(options),
-        format_func=lambda cid: f"{options[cid].label} ({options[cid].contract.status})",
+        format_func=lambda cid: f"{options[cid].label} ({options[cid].state})",
         key=key,
     )
     return options[chosen]
@@ -99,28 +132,128 @@ def batch_choice(batches: Sequence[Batch], key: str, *, show_status: bool = Fals
     return chosen
 
 
-def contracts_table(report: PortfolioReport) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for r in report.contracts:
-        c, s = r.contract, r.spend
-        rows.append(
-            {
-                "id": c.id,
-                "vendor": r.vendor.name,
-                "contract": c.title,
-                "status": c.status,
-                "start": c.start_date,
-                "end": c.end_date,
-                "budget": money(s.budget, c.currency),
-                "spent": money(s.spent, c.currency),
-                "pending": money(s.pending, c.currency),
-                "projected": money(s.projected, c.currency),
-                "spent %": share(s.spent_share),
-                "accepted / planned": f"{r.accepted:,} / {r.planned:,}",
-                "delivery problems": len(r.problems),
-            }
+# --- tables: money as numbers on screen, exact decimals in the CSV ----------------------------
+
+CENT = Decimal("0.01")
+
+
+def money_column(label: str | None = None, **options: Any) -> Any:
+    """A column of amounts (the currency is in the column's name): grouped, two decimals."""
+    return st.column_config.NumberColumn(label, format="accounting", **options)
+
+
+def price_column(label: str | None = None) -> Any:
+    """A column of unit prices, which need more than cents ($0.0003 a label)."""
+    return st.column_config.NumberColumn(label, format="%.4f")
+
+
+def units_column(label: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, format="localized")
+
+
+def csv_value(value: Any) -> str:
+    """A cell as finance reads it: amounts as exact decimals with at least cents (1400.00, not
+    $1,400.00), dates in ISO form, blanks for nothing, lists joined by '; '."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        cents = value.quantize(CENT)
+        return format(cents, "f") if cents == value else decimal_text(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(csv_value(v) for v in value)
+    return str(value)
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every column of ``rows`` in order of first appearance (rows may lack some columns)."""
+    return list(dict.fromkeys(column for row in rows for column in row))
+
+
+def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    columns = columns_of(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_value(row.get(column)) for column in columns])
+    return buffer.getvalue().encode()
+
+
+def file_name(*parts: object, suffix: str = "csv") -> str:
+    """A download's name from what it is about: ``file_name("Acme", "Q4 pairs", "batches")`` is
+    ``acme-q4-pairs-batches.csv``."""
+    words = [re.sub(r"[^0-9a-z]+", "-", str(part).lower()).strip("-") for part in parts]
+    return "-".join(w for w in words if w) + f".{suffix}"
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return value
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    download: str | None = None,
+    column_config: Mapping[str, Any] | None = None,
+    empty: str = "Nothing yet.",
+    **options: Any,
+) -> None:
+    """``rows`` as a sortable table (Decimal columns as amounts, booleans as ticks) with, when
+    ``download`` names a file, a CSV of the exact values under it."""
+    if not rows:
+        st.caption(empty)
+        return
+    columns = columns_of(rows)
+    frame = pd.DataFrame([[_shown(row.get(c)) for c in columns] for row in rows], columns=columns)
+    config: dict[str, Any] = {}
+    for column in columns:
+        values = [row.get(column) for row in rows if row.get(column) is not None]
+        if values and all(isinstance(v, Decimal) for v in values):
+            config[column] = money_column(column)
+        elif values and all(isinstance(v, bool) for v in values):
+            config[column] = st.column_config.CheckboxColumn(column)
+        elif values and all(isinstance(v, int) for v in values):
+            config[column] = units_column(column)
+    config.update(column_config or {})
+    st.dataframe(
+        frame, hide_index=True, column_config=config, key=f"{key}_table", width="stretch", **options
+    )
+    if download:
+        st.download_button(
+            "Download CSV",
+            csv_bytes(rows),
+            file_name=download,
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+            on_click="ignore",
         )
-    return pd.DataFrame(rows)
+
+
+def confirmed(
+    label: str, key: str, *, consequence: str, needs_reason: bool = True
+) -> str | None:
+    """A destructive action behind a reason (kept in the history) and an explicit confirmation;
+    returns the reason once the user confirmed and clicked, else ``None``."""
+    st.caption(consequence)
+    reason = ""
+    if needs_reason:
+        reason = st.text_input("Reason (kept in the history)", key=f"{key}_reason")
+    sure = st.checkbox("I understand; go ahead", key=f"{key}_confirm")
+    ready = sure and (bool(reason.strip()) or not needs_reason)
+    clicked = st.button(label, key=f"{key}_go", disabled=not ready, icon=":material/delete:")
+    return reason.strip() if clicked and ready else None
 
 
 def rows_from_editor(frame: pd.DataFrame) -> list[dict[str, Any]]:

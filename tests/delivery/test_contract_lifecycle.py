@@ -1,0 +1,420 @@
+"""A six-week contract run as a lead runs one: an amendment halfway, invoices that match and one
+that over-bills, a rejected batch that is re-decided, and corrections after acceptance. Every
+figure is computed by hand below, on SQLite and PostgreSQL, through the domain and the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from procure.cli import run
+from procure.db import session_scope
+from procure.delivery import build_report, invoices_payload, spend_payload
+from procure.errors import InputError
+from procure.labels import retire_label_set
+from procure.records import (
+    Amendment,
+    BatchEdit,
+    add_invoice,
+    amendment_timeline,
+    batch_history,
+    contract_spec,
+    decide_batch,
+    edit_batch,
+    get_contract,
+    record_batch,
+    save_contract,
+    save_task_type,
+    save_vendor,
+    void_batch,
+    void_invoice,
+)
+from procure.records.models import Batch, LabelSet
+from procure.records.workspace import Workspace
+
+AS_OF = date(2026, 11, 15)  # the contract's last day: still running
+START, END = date(2026, 10, 5), date(2026, 11, 15)  # six weeks from a Monday
+PRICE_RISE = date(2026, 10, 26)  # week 4 starts: the amendment's effective date
+
+CONTRACT: dict[str, Any] = {
+    "vendor": "Acme",
+    "title": "Six weeks of pairs",
+    "start_date": START,
+    "end_date": END,
+    "currency": "USD",
+    "committed_budget": "30000",
+    "status": "active",
+    "discounts": [{"kind": "first_batch", "percent": "10"}],
+    "price_lines": [
+        {
+            "task_type": "pref_pair",
+            "unit_price": "2.00",
+            "quantity": 6000,
+            "tiers": [{"from_unit": 4001, "unit_price": "1.50"}],
+        }
+    ],
+    "schedule": [{"week": w, "task_type": "pref_pair", "quantity": 1000} for w in range(1, 7)],
+}
+# The amendment: 2.50 a pair, 2.00 from pair 4,001 on, for units delivered from week 4.
+AMENDED = {
+    **CONTRACT,
+    "price_lines": [
+        {
+            "task_type": "pref_pair",
+            "unit_price": "2.50",
+            "quantity": 6000,
+            "tiers": [{"from_unit": 4001, "unit_price": "2.00"}],
+        }
+    ],
+}
+DELIVERIES = [  # (ref, week, delivered on)
+    ("A", 1, date(2026, 10, 10)),
+    ("B", 2, date(2026, 10, 17)),
+    ("C", 3, date(2026, 10, 24)),
+    ("D", 4, date(2026, 10, 31)),
+    ("E", 5, date(2026, 11, 7)),
+    ("F", 6, date(2026, 11, 14)),
+]
+
+# By hand. Units are numbered over the line's billable units in delivery order.
+# A: units 1-1,000 at 2.00, first batch -10%                  = 1,800.00
+# B: rejected, then re-decided: 800 accepted, units 1,001-1,800 at 2.00 = 1,600.00
+# C: delivered before the amendment: units 1,801-2,800 at 2.00 = 2,000.00
+# D: after it: units 2,801-3,800 at 2.50                       = 2,500.00
+# E: units 3,801-4,000 at 2.50 + 4,001-4,800 at 2.00           = 500 + 1,600 = 2,100.00
+# F: in review (pending): units 4,801-5,800 at 2.00            = 2,000.00
+# Still to come: 6,000 contracted - 5,800 billable = 200 (week 6's shortfall) at 2.00 = 400.00
+COSTS = {"A": D("1800"), "B": D("1600"), "C": D("2000"), "D": D("2500"), "E": D("2100")}
+SPENT = sum(COSTS.values())  # 10,000.00
+PENDING = D("2000")
+REMAINING = D("400")
+# INV-1 bills A (1,000 units, 1,800.00): matched.
+# INV-2 bills B and C as 2,000 units at 2.00 = 4,000.00; accepted: 1,600 + 2,000 = 3,600.00
+#   -> over-billed by 400.00, 200 rejected units billed, credit due 400.00 (disputed: 4,000.00).
+# D and E are accepted and not invoiced: accrued 2,500 + 2,100 = 4,600.00.
+INVOICED = D("5800")
+ACCRUED = D("4600")
+CREDIT_DUE = D("400")
+DISPUTED = D("4000")
+
+
+def _run_contract(workspace: Workspace) -> dict[str, int]:
+    """Record the contract's life; returns the batch ids by ref."""
+    ids: dict[str, int] = {}
+    with session_scope(workspace.engine) as db:
+        save_vendor({"name": "Acme", "kind": "managed_workforce"}, session=db)
+        save_task_type(
+            {
+                "key": "pref_pair",
+                "name": "Preference pair",
+                "unit": "pair",
+                "label_kind": "categorical",
+                "labels": ["A", "B", "tie"],
+            },
+            session=db,
+        )
+        contract_id = save_contract(CONTRACT, session=db).id or 0
+    for ref, week, day in DELIVERIES[:3]:
+        with session_scope(workspace.engine) as db:
+            batch = {"ref": ref, "task_type": "pref_pair", "week": week, "quantity": 1000}
+            ids[ref] = (
+                record_batch(
+                    contract_id, {**batch, "delivered_on": day}, as_of=AS_OF, session=db
+                ).id
+                or 0
+            )
+    with session_scope(workspace.engine) as db:
+        decide_batch(ids["A"], "accepted", session=db)
+        decide_batch(ids["B"], "rejected", note="40% wrong in review", session=db)
+        decide_batch(ids["C"], "accepted", session=db)
+    with pytest.raises(InputError, match="re-deciding it needs a reason"):
+        with session_scope(workspace.engine) as db:
+            decide_batch(ids["B"], "partially_accepted", accepted_quantity=800, session=db)
+    with session_scope(workspace.engine) as db:
+        decide_batch(
+            ids["B"],
+            "partially_accepted",
+            accepted_quantity=800,
+            reason="vendor relabelled 200 items; 800 pass review",
+            session=db,
+        )
+    # Halfway, the price rises; a direct edit is refused, the amendment is kept.
+    with pytest.raises(InputError, match="through an amendment"):
+        with session_scope(workspace.engine) as db:
+            save_contract(AMENDED, contract_id=contract_id, session=db)
+    with session_scope(workspace.engine) as db:
+        save_contract(
+            AMENDED,
+            contract_id=contract_id,
+            amendment=Amendment(PRICE_RISE, "market rate from week 4"),
+            session=db,
+        )
+    for ref, week, day in DELIVERIES[3:]:
+        with session_scope(workspace.engine) as db:
+            batch = {"ref": ref, "task_type": "pref_pair", "week": week, "quantity": 1000}
+            ids[ref] = (
+                record_batch(
+                    contract_id, {**batch, "delivered_on": day}, as_of=AS_OF, session=db
+                ).id
+                or 0
+            )
+    with session_scope(workspace.engine) as db:
+        decide_batch(ids["D"], "accepted", session=db)
+        decide_batch(ids["E"], "accepted", session=db)
+        decide_batch(ids["F"], "in_review", session=db)
+        add_invoice(
+            contract_id,
+            {"number": "INV-1", "issued_on": date(2026, 10, 20), "units": 1000,
+             "amount": "1800.00", "batches": ["A"]},
+            as_of=AS_OF,
+            session=db,
+        )  # fmt: skip
+        add_invoice(
+            contract_id,
+            {"number": "INV-2", "issued_on": date(2026, 11, 1), "units": 2000,
+             "amount": "4000.00", "period_start": date(2026, 10, 15),
+             "period_end": date(2026, 10, 25)},
+            as_of=AS_OF,
+            session=db,
+        )  # fmt: skip
+    return ids
+
+
+def _report(workspace: Workspace, as_of: date = AS_OF) -> Any:
+    with Session(workspace.engine) as db:
+        [report] = build_report(as_of, session=db).contracts
+    return report
+
+
+def _costs(report: Any) -> dict[str, D]:
+    return {
+        batch.ref: cost.cost
+        for batch, cost in zip(report.batches, report.batch_costs, strict=True)
+        if not cost.pending
+    }
+
+
+def test_every_figure_equals_the_hand_computation(workspace: Workspace) -> None:
+    _run_contract(workspace)
+    report = _report(workspace)
+    assert _costs(report) == COSTS
+    spend = report.spend
+    assert (spend.spent, spend.pending, spend.remaining) == (SPENT, PENDING, REMAINING)
+    assert spend.projected == SPENT + PENDING + REMAINING == D("12400")
+    assert (report.invoiced, report.accrued, report.credit_due, report.disputed) == (
+        INVOICED,
+        ACCRUED,
+        CREDIT_DUE,
+        DISPUTED,
+    )
+    first, second = report.invoices
+    assert (first.state.value, first.difference, first.credit_due) == ("matched", 0, 0)
+    assert [b.ref for b in second.batches] == ["B", "C"]
+    assert (second.state.value, second.difference, second.rejected_units_billed) == (
+        "over-billed",
+        D("400"),
+        200,
+    )
+    # The frozen terms name the version each batch was priced under.
+    versions = {b.ref: (b.priced_terms or {}).get("contract_version") for b in report.batches}
+    assert versions == {"A": 1, "B": 1, "C": 1, "D": 2, "E": 2, "F": None}
+    assert any("over-bills by $400.00" in a.message for a in _alerts(workspace))
+
+
+def _alerts(workspace: Workspace) -> list[Any]:
+    with Session(workspace.engine) as db:
+        return build_report(AS_OF, session=db).alerts
+
+
+def test_the_cli_reports_the_same_figures(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run_contract(workspace)
+    if workspace.settings.database_url:
+        monkeypatch.setenv("PROCURE_DATABASE_URL", workspace.settings.database_url)
+    home = str(workspace.settings.home)
+    assert run(["--home", home, "spend", "--json", "--as-of", AS_OF.isoformat()]) == 0
+    [contract] = json.loads(capsys.readouterr().out)["contracts"]
+    figures = {k: D(contract[k]) for k in ("spent", "pending", "remaining", "projected")}
+    assert figures == {
+        "spent": SPENT,
+        "pending": PENDING,
+        "remaining": REMAINING,
+        "projected": D("12400"),
+    }
+    money = {k: D(contract[k]) for k in ("invoiced", "accrued", "credit_due", "disputed")}
+    assert money == {
+        "invoiced": INVOICED,
+        "accrued": ACCRUED,
+        "credit_due": CREDIT_DUE,
+        "disputed": DISPUTED,
+    }
+    assert {b["ref"]: D(b["cost"]) for b in contract["batches"] if not b["pending"]} == COSTS
+    assert run(["--home", home, "invoice", "list", "--json"]) == 0
+    invoices = json.loads(capsys.readouterr().out)["invoices"]
+    assert [(i["number"], i["state"], D(i["credit_due"])) for i in invoices] == [
+        ("INV-1", "matched", 0),
+        ("INV-2", "over-billed", CREDIT_DUE),
+    ]
+    batch_b = next(b["id"] for b in contract["batches"] if b["ref"] == "B")
+    assert run(["--home", home, "batch", "history", str(batch_b), "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["kind"] for e in events] == ["recorded", "decided", "re-decided"]
+    assert events[-1]["before"]["status"] == "rejected"
+    assert events[-1]["after"] == {
+        "status": "partially_accepted",
+        "accepted_quantity": 800,
+        "cost": "1600.00",
+        "currency": "USD",
+    }
+    assert events[-1]["reason"] == "vendor relabelled 200 items; 800 pass review"
+
+
+def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Workspace) -> None:
+    ids = _run_contract(workspace)
+    with Session(workspace.engine) as db:
+        contract_id = db.get(Batch, ids["A"]).contract_id  # type: ignore[union-attr]
+        spec = contract_spec(get_contract(contract_id, session=db), session=db)
+    # A retroactive amendment (from the second day), corrections of decided batches' facts, a
+    # void of the pending batch, an invoice voided: every decided cost stays as it was.
+    cheaper = spec.model_copy(deep=True)
+    cheaper.price_lines[0].unit_price = D("0.10")
+    cheaper.price_lines[0].tiers = []
+    cheaper.discounts = []
+    cheaper.committed_budget = D("99999")
+    with session_scope(workspace.engine) as db:
+        save_contract(
+            cheaper,
+            contract_id=contract_id,
+            amendment=Amendment(date(2026, 11, 2), "renegotiated"),
+            session=db,
+        )
+        edit_batch(ids["C"], BatchEdit(notes="late labels", week=3), reason="note", session=db)
+        edit_batch(ids["D"], BatchEdit(delivered_on=date(2026, 10, 30)), reason="typo", session=db)
+        void_batch(ids["F"], reason="sent to the wrong contract", session=db)
+        void_invoice(1, reason="issued twice", session=db)
+    report = _report(workspace)
+    assert _costs(report) == COSTS
+    assert [b.ref for b in report.batches] == ["A", "B", "C", "D", "E"]  # F is voided
+    assert report.spend.pending == 0
+    # Only what nobody relied on moves: the 1,200 units still to come are at 0.10 now.
+    assert report.spend.remaining == D("120.0")
+    assert report.accrued == COSTS["A"] + ACCRUED  # INV-1 voided: A is accrued again
+    timeline = amendment_timeline(contract_id, session=Session(workspace.engine))
+    assert [v.number for v in timeline] == [1, 2, 3]
+    assert timeline[1].changes == (
+        "price line pref_pair: 2.00 per unit, from unit 4,001 1.50; 6,000 units -> "
+        "2.50 per unit, from unit 4,001 2.00; 6,000 units",
+    )
+    with Session(workspace.engine) as db:
+        kinds = [e.kind for e in batch_history(ids["D"], session=db)]
+    assert kinds == ["recorded", "decided", "edited"]
+
+
+def test_quantity_of_a_decided_batch_is_part_of_its_decision(workspace: Workspace) -> None:
+    ids = _run_contract(workspace)
+    with pytest.raises(InputError, match="reopen it for review first"):
+        with session_scope(workspace.engine) as db:
+            edit_batch(ids["A"], BatchEdit(quantity=900), reason="recount", session=db)
+    with pytest.raises(InputError, match="a correction needs a reason"):
+        with session_scope(workspace.engine) as db:
+            edit_batch(ids["F"], BatchEdit(quantity=900), reason=" ", session=db)
+    with session_scope(workspace.engine) as db:
+        edit_batch(ids["F"], BatchEdit(quantity=900), reason="recount", as_of=AS_OF, session=db)
+    assert _report(workspace).spend.pending == D("1800")  # 900 x 2.00
+
+
+@pytest.mark.parametrize(
+    ("invoice", "message"),
+    [
+        ({"number": "INV-1", "batches": ["D"]}, "invoice 'INV-1' of this vendor is already"),
+        ({"number": "INV-9", "batches": ["A"]}, "batch 'A' is already billed by invoice 'INV-1'"),
+        ({"number": "INV-9", "batches": ["Z"]}, "has no batch 'Z'"),
+        ({"number": "INV-9", "batches": ["D"], "currency": "EUR"}, "the contract in USD"),
+        ({"number": "INV-9", "batches": ["D"], "issued_on": date(2026, 12, 1)}, "after the as-of"),
+        ({"number": "INV-9"}, "names the batches it bills"),
+        ({"number": "INV-9", "batches": ["D"], "amount": "NaN"}, "amount"),
+    ],
+)
+def test_bad_invoices_are_refused(
+    workspace: Workspace, invoice: dict[str, Any], message: str
+) -> None:
+    _run_contract(workspace)
+    data = {"issued_on": date(2026, 11, 10), "units": 1000, "amount": "2500", **invoice}
+    with pytest.raises(InputError, match=message):
+        with session_scope(workspace.engine) as db:
+            add_invoice(1, data, as_of=AS_OF, session=db)
+
+
+def test_dates_and_states(workspace: Workspace) -> None:
+    ids = _run_contract(workspace)
+    with pytest.raises(InputError, match="after the as-of date 2026-11-15"):
+        with session_scope(workspace.engine) as db:
+            batch = {"task_type": "pref_pair", "week": 6, "quantity": 10}
+            record_batch(1, {**batch, "delivered_on": date(2026, 11, 16)}, as_of=AS_OF, session=db)
+    # Four days after its end the contract has ended: not active, nothing more to come.
+    with Session(workspace.engine) as db:
+        portfolio = build_report(date(2026, 11, 19), session=db)
+    [report] = portfolio.contracts
+    assert report.state.value == "ended" and portfolio.active == []
+    assert portfolio.ended_not_closed == [report]
+    assert report.spend.remaining == 0
+    assert any("ended on 2026-11-15 and is not closed" in a.message for a in portfolio.alerts)
+    # Extended by an amendment, the shortfall is to come again.
+    with Session(workspace.engine) as db:
+        spec = contract_spec(get_contract(1, session=db), session=db)
+    with session_scope(workspace.engine) as db:
+        save_contract(
+            spec.model_copy(update={"end_date": date(2026, 11, 29)}),
+            contract_id=1,
+            amendment=Amendment(date(2026, 11, 16), "two more weeks"),
+            session=db,
+        )
+    assert _report(workspace, date(2026, 11, 19)).spend.remaining == REMAINING
+    assert ids
+
+
+def test_a_voided_batch_and_a_retired_label_set_leave_every_figure(
+    workspace: Workspace,
+) -> None:
+    ids = _run_contract(workspace)
+    with session_scope(workspace.engine) as db:
+        label_set = LabelSet(
+            source="vendor",
+            task_type_id=1,
+            batch_id=ids["F"],
+            name="batch F",
+            path="x.parquet",
+            sha256="0" * 64,
+            filename="f.csv",
+            rows=1,
+            items=1,
+            annotators=1,
+        )
+        db.add(label_set)
+    with session_scope(workspace.engine) as db:
+        retire_label_set(label_set.id or 0, reason="wrong batch", session=db)
+        with pytest.raises(InputError, match="already retired"):
+            retire_label_set(label_set.id or 0, reason="again", session=db)
+    with pytest.raises(InputError, match="is billed by invoice 'INV-1'; void that invoice"):
+        with session_scope(workspace.engine) as db:
+            void_batch(ids["A"], reason="mistake", session=db)
+    with pytest.raises(InputError, match="needs a reason"):
+        with session_scope(workspace.engine) as db:
+            void_batch(ids["F"], reason="", session=db)
+    with session_scope(workspace.engine) as db:
+        void_batch(ids["F"], reason="duplicate", session=db)
+    with pytest.raises(InputError, match="is voided"):
+        with session_scope(workspace.engine) as db:
+            decide_batch(ids["F"], "accepted", session=db)
+    with Session(workspace.engine) as db:
+        payload = spend_payload(build_report(AS_OF, session=db))
+        invoices = invoices_payload(build_report(AS_OF, session=db))
+    assert D(payload["contracts"][0]["pending"]) == 0
+    assert "F" not in [b["ref"] for b in payload["contracts"][0]["batches"]]
+    assert len(invoices["invoices"]) == 2
