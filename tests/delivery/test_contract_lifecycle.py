@@ -132,9 +132,11 @@ def _run_contract(workspace: Workspace) -> dict[str, int]:
         decide_batch(ids["A"], "accepted", session=db)
         decide_batch(ids["B"], "rejected", note="40% wrong in review", session=db)
         decide_batch(ids["C"], "accepted", session=db)
-    with pytest.raises(InputError, match="re-deciding it needs a reason"):
-        with session_scope(workspace.engine) as db:
-            decide_batch(ids["B"], "partially_accepted", accepted_quantity=800, session=db)
+    with (
+        pytest.raises(InputError, match="re-deciding it needs a reason"),
+        session_scope(workspace.engine) as db,
+    ):
+        decide_batch(ids["B"], "partially_accepted", accepted_quantity=800, session=db)
     with session_scope(workspace.engine) as db:
         decide_batch(
             ids["B"],
@@ -144,9 +146,11 @@ def _run_contract(workspace: Workspace) -> dict[str, int]:
             session=db,
         )
     # Halfway, the price rises; a direct edit is refused, the amendment is kept.
-    with pytest.raises(InputError, match="through an amendment"):
-        with session_scope(workspace.engine) as db:
-            save_contract(AMENDED, contract_id=contract_id, session=db)
+    with (
+        pytest.raises(InputError, match="through an amendment"),
+        session_scope(workspace.engine) as db,
+    ):
+        save_contract(AMENDED, contract_id=contract_id, session=db)
     with session_scope(workspace.engine) as db:
         save_contract(
             AMENDED,
@@ -318,12 +322,16 @@ def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Wor
 
 def test_quantity_of_a_decided_batch_is_part_of_its_decision(workspace: Workspace) -> None:
     ids = _run_contract(workspace)
-    with pytest.raises(InputError, match="reopen it for review first"):
-        with session_scope(workspace.engine) as db:
-            edit_batch(ids["A"], BatchEdit(quantity=900), reason="recount", session=db)
-    with pytest.raises(InputError, match="a correction needs a reason"):
-        with session_scope(workspace.engine) as db:
-            edit_batch(ids["F"], BatchEdit(quantity=900), reason=" ", session=db)
+    with (
+        pytest.raises(InputError, match="reopen it for review first"),
+        session_scope(workspace.engine) as db,
+    ):
+        edit_batch(ids["A"], BatchEdit(quantity=900), reason="recount", session=db)
+    with (
+        pytest.raises(InputError, match="a correction needs a reason"),
+        session_scope(workspace.engine) as db,
+    ):
+        edit_batch(ids["F"], BatchEdit(quantity=900), reason=" ", session=db)
     with session_scope(workspace.engine) as db:
         edit_batch(ids["F"], BatchEdit(quantity=900), reason="recount", as_of=AS_OF, session=db)
     assert _report(workspace).spend.pending == D("1800")  # 900 x 2.00
@@ -346,17 +354,21 @@ def test_bad_invoices_are_refused(
 ) -> None:
     _run_contract(workspace)
     data = {"issued_on": date(2026, 11, 10), "units": 1000, "amount": "2500", **invoice}
-    with pytest.raises(InputError, match=message):
-        with session_scope(workspace.engine) as db:
-            add_invoice(1, data, as_of=AS_OF, session=db)
+    with (
+        pytest.raises(InputError, match=message),
+        session_scope(workspace.engine) as db,
+    ):
+        add_invoice(1, data, as_of=AS_OF, session=db)
 
 
 def test_dates_and_states(workspace: Workspace) -> None:
     ids = _run_contract(workspace)
-    with pytest.raises(InputError, match="after the as-of date 2026-11-15"):
-        with session_scope(workspace.engine) as db:
-            batch = {"task_type": "pref_pair", "week": 6, "quantity": 10}
-            record_batch(1, {**batch, "delivered_on": date(2026, 11, 16)}, as_of=AS_OF, session=db)
+    with (
+        pytest.raises(InputError, match="after the as-of date 2026-11-15"),
+        session_scope(workspace.engine) as db,
+    ):
+        batch = {"task_type": "pref_pair", "week": 6, "quantity": 10}
+        record_batch(1, {**batch, "delivered_on": date(2026, 11, 16)}, as_of=AS_OF, session=db)
     # Four days after its end the contract has ended: not active, nothing more to come.
     with Session(workspace.engine) as db:
         portfolio = build_report(date(2026, 11, 19), session=db)
@@ -401,17 +413,23 @@ def test_a_voided_batch_and_a_retired_label_set_leave_every_figure(
         retire_label_set(label_set.id or 0, reason="wrong batch", session=db)
         with pytest.raises(InputError, match="already retired"):
             retire_label_set(label_set.id or 0, reason="again", session=db)
-    with pytest.raises(InputError, match="is billed by invoice 'INV-1'; void that invoice"):
-        with session_scope(workspace.engine) as db:
-            void_batch(ids["A"], reason="mistake", session=db)
-    with pytest.raises(InputError, match="needs a reason"):
-        with session_scope(workspace.engine) as db:
-            void_batch(ids["F"], reason="", session=db)
+    with (
+        pytest.raises(InputError, match="is billed by invoice 'INV-1'; void that invoice"),
+        session_scope(workspace.engine) as db,
+    ):
+        void_batch(ids["A"], reason="mistake", session=db)
+    with (
+        pytest.raises(InputError, match="needs a reason"),
+        session_scope(workspace.engine) as db,
+    ):
+        void_batch(ids["F"], reason="", session=db)
     with session_scope(workspace.engine) as db:
         void_batch(ids["F"], reason="duplicate", session=db)
-    with pytest.raises(InputError, match="is voided"):
-        with session_scope(workspace.engine) as db:
-            decide_batch(ids["F"], "accepted", session=db)
+    with (
+        pytest.raises(InputError, match="is voided"),
+        session_scope(workspace.engine) as db,
+    ):
+        decide_batch(ids["F"], "accepted", session=db)
     with Session(workspace.engine) as db:
         payload = spend_payload(build_report(AS_OF, session=db))
         invoices = invoices_payload(build_report(AS_OF, session=db))

@@ -17,8 +17,8 @@ from procure.delivery.report import build_report
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
 from procure.records import batches, catalog, contracts, decisions, transfer
-from procure.records.versions import Amendment
 from procure.records.models import AuditEvent, Batch, Contract, ImportedFile, PriceTier, Vendor
+from procure.records.versions import Amendment
 from procure.records.workspace import Workspace, open_workspace, set_exchange_rate
 from tests.conftest import DATA
 
