@@ -128,10 +128,15 @@ def contract_amend(
 ) -> None:
     """Amend a contract's terms (price lines, tiers, discounts, budget, end date, quantities,
     schedule) from a date; units delivered before it keep the terms then in force."""
+    from procure.documents import parse_file
     from procure.records import Amendment, get_contract, save_contract
-    from procure.records.transfer import read_document
+    from procure.records.transfer import validate_document
 
-    document, _ = read_document(_read(file), file.name)
+    data, tree = parse_file(_read(file), file.name, "document")
+    for spec in data.get("contracts", []) if isinstance(data, dict) else []:
+        if isinstance(spec, dict):
+            spec.pop("versions", None)  # the history as exported; the new terms are what counts
+    document, _ = validate_document(data, file.name, tree)
     with _session(ctx) as session:
         contract = get_contract(contract_id, session=session)
         matching = [c for c in document.contracts if c.title == contract.title]

@@ -41,9 +41,10 @@ from procure.records.terms import (
     ScheduleSpec,
     TermsSpec,
     TierSpec,
+    VersionSpec,
     check_contract,
 )
-from procure.records.versions import Amendment, record_terms
+from procure.records.versions import Amendment, contract_versions, record_terms, terms_of
 from procure.records.workspace import record_event
 
 # --- reading ---------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ def contract_spec(
         select(Discount).where(Discount.contract_id == contract.id).order_by(col(Discount.id))
     ).all()
     batches = live_batches(contract.id, session=session) if with_batches else []
+    history = contract_versions(contract.id, session=session)
     return ContractSpec(
         vendor=vendor.name,
         title=contract.title,
@@ -134,6 +136,14 @@ def contract_spec(
                 notes=b.notes,
             )
             for b in batches
+        ],
+        versions=[]
+        if len(history) < 2
+        else [
+            VersionSpec.model_validate(
+                {**terms_of(v).model_dump(), "effective_from": v.effective_from, "reason": v.reason}
+            )
+            for v in history
         ],
         notes=contract.notes,
     )
@@ -222,9 +232,12 @@ def save_contract(
     )
     session.add(contract)
     session.flush()
-    record_terms(
-        contract, spec.amendable(), amendment=amendment, locked=bool(decided), session=session
-    )
+    if spec.versions:
+        _add_versions(contract, spec.versions, locked=bool(decided), session=session)
+    else:
+        record_terms(
+            contract, spec.amendable(), amendment=amendment, locked=bool(decided), session=session
+        )
     _replace_terms(contract, spec, type_ids, session=session)
     _upsert_batches(contract, spec, type_ids, source=source, session=session)
     _check_stored_batches(contract, spec, {v: k for k, v in type_ids.items()}, session=session)
@@ -232,6 +245,29 @@ def save_contract(
         "create" if created else "update", "contract", contract.id, spec.title, session=session
     )
     return contract
+
+
+def _add_versions(
+    contract: Contract, versions: list[VersionSpec], *, locked: bool, session: Session
+) -> None:
+    """Keep a document's version history: the recorded versions must be its first ones (history
+    is never rewritten); the ones after them are added as amendments."""
+    stored = contract_versions(contract.id, session=session)
+    for i, version in enumerate(versions):
+        terms = version.amendable()
+        if i < len(stored):
+            if (stored[i].effective_from, terms_of(stored[i])) != (version.effective_from, terms):
+                raise InputError(
+                    f"version {i + 1} differs from the one recorded (effective from "
+                    f"{stored[i].effective_from}); amendments are added, never rewritten",
+                    field=f"versions[{i}]",
+                )
+            continue
+        amendment = Amendment(version.effective_from, version.reason) if i else None
+        written = record_terms(contract, terms, amendment=amendment, locked=locked, session=session)
+        if written is not None and i == 0 and version.reason:
+            written.reason = version.reason
+        session.flush()
 
 
 def _decided(contract_id: int | None, *, session: Session) -> list[Batch]:

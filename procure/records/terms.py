@@ -116,6 +116,16 @@ class AmendableTerms(Spec):
     schedule: list[ScheduleSpec] = []
 
 
+class VersionSpec(AmendableTerms):
+    """One version of a contract's terms in a document: from when, and why (``versions``)."""
+
+    effective_from: date
+    reason: str = ""
+
+    def amendable(self) -> AmendableTerms:
+        return AmendableTerms.model_validate(self.model_dump(include=set(AMENDABLE)))
+
+
 def _line_text(line: PriceLineSpec) -> str:
     tiers = "".join(f", from unit {t.from_unit:,} {t.unit_price}" for t in line.tiers)
     return f"{line.unit_price} per unit{tiers}; {line.quantity:,} units"
@@ -186,6 +196,9 @@ class ContractSpec(Spec):
     price_lines: list[PriceLineSpec] = []
     schedule: list[ScheduleSpec] = []
     batches: list[BatchSpec] = []
+    # The terms' history, oldest first, when the contract was amended: version 1 from the start,
+    # the last one equal to the terms above. Written by export; an import adds new versions.
+    versions: list[VersionSpec] = []
     notes: str = ""
 
     _currency = field_validator("currency")(check_currency)
@@ -240,6 +253,7 @@ class ContractSpec(Spec):
                 problems.append(
                     (("schedule", i), f"week {entry.week} plans {entry.task_type!r} more than once")
                 )
+        problems += self.version_problems()
         refs = Counter(batch.ref for batch in self.batches)
         for i, batch in enumerate(self.batches):
             if batch.ref is None:
@@ -248,6 +262,34 @@ class ContractSpec(Spec):
                 problems.append((("batches", i, "ref"), f"ref {batch.ref!r} is used twice"))
             problems += [(("batches", i, *loc), msg) for loc, msg in self.batch_problems(batch)]
         return problems
+
+    def version_problems(self) -> list[Problem]:
+        if not self.versions:
+            return []
+        if self.versions[0].effective_from != self.start_date:
+            return [
+                (
+                    ("versions", 0, "effective_from"),
+                    f"version 1 takes effect when the contract starts, {self.start_date}",
+                )
+            ]
+        for i, (before, after) in enumerate(zip(self.versions, self.versions[1:], strict=False)):
+            if after.effective_from <= before.effective_from:
+                return [
+                    (
+                        ("versions", i + 1, "effective_from"),
+                        f"expected a date after {before.effective_from} (versions in order)",
+                    )
+                ]
+        if self.versions[-1].amendable() != self.amendable():
+            return [
+                (
+                    ("versions", len(self.versions) - 1),
+                    "the last version differs from the contract's terms; change terms by adding "
+                    "a version (or with `procure contract amend`)",
+                )
+            ]
+        return []
 
     def week_problems(self, week: int) -> list[Problem]:
         if not 1 <= week <= self.weeks:

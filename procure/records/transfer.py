@@ -246,6 +246,8 @@ def export_document(
     for contract in data["contracts"]:
         if not with_batches:
             contract.pop("batches")
+        if not contract["versions"]:
+            contract.pop("versions")
         for batch in contract.get("batches", []):
             if batch["accepted_quantity"] is None:
                 batch.pop("accepted_quantity")

@@ -14,7 +14,7 @@ from procure.delivery import week_count
 from procure.errors import InputError
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind, LabelKind, VendorKind
 from procure.money import ISO_CURRENCIES
-from procure.records import ContractSpec
+from procure.records import Amendment, Batch, BatchEdit, ContractSpec
 from procure.ui.widgets import rows_from_editor
 
 CURRENCIES = ["USD", "EUR", "GBP", *sorted(ISO_CURRENCIES - {"USD", "EUR", "GBP"})]
@@ -90,9 +90,18 @@ def task_type_form(key: str, current: dict[str, Any] | None = None) -> dict[str,
 
 
 def contract_form(
-    key: str, vendors: list[str], task_types: list[str], current: ContractSpec | None
-) -> dict[str, Any] | None:
-    """The whole contract in one form; returns the document dict on submit."""
+    key: str,
+    vendors: list[str],
+    task_types: list[str],
+    current: ContractSpec | None,
+    *,
+    amend_from: date | None = None,
+    amendment_required: bool = False,
+    version: int = 1,
+) -> tuple[dict[str, Any], Amendment | None] | None:
+    """The whole contract in one form; returns the document dict on submit, with the amendment
+    the user gave (an existing contract's changed terms, from ``Effective from``, with a
+    ``Reason``; none when the reason is blank)."""
     today = procure_today()
     spec = current or ContractSpec(
         vendor=vendors[0],
@@ -125,9 +134,15 @@ def contract_form(
         )
         st.caption("Terms")
         t1, t2, t3 = st.columns(3)
-        open_source = t1.checkbox("Open-sourcing allowed", value=spec.terms.open_source_allowed)
-        reuse = t2.checkbox("Vendor may re-use the data", value=spec.terms.vendor_may_reuse)
-        exclusive = t3.checkbox("Exclusive", value=spec.terms.exclusive)
+        open_source = t1.checkbox(
+            "Open-sourcing allowed",
+            value=spec.terms.open_source_allowed,
+            key=f"{key}_open_source",
+        )
+        reuse = t2.checkbox(
+            "Vendor may re-use the data", value=spec.terms.vendor_may_reuse, key=f"{key}_reuse"
+        )
+        exclusive = t3.checkbox("Exclusive", value=spec.terms.exclusive, key=f"{key}_exclusive")
 
         st.markdown("**Price lines** (unit price per task type, contracted quantity)")
         task_column = st.column_config.SelectboxColumn(
@@ -239,6 +254,28 @@ def contract_form(
             key=f"{key}_spread",
         )
         notes = st.text_area("Notes", value=spec.notes, key=f"{key}_notes")
+        effective_from, reason = None, ""
+        if amend_from is not None:
+            st.markdown(
+                "**Amendment** "
+                + (
+                    "(required to change the terms: this contract has decided batches, whose "
+                    "cost stays as it was frozen)"
+                    if amendment_required
+                    else "(optional: record changed terms as a new version from a date)"
+                )
+            )
+            # Keyed by the version the amendment follows: once saved, the next one starts blank.
+            e, r = st.columns([1, 3])
+            effective_from = e.date_input(
+                "Effective from", value=amend_from, key=f"{key}_v{version}_effective_from"
+            )
+            reason = r.text_input(
+                "Reason",
+                key=f"{key}_v{version}_reason",
+                help="Why the terms change (kept with the version). Leave blank to edit "
+                "without an amendment.",
+            )
         if not st.form_submit_button("Save contract", type="primary", key=f"{key}_save"):
             return None
     line_rows = rows_from_editor(lines)
@@ -276,7 +313,12 @@ def contract_form(
         )
     if spread and isinstance(start, date) and isinstance(end, date) and end >= start:
         document["schedule"] = even_schedule(document["price_lines"], week_count(start, end))
-    return document
+    amendment = (
+        Amendment(effective_from, reason.strip())
+        if isinstance(effective_from, date) and reason.strip()
+        else None
+    )
+    return document, amendment
 
 
 def even_schedule(price_lines: list[dict[str, Any]], weeks: int) -> list[dict[str, Any]]:
@@ -298,8 +340,9 @@ def even_schedule(price_lines: list[dict[str, Any]], weeks: int) -> list[dict[st
 
 
 def batch_form(
-    key: str, task_types: list[str], weeks: int, default_week: int
+    key: str, task_types: list[str], weeks: int, default_week: int, delivered_by: date
 ) -> dict[str, Any] | None:
+    """A delivered batch; ``delivered_by`` (the report date) is the latest delivery day."""
     statuses = [s.value for s in BatchStatus]
     with st.form(key, clear_on_submit=True):
         a, b, c = st.columns(3)
@@ -313,7 +356,7 @@ def batch_form(
             key=f"{key}_week",
         )
         delivered_on = c.date_input(
-            "Delivered on", value=procure_today(), key=f"{key}_delivered_on"
+            "Delivered on", value=delivered_by, max_value=delivered_by, key=f"{key}_delivered_on"
         )
         quantity = a.number_input(
             "Units delivered", min_value=0, value=0, step=1, key=f"{key}_quantity"
@@ -343,6 +386,101 @@ def batch_form(
                 if status == BatchStatus.partially_accepted
                 else None,
                 "ref": ref.strip() or None,
+                "notes": notes,
+            }
+    return None
+
+
+def batch_edit_form(key: str, batch: Batch, weeks: int, *, decided: bool) -> tuple[BatchEdit, str] | None:
+    """A correction of ``batch``'s facts with its reason (keyed by the batch)."""
+    key = f"{key}_{batch.id}"
+    with st.form(key):
+        a, b, c = st.columns(3)
+        ref = a.text_input("Vendor's batch id", value=batch.ref, key=f"{key}_ref")
+        week = b.number_input(
+            "Schedule week",
+            min_value=1,
+            max_value=max(weeks, batch.week, 1),
+            value=batch.week,
+            step=1,
+            key=f"{key}_week",
+        )
+        delivered_on = c.date_input(
+            "Delivered on", value=batch.delivered_on, key=f"{key}_delivered_on"
+        )
+        quantity = a.number_input(
+            "Units delivered",
+            min_value=1,
+            value=batch.quantity,
+            step=1,
+            key=f"{key}_quantity",
+            disabled=decided,
+            help="A decided batch's quantity is part of its decision: reopen it for review "
+            "first (Re-decide)."
+            if decided
+            else None,
+        )
+        notes = b.text_input("Notes", value=batch.notes, key=f"{key}_notes")
+        reason = c.text_input("Reason (required)", key=f"{key}_reason")
+        if st.form_submit_button("Save correction", key=f"{key}_save"):
+            edit = BatchEdit(
+                ref=ref.strip(),
+                week=int(week),
+                delivered_on=delivered_on if isinstance(delivered_on, date) else None,
+                quantity=None if decided else int(quantity),
+                notes=notes,
+            )
+            return edit, reason
+    return None
+
+
+def invoice_form(
+    key: str, currency: str, batches: list[Batch], by_period: bool, issued_by: date
+) -> dict[str, Any] | None:
+    """A vendor's invoice: what it bills (the batches, or a delivery period) and for how much."""
+    with st.form(key):
+        a, b, c = st.columns(3)
+        number = a.text_input("Invoice number", key=f"{key}_number")
+        issued_on = b.date_input(
+            "Issued on", value=issued_by, max_value=issued_by, key=f"{key}_issued_on"
+        )
+        paid_on = c.date_input("Paid on (blank: unpaid)", value=None, key=f"{key}_paid_on")
+        units = a.number_input("Units billed", min_value=0, step=1, key=f"{key}_units")
+        amount = b.text_input(
+            f"Amount billed ({currency})",
+            key=f"{key}_amount",
+            help="As on the invoice, e.g. 17500.00; kept exactly.",
+        )
+        notes = c.text_input("Notes", key=f"{key}_notes")
+        refs: list[str] = []
+        start = end = None
+        if by_period:
+            p, q = st.columns(2)
+            start = p.date_input("Period from", value=None, key=f"{key}_period_start")
+            end = q.date_input("Period to", value=None, key=f"{key}_period_end")
+        else:
+            by_ref = {batch.ref: batch for batch in batches}
+            refs = st.multiselect(
+                "Batches billed",
+                list(by_ref),
+                format_func=lambda ref: (
+                    f"{ref} (week {by_ref[ref].week}, {by_ref[ref].quantity:,} units, "
+                    f"{str(by_ref[ref].status).replace('_', ' ')})"
+                ),
+                key=f"{key}_batches",
+                placeholder="the batches this invoice bills",
+            )
+        if st.form_submit_button("Record invoice", type="primary", key=f"{key}_save"):
+            return {
+                "number": number.strip(),
+                "issued_on": issued_on,
+                "paid_on": paid_on,
+                "units": int(units),
+                "amount": amount.strip(),
+                "currency": currency,
+                "batches": refs,
+                "period_start": start,
+                "period_end": end,
                 "notes": notes,
             }
     return None

@@ -16,6 +16,7 @@ from procure.config import Settings, today
 from procure.db import session_scope
 from procure.errors import ProcureError
 from procure.records import Workspace, open_workspace
+from procure.ui.widgets import escape
 
 AS_OF_KEY = "as_of"
 T = TypeVar("T")
@@ -61,7 +62,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except ProcureError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape(str(exc)), icon=":material/error:")
 
 
 class SessionAction(Protocol[T_co]):
@@ -81,7 +82,7 @@ def commit(action: SessionAction[T], message: str | Callable[[T], str]) -> None:
         with session() as db_session:
             result = action(session=db_session)
     except ProcureError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape(str(exc)), icon=":material/error:")
         return
     st.session_state["_flash"] = message(result) if callable(message) else message
     st.rerun()
@@ -90,4 +91,4 @@ def commit(action: SessionAction[T], message: str | Callable[[T], str]) -> None:
 def show_flash() -> None:
     message = st.session_state.pop("_flash", None)
     if message:
-        st.success(message, icon=":material/check_circle:")
+        st.success(escape(message), icon=":material/check_circle:")

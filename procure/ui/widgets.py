@@ -241,9 +241,7 @@ def table(
         )
 
 
-def confirmed(
-    label: str, key: str, *, consequence: str, needs_reason: bool = True
-) -> str | None:
+def confirmed(label: str, key: str, *, consequence: str, needs_reason: bool = True) -> str | None:
     """A destructive action behind a reason (kept in the history) and an explicit confirmation;
     returns the reason once the user confirmed and clicked, else ``None``."""
     st.caption(consequence)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
 from procure.cli import run
+from procure.config import Settings
 from procure.db import session_scope
 from procure.delivery import build_report, invoices_payload, spend_payload
 from procure.errors import InputError
@@ -26,7 +28,9 @@ from procure.records import (
     contract_spec,
     decide_batch,
     edit_batch,
+    export_document,
     get_contract,
+    import_document,
     record_batch,
     save_contract,
     save_task_type,
@@ -35,7 +39,7 @@ from procure.records import (
     void_invoice,
 )
 from procure.records.models import Batch, LabelSet
-from procure.records.workspace import Workspace
+from procure.records.workspace import Workspace, open_workspace
 
 AS_OF = date(2026, 11, 15)  # the contract's last day: still running
 START, END = date(2026, 10, 5), date(2026, 11, 15)  # six weeks from a Monday
@@ -436,3 +440,35 @@ def test_a_voided_batch_and_a_retired_label_set_leave_every_figure(
     assert D(payload["contracts"][0]["pending"]) == 0
     assert "F" not in [b["ref"] for b in payload["contracts"][0]["batches"]]
     assert len(invoices["invoices"]) == 2
+
+
+def test_a_document_keeps_the_amendments_and_every_cost(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Exported with its batches and imported into a new workspace, the contract has the same
+    versions and every batch the same cost (each priced under the version of its day)."""
+    _run_contract(workspace)
+    with Session(workspace.engine) as db:
+        text = export_document(with_batches=True, session=db)
+    assert "versions:" in text and "market rate from week 4" in text
+    fresh = open_workspace(Settings(home=tmp_path / "fresh"), create=True)
+    try:
+        with session_scope(fresh.engine) as db:
+            import_document(text.encode(), "acme.yaml", session=db)
+        # Invoices are not part of a document; everything priced is.
+        report = _report(fresh)
+        assert _costs(report) == COSTS and report.spend.pending == PENDING
+        with Session(fresh.engine) as db:
+            timeline = amendment_timeline(1, session=db)
+            assert [(v.number, v.effective_from) for v in timeline] == [(1, START), (2, PRICE_RISE)]
+            again = export_document(with_batches=True, session=db)
+        assert again == text
+        # A rewritten history is refused; an added version is an amendment.
+        rewritten = text.replace("effective_from: 2026-10-26", "effective_from: 2026-10-27", 1)
+        with (
+            pytest.raises(InputError, match="never rewritten"),
+            session_scope(fresh.engine) as db,
+        ):
+            import_document(rewritten.encode(), "acme2.yaml", session=db)
+    finally:
+        fresh.engine.dispose()
