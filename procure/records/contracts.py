@@ -186,6 +186,8 @@ def save_contract(
     them, since those batches' costs rely on the terms.
     """
     raw = data.model_dump() if isinstance(data, ContractSpec) else data
+    if amendment is not None:  # the amendment is the change; the history is the one recorded
+        raw = {k: v for k, v in raw.items() if k != "versions"}
     spec = validate(ContractSpec, raw, source)  # again for a spec: it may have been changed
     check_contract(spec, source)
     vendor = vendor_by_name(spec.vendor, session=session)

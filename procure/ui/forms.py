@@ -391,7 +391,9 @@ def batch_form(
     return None
 
 
-def batch_edit_form(key: str, batch: Batch, weeks: int, *, decided: bool) -> tuple[BatchEdit, str] | None:
+def batch_edit_form(
+    key: str, batch: Batch, weeks: int, *, decided: bool
+) -> tuple[BatchEdit, str] | None:
     """A correction of ``batch``'s facts with its reason (keyed by the batch)."""
     key = f"{key}_{batch.id}"
     with st.form(key):

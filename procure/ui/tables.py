@@ -7,12 +7,13 @@ table sorts by amount and the CSV carries exact decimals (``widgets.table`` show
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from procure.delivery import MONEY_FIELDS, ContractReport, PortfolioReport, money_of
 from procure.records import Batch, BatchEvent, Reconciliation, VersionView
+from procure.records.models import LabelSet
 
 Row = dict[str, Any]
 UNIT_PRICE = Decimal("0.000001")  # a derived unit price, to a millionth of the currency
@@ -68,6 +69,25 @@ def contract_rows(report: PortfolioReport) -> list[Row]:
                     None if missing else report.rates.to_reporting(amounts[name], c.currency)
                 )
         rows.append(row)
+    return rows
+
+
+def ending_rows(reports: Sequence[ContractReport], as_of: date) -> list[Row]:
+    """Contracts by their end: ended ones (days since the end) or ending soon (days left)."""
+    rows = []
+    for r in reports:
+        days = (r.contract.end_date - as_of).days
+        ended = days < 0
+        rows.append(
+            {
+                "vendor": r.vendor.name,
+                "contract": r.contract.title,
+                "ended on" if ended else "ends on": r.contract.end_date,
+                "days since" if ended else "days left": abs(days),
+                "accepted": r.accepted,
+                "planned": r.planned,
+            }
+        )
     return rows
 
 
@@ -238,4 +258,21 @@ def timeline_rows(timeline: Sequence[VersionView]) -> list[Row]:
             "recorded at": f"{v.recorded_at} UTC",
         }
         for v in timeline
+    ]
+
+
+def label_set_rows(sets: Sequence[LabelSet], refs: Mapping[int | None, str]) -> list[Row]:
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "source": str(s.source),
+            "batch": refs.get(s.batch_id, "") if s.batch_id is not None else "",
+            "labels": s.rows,
+            "items": s.items,
+            "annotators": s.annotators,
+            "file": s.filename,
+            "imported": when(s.created_at),
+        }
+        for s in sets
     ]
