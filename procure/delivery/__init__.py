@@ -7,19 +7,19 @@ from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
     from procure.delivery.payloads import deliveries_payload, invoices_payload, spend_payload
+    from procure.delivery.portfolio import build_report
     from procure.delivery.report import (
         MONEY_FIELDS,
         Alert,
         ContractReport,
         ContractState,
-        MoneyPoint,
         PortfolioReport,
         Severity,
         Totals,
-        build_report,
         money_of,
     )
     from procure.delivery.schedule import BurnupPoint, week_of
+    from procure.delivery.spend import MoneyPoint
     from procure.records.terms import week_count
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -8,38 +8,30 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
-
-from sqlmodel import Session, col, select
 
 from procure.delivery.schedule import (
     BurnupPoint,
-    Delivery,
-    PlanLine,
     ScheduleRow,
-    WeekState,
-    burnup,
-    schedule_vs_actual,
     week_due_date,
 )
-from procure.delivery.spend import BatchCost, BatchFacts, ContractSpend, LineInput, contract_spend
-from procure.kinds import BatchStatus, ContractStatus
-from procure.money import format_money
-from procure.records.decisions import accepted_value, frozen_price
+from procure.delivery.spend import (
+    BatchCost,
+    ContractSpend,
+    MoneyPoint,
+    money_burnup,
+)
+from procure.kinds import ContractStatus
+from procure.records.decisions import accepted_value
 from procure.records.fx import RateTable
-from procure.records.invoices import Reconciliation, reconciliations
+from procure.records.invoices import Reconciliation
 from procure.records.models import (
     Batch,
     Contract,
     ContractVersion,
-    ScheduleEntry,
     TaskType,
     Vendor,
 )
-from procure.records.pricing import BillableBatch, accepted_units, price_batches
-from procure.records.terms import AmendableTerms, week_count
-from procure.records.versions import in_force, line_terms, terms_of
-from procure.records.workspace import rate_table
+from procure.records.terms import week_count
 
 ENDING_SOON_DAYS = 30
 BUDGET_WARNING_SHARE = 0.9
@@ -67,18 +59,6 @@ class ContractState(StrEnum):
     ended = "ended"
     completed = "completed"
     terminated = "terminated"
-
-
-@dataclass(frozen=True)
-class MoneyPoint:
-    """Cumulative value by week end: of the plan at the newest prices, of what was accepted
-    (spent), and of what was delivered (spent plus pending); ``None`` for actuals after the
-    report date."""
-
-    week_end: date
-    planned: Decimal
-    spent: Decimal | None
-    delivered: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -148,7 +128,7 @@ class ContractReport:
     def money_burnup(self) -> list[MoneyPoint]:
         start, end = self.contract.start_date, self.contract.end_date
         return money_burnup(
-            self.planned_value, self.costs_by_day, _week_ends(start, end), self.as_of
+            self.planned_value, self.costs_by_day, week_ends_of(start, end), self.as_of
         )
 
     @property
@@ -288,283 +268,5 @@ class PortfolioReport:
         return [r for r in self.active if self.as_of <= r.contract.end_date <= horizon]
 
 
-def _week_ends(start: date, end: date) -> list[date]:
+def week_ends_of(start: date, end: date) -> list[date]:
     return [week_due_date(start, end, week) for week in range(1, week_count(start, end) + 1)]
-
-
-def build_report(
-    as_of: date, contract_ids: list[int] | None = None, *, session: Session
-) -> PortfolioReport:
-    """Everything the Overview and Deliveries pages show, from one read of the records."""
-    query = select(Contract).order_by(col(Contract.start_date), col(Contract.id))
-    if contract_ids:
-        query = query.where(col(Contract.id).in_(contract_ids))
-    contracts = list(session.exec(query))
-    ids: list[int | None] = [c.id for c in contracts]
-    vendors = {v.id: v for v in session.exec(select(Vendor))}
-    task_types = {t.id: t for t in session.exec(select(TaskType))}
-    key = {tid: t.key for tid, t in task_types.items()}
-
-    def rows_of(table: Any, *where: Any) -> dict[int, list[Any]]:
-        grouped: dict[int, list[Any]] = defaultdict(list)
-        for row in session.exec(select(table).where(table.contract_id.in_(ids), *where)):
-            grouped[row.contract_id].append(row)
-        return grouped
-
-    schedule = rows_of(ScheduleEntry)
-    batches = rows_of(Batch, col(Batch.voided_at).is_(None))
-    versions = rows_of(ContractVersion)
-    invoices = reconciliations(ids, session=session)
-
-    reports = []
-    for contract in contracts:
-        assert contract.id is not None
-        ordered = sorted(batches[contract.id], key=lambda b: (b.delivered_on, b.id))
-        history = sorted(versions[contract.id], key=lambda v: v.number)
-        plan = [
-            PlanLine(e.week, key[e.task_type_id], e.planned_quantity) for e in schedule[contract.id]
-        ]
-        deliveries = [
-            Delivery(
-                b.id or 0,
-                b.week,
-                key[b.task_type_id],
-                b.delivered_on,
-                b.quantity,
-                accepted_units(BatchStatus(b.status), b.quantity, b.accepted_quantity),
-            )
-            for b in ordered
-        ]
-        newest = terms_of(history[-1])
-        lines = [
-            _line_input(line.task_type, line.quantity, newest, history, plan, ordered, key)
-            for line in newest.price_lines
-        ]
-        start, end = contract.start_date, contract.end_date
-        week_ends = _week_ends(start, end)
-        dues = [(week_due_date(start, end, p.week), p) for p in plan]
-
-        def units_burnup(task_type: str | None) -> list[BurnupPoint]:
-            return _units_burnup(dues, deliveries, week_ends, as_of, task_type)  # noqa: B023
-
-        ended = contract.status is ContractStatus.active and end < as_of
-        reports.append(
-            ContractReport(
-                contract=contract,
-                vendor=vendors[contract.vendor_id],
-                task_types=task_types,  # type: ignore[arg-type]
-                batches=ordered,
-                rows=schedule_vs_actual(start, end, plan, deliveries, as_of),
-                spend=contract_spend(
-                    contract.currency, contract.committed_budget, lines, ended=ended
-                ),
-                burnup=units_burnup(None),
-                burnup_by_task_type={
-                    task_type: units_burnup(task_type)
-                    for task_type in sorted(
-                        {p.task_type for p in plan} | {d.task_type for d in deliveries}
-                    )
-                },
-                planned_value=planned_value(lines, dues),
-                versions=history,
-                invoices=invoices.get(contract.id, []),
-                as_of=as_of,
-            )
-        )
-    return PortfolioReport(
-        as_of=as_of,
-        rates=rate_table(session=session),
-        contracts=reports,
-        alerts=sorted(
-            (alert for report in reports for alert in contract_alerts(report, as_of)),
-            key=lambda alert: list(Severity).index(alert.severity),
-        ),
-    )
-
-
-def _units_burnup(
-    dues: list[tuple[date, PlanLine]],
-    deliveries: list[Delivery],
-    week_ends: list[date],
-    as_of: date,
-    task_type: str | None,
-) -> list[BurnupPoint]:
-    """The burn-up of one task type (``None``: every task type)."""
-    return burnup(
-        [(due, p.planned) for due, p in dues if task_type in (None, p.task_type)],
-        [
-            (d.delivered_on, d.quantity, d.accepted)
-            for d in deliveries
-            if task_type in (None, d.task_type)
-        ],
-        week_ends,
-        as_of,
-    )
-
-
-def _line_input(
-    task_type: str,
-    contracted: int,
-    newest: AmendableTerms,
-    history: list[ContractVersion],
-    plan: list[PlanLine],
-    ordered: list[Batch],
-    key: dict[int | None, str],
-) -> LineInput:
-    """One price line under the newest terms, its batches under the terms of their day."""
-    current = line_terms(newest, task_type)
-    assert current is not None
-    facts = []
-    for b in ordered:
-        if key[b.task_type_id] != task_type:
-            continue
-        then = line_terms(terms_of(in_force(history, b.delivered_on)), task_type) or current
-        facts.append(
-            BatchFacts(
-                b.id or 0,
-                b.week,
-                BatchStatus(b.status),
-                b.quantity,
-                b.accepted_quantity,
-                prices=then[0],
-                discounts=then[1],
-                frozen=frozen_price(b),
-            )
-        )
-    return LineInput(
-        task_type=task_type,
-        prices=current[0],
-        discounts=current[1],
-        contracted_quantity=contracted,
-        planned_by_week=tuple((p.week, p.planned) for p in plan if p.task_type == task_type),
-        batches=tuple(facts),
-    )
-
-
-def planned_value(
-    lines: list[LineInput], dues: list[tuple[date, PlanLine]]
-) -> list[tuple[date, Decimal]]:
-    """Each plan entry's value by its due date: the plan priced under the newest terms, week by
-    week in order, as if every planned unit came."""
-    cost: dict[tuple[int, str], Decimal] = {}
-    for line in lines:
-        weeks = sorted(line.planned_by_week)
-        priced = price_batches(
-            line.prices, line.discounts, [BillableBatch(-w, w, units) for w, units in weeks]
-        )
-        for (week, _), price in zip(weeks, priced, strict=True):
-            cost[(week, line.task_type)] = price.cost
-    return [(due, cost.get((p.week, p.task_type), Decimal(0))) for due, p in dues]
-
-
-def money_burnup(
-    planned: list[tuple[date, Decimal]],
-    done: list[tuple[date, Decimal, bool]],
-    week_ends: list[date],
-    as_of: date,
-) -> list[MoneyPoint]:
-    """Cumulative planned value (by due date), spent and delivered value (by delivery date) at
-    each week end; actuals stop at the report date.
-
-    >>> d = date(2026, 1, 7)
-    >>> points = money_burnup([(d, Decimal(10))], [(d, Decimal(4), False), (d, Decimal(3), True)],
-    ...                       [d, d + timedelta(days=7)], as_of=d)
-    >>> [(p.planned, p.spent, p.delivered) for p in points]
-    [(Decimal('10'), Decimal('4'), Decimal('7')), (Decimal('10'), None, None)]
-    """
-    points = []
-    for week_end in week_ends:
-        plan = sum((amount for due, amount in planned if due <= week_end), Decimal(0))
-        if week_end - timedelta(days=6) > as_of:
-            points.append(MoneyPoint(week_end, plan, None, None))
-            continue
-        cutoff = min(week_end, as_of)
-        arrived = [(amount, pending) for day, amount, pending in done if day <= cutoff]
-        spent = sum((amount for amount, pending in arrived if not pending), Decimal(0))
-        pending = sum((amount for amount, pending in arrived if pending), Decimal(0))
-        points.append(MoneyPoint(week_end, plan, spent, spent + pending))
-    return points
-
-
-def _in_days(days: int) -> str:
-    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
-
-
-def contract_alerts(report: ContractReport, as_of: date) -> list[Alert]:
-    """Late, short and missing deliveries, budget pressure, disputed invoices and endings of an
-    active contract (one past its end date is ``ended`` until it is closed)."""
-    contract = report.contract
-    if contract.status != ContractStatus.active or contract.id is None:
-        return []
-    alerts = []
-    name = report.label
-    money = contract.currency
-    for invoice in report.invoices:
-        if invoice.disputed:
-            alerts.append(
-                Alert(
-                    Severity.warning,
-                    contract.id,
-                    f"{name}: invoice {invoice.invoice.number} over-bills by "
-                    f"{format_money(invoice.difference, money)} "
-                    f"({format_money(invoice.invoice.amount, money)} billed, "
-                    f"{format_money(invoice.accepted_value, money)} accepted): credit due",
-                )
-            )
-    for row in report.problems:
-        what = f"{name}: week {row.week} {row.task_type}"
-        if row.state is WeekState.missing:
-            alerts.append(
-                Alert(
-                    Severity.critical,
-                    contract.id,
-                    f"{what} missing: {row.planned:,} units planned, nothing delivered, "
-                    f"{row.days_late} days overdue",
-                )
-            )
-            continue
-        parts = []
-        if row.short_by:
-            parts.append(f"short by {row.short_by:,} units ({row.delivered:,} of {row.planned:,})")
-        if row.days_late:
-            parts.append(f"delivered {row.days_late} days late")
-        alerts.append(Alert(Severity.warning, contract.id, f"{what} {' and '.join(parts)}"))
-    spend = report.spend
-    if spend.committed_share is not None and spend.committed_share >= BUDGET_WARNING_SHARE:
-        alerts.append(
-            Alert(
-                Severity.critical if spend.committed_share >= 1 else Severity.warning,
-                contract.id,
-                f"{name}: {spend.committed_share:.0%} of the budget spent or pending "
-                f"({format_money(spend.spent + spend.pending, money)} of "
-                f"{format_money(spend.budget, money)})",
-            )
-        )
-    if spend.over_budget_by > 0:
-        alerts.append(
-            Alert(
-                Severity.warning,
-                contract.id,
-                f"{name}: projected to exceed its budget by {format_money(spend.over_budget_by, money)} "
-                f"(projection {format_money(spend.projected, money)})",
-            )
-        )
-    days_left = (contract.end_date - as_of).days
-    if report.state is ContractState.ended:
-        alerts.append(
-            Alert(
-                Severity.info,
-                contract.id,
-                f"{name}: ended on {contract.end_date} and is not closed; mark it completed, or "
-                "extend it by an amendment",
-            )
-        )
-    elif 0 <= days_left <= ENDING_SOON_DAYS:
-        alerts.append(
-            Alert(
-                Severity.info,
-                contract.id,
-                f"{name}: ends {_in_days(days_left)} on {contract.end_date}",
-            )
-        )
-    return alerts

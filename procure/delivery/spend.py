@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
+from procure.delivery.schedule import PlanLine
 from procure.kinds import BatchStatus
 from procure.records.pricing import (
     PENDING,
@@ -183,3 +185,60 @@ def contract_spend(
         )
         remaining += sum((batch.cost for batch in future), Decimal(0))
     return ContractSpend(currency, budget, spent, pending, remaining, tuple(costs))
+
+
+@dataclass(frozen=True)
+class MoneyPoint:
+    """Cumulative value by week end: of the plan at the newest prices, of what was accepted
+    (spent), and of what was delivered (spent plus pending); ``None`` for actuals after the
+    report date."""
+
+    week_end: date
+    planned: Decimal
+    spent: Decimal | None
+    delivered: Decimal | None
+
+
+def planned_value(
+    lines: list[LineInput], dues: list[tuple[date, PlanLine]]
+) -> list[tuple[date, Decimal]]:
+    """Each plan entry's value by its due date: the plan priced under the newest terms, week by
+    week in order, as if every planned unit came."""
+    cost: dict[tuple[int, str], Decimal] = {}
+    for line in lines:
+        weeks = sorted(line.planned_by_week)
+        priced = price_batches(
+            line.prices, line.discounts, [BillableBatch(-w, w, units) for w, units in weeks]
+        )
+        for (week, _), price in zip(weeks, priced, strict=True):
+            cost[(week, line.task_type)] = price.cost
+    return [(due, cost.get((p.week, p.task_type), Decimal(0))) for due, p in dues]
+
+
+def money_burnup(
+    planned: list[tuple[date, Decimal]],
+    done: list[tuple[date, Decimal, bool]],
+    week_ends: list[date],
+    as_of: date,
+) -> list[MoneyPoint]:
+    """Cumulative planned value (by due date), spent and delivered value (by delivery date) at
+    each week end; actuals stop at the report date.
+
+    >>> d = date(2026, 1, 7)
+    >>> points = money_burnup([(d, Decimal(10))], [(d, Decimal(4), False), (d, Decimal(3), True)],
+    ...                       [d, d + timedelta(days=7)], as_of=d)
+    >>> [(p.planned, p.spent, p.delivered) for p in points]
+    [(Decimal('10'), Decimal('4'), Decimal('7')), (Decimal('10'), None, None)]
+    """
+    points = []
+    for week_end in week_ends:
+        plan = sum((amount for due, amount in planned if due <= week_end), Decimal(0))
+        if week_end - timedelta(days=6) > as_of:
+            points.append(MoneyPoint(week_end, plan, None, None))
+            continue
+        cutoff = min(week_end, as_of)
+        arrived = [(amount, pending) for day, amount, pending in done if day <= cutoff]
+        spent = sum((amount for amount, pending in arrived if not pending), Decimal(0))
+        pending = sum((amount for amount, pending in arrived if pending), Decimal(0))
+        points.append(MoneyPoint(week_end, plan, spent, spent + pending))
+    return points

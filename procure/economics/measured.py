@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from procure.delivery.report import build_report
+from procure.delivery.portfolio import build_report
 from procure.economics.scenario import Scenario
 from procure.errors import InputError
 from procure.kinds import BatchStatus

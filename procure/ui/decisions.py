@@ -121,8 +121,7 @@ def decision_panel(
         if batch.priced_cost is None
         else widgets.money(batch.priced_cost, batch.priced_currency or currency)
     )
-    show = st.error if batch.status == BatchStatus.rejected else st.success
-    show(widgets.escape(tables.decision_text(batch, last, money)), icon=":material/gavel:")
+    st.info(widgets.escape(tables.decision_text(batch, last, money)), icon=":material/gavel:")
     if last is not None and (last.reason or last.note):
         st.caption(
             widgets.escape(

@@ -201,7 +201,9 @@ def evidence_text(evidence: Mapping[str, Any] | None) -> str:
     if not evidence:
         return ""
     interval = evidence.get("error_rate_ci95")
-    ci = f", 95% CI {_share(interval['low'])} to {_share(interval['high'])}" if interval else ""
+    if isinstance(interval, Mapping):
+        interval = [interval.get("low"), interval.get("high")]
+    ci = f", 95% CI {_share(interval[0])} to {_share(interval[1])}" if interval else ""
     rule = evidence.get("rule") or {}
     return (
         f"{evidence.get('reviewed', 0):,} reviewed, {evidence.get('errors', 0):,} errors "

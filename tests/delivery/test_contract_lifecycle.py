@@ -18,6 +18,7 @@ from procure.config import Settings
 from procure.db import session_scope
 from procure.delivery import build_report, invoices_payload, spend_payload
 from procure.errors import InputError
+from procure.kinds import LabelSource
 from procure.labels import retire_label_set
 from procure.records import (
     Amendment,
@@ -29,6 +30,7 @@ from procure.records import (
     decide_batch,
     edit_batch,
     export_document,
+    get_batch,
     get_contract,
     import_document,
     record_batch,
@@ -38,7 +40,7 @@ from procure.records import (
     void_batch,
     void_invoice,
 )
-from procure.records.models import Batch, LabelSet
+from procure.records.models import LabelSet
 from procure.records.workspace import Workspace, open_workspace
 
 AS_OF = date(2026, 11, 15)  # the contract's last day: still running
@@ -286,9 +288,9 @@ def test_the_cli_reports_the_same_figures(
 def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Workspace) -> None:
     ids = _run_contract(workspace)
     with Session(workspace.engine) as db:
-        contract_id = db.get(Batch, ids["A"]).contract_id  # type: ignore[union-attr]
+        contract_id = get_batch(ids["A"], session=db).contract_id
         spec = contract_spec(get_contract(contract_id, session=db), session=db)
-    # A retroactive amendment (from the second day), corrections of decided batches' facts, a
+    # An amendment effective before batch E's delivery, corrections of decided batches' facts, a
     # void of the pending batch, an invoice voided: every decided cost stays as it was.
     cheaper = spec.model_copy(deep=True)
     cheaper.price_lines[0].unit_price = D("0.10")
@@ -401,7 +403,7 @@ def test_a_voided_batch_and_a_retired_label_set_leave_every_figure(
     ids = _run_contract(workspace)
     with session_scope(workspace.engine) as db:
         label_set = LabelSet(
-            source="vendor",
+            source=LabelSource.vendor,
             task_type_id=1,
             batch_id=ids["F"],
             name="batch F",

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from procure.cli import run
 from procure.config import Settings
 from procure.db import session_scope
-from procure.delivery.report import build_report
+from procure.delivery.portfolio import build_report
 from procure.economics.measured import measured_scenario
 from procure.kinds import BatchStatus
 from procure.quality import quality_report, select_labels

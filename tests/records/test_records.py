@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from procure.config import Settings
 from procure.db import session_scope
 from procure.delivery.payloads import spend_payload
-from procure.delivery.report import build_report
+from procure.delivery.portfolio import build_report
 from procure.errors import AlreadyImportedError, InputError
 from procure.kinds import BatchStatus
 from procure.records import batches, catalog, contracts, decisions, transfer

@@ -15,7 +15,7 @@ import pytest
 
 from procure.config import Settings
 from procure.db import session_scope
-from procure.delivery.report import build_report
+from procure.delivery.portfolio import build_report
 from procure.records.workspace import open_workspace
 from procure.sample.loader import load_sample
 from tests.conftest import ROOT, SAMPLE_TODAY, skip_or_fail

@@ -7,16 +7,23 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from procure.config import Settings
 from procure.db import session_scope
-from procure.delivery.report import build_report
+from procure.delivery.portfolio import build_report
 from procure.records.contracts import contract_spec, get_contract, list_contracts
 from procure.records.workspace import open_workspace
 from procure.sample.loader import load_sample
 from tests.conftest import SAMPLE_TODAY
 from tests.ui.conftest import PAGES, open_page, records
+
+
+def comparisons(at: AppTest) -> pd.DataFrame:
+    """The quality page's table of vendor consensus vs LLM vs gold."""
+    return next(d.value for d in at.dataframe if "comparison" in d.value.columns)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -84,7 +91,7 @@ def test_create_a_vendor_and_a_contract_through_the_forms(sample_home: Path) -> 
     assert (stored.start_date, stored.end_date) == (date(2026, 12, 7), date(2027, 1, 17))
 
 
-def test_editing_a_contract_keeps_its_price_lines_and_schedule(sample_home: Path) -> None:
+def test_editing_a_contract_with_decided_batches_is_an_amendment(sample_home: Path) -> None:
     with records(sample_home) as db:
         contract = next(
             c for c in list_contracts(session=db) if c.title == "Preference pairs for RLHF, Q4"
@@ -95,14 +102,31 @@ def test_editing_a_contract_keeps_its_price_lines_and_schedule(sample_home: Path
     form = f"contract_form_{contract.id}"
     at.text_input(key=f"{form}_budget").input("110000")
     at.button(key=f"{form}_save").click().run()
+    # Its accepted batches rely on the terms: a direct edit is refused, saying how to amend.
+    assert not at.exception
+    [refused] = [e.value for e in at.error]
+    assert "through an amendment" in refused and "'Effective from' and 'Reason'" in refused
+    with records(sample_home) as db:
+        assert contract_spec(get_contract(contract.id or 0, session=db), session=db) == before
+
+    at.date_input(key=f"{form}_v1_effective_from").set_value(SAMPLE_TODAY)
+    at.text_input(key=f"{form}_v1_reason").input("Budget raised for week 5 re-labelling")
+    at.button(key=f"{form}_save").click().run()
     assert not at.error and not at.exception
-    assert [s.value for s in at.success] == [f"Contract {contract.title!r} saved."]
+    assert [s.value for s in at.success] == [
+        f"Contract {contract.title!r} saved, amended from {SAMPLE_TODAY}."
+    ]
     with records(sample_home) as db:
         after = contract_spec(get_contract(contract.id or 0, session=db), session=db)
     assert after.committed_budget == D(110000)
     assert after.model_dump(exclude={"committed_budget"}) == before.model_dump(
         exclude={"committed_budget"}
     )
+    timeline = at.dataframe(key=f"timeline_{contract.id}_table").value
+    assert list(timeline["version"]) == [1, 2]
+    assert list(timeline["reason"])[1] == "Budget raised for week 5 re-labelling"
+    assert "budget" in str(timeline["what changed"].iloc[1])
+    assert at.text_input(key=f"{form}_v2_reason").value == ""  # the next amendment starts blank
 
 
 def test_form_errors_are_shown_and_nothing_is_saved(sample_home: Path) -> None:
@@ -188,7 +212,7 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Items"] == "3" and metrics["Agreement"] == "66.7%"
-    table = at.dataframe[0].value
+    table = comparisons(at)
     assert list(table["comparison"]) == ["vendor vs llm"] and table["agreement"].iloc[
         0
     ] == pytest.approx(1.0)
@@ -206,18 +230,20 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
 
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
-    first = at.selectbox(key="review_item").options[0]
-    at.selectbox(key="review_label").select("tie")
-    at.button(key="FormSubmitter:review_form-Save review").click().run()
+    first = at.selectbox(key="review_item_pref_pair").options[0]
+    at.selectbox(key="review_label_pref_pair").select("tie")
+    at.button(key="FormSubmitter:review_form_pref_pair-Save review").click().run()
     assert not at.exception and not at.error
     assert f"Review of {first} saved; it counts as gold now." in [s.value for s in at.success]
-    assert first not in at.selectbox(key="review_item").options
+    assert first not in at.selectbox(key="review_item_pref_pair").options
     with records(sample_home) as db:
         assert [(r.item_id, r.label) for r in db.exec(select(Review))] == [(first, "tie")]
         batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-04")).one()
-    at.selectbox(key="acceptance_batch").select(batch.id).run()
-    at.button(key="acceptance_accept").click().run()
-    assert "Batch accepted." in [s.value for s in at.success]
+    at.selectbox(key="acceptance_batch_pref_pair").select(batch.id).run()
+    at.text_input(key=f"acceptance_note_{batch.id}").input("29 of 30 reviewed; fine")
+    at.button(key=f"acceptance_accept_{batch.id}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Batch NW-PP-04 accepted." in [s.value for s in at.success]
     with records(sample_home) as db:
         assert db.get(Batch, batch.id).status == "accepted"
 
@@ -291,12 +317,12 @@ def test_upload_labels_on_the_quality_page(
 def test_quality_page_filters_by_week(sample_home: Path) -> None:
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
-    everything = at.dataframe[0].value["items"].iloc[0]
-    at.multiselect(key="quality_weeks").select(1).run()
+    everything = comparisons(at)["items"].iloc[0]
+    at.multiselect(key="quality_weeks_pref_pair").select(1).run()
     assert not at.exception and not at.error
-    assert at.dataframe[0].value["items"].iloc[0] == everything / 4  # one of four weekly batches
-    at.multiselect(key="quality_vendors").select("Northwind Annotation").run()
-    assert at.dataframe[0].value["items"].iloc[0] == everything / 4
+    assert comparisons(at)["items"].iloc[0] == everything / 4  # one of four weekly batches
+    at.multiselect(key="quality_vendors_pref_pair").select("Northwind Annotation").run()
+    assert comparisons(at)["items"].iloc[0] == everything / 4
 
 
 def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> None:
