@@ -44,7 +44,13 @@ from procure.records.terms import (
     VersionSpec,
     check_contract,
 )
-from procure.records.versions import Amendment, contract_versions, record_terms, terms_of
+from procure.records.versions import (
+    Amendment,
+    add_versions,
+    contract_versions,
+    record_terms,
+    terms_of,
+)
 from procure.records.workspace import record_event
 
 # --- reading ---------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ def save_contract(
     session.add(contract)
     session.flush()
     if spec.versions:
-        _add_versions(contract, spec.versions, locked=bool(decided), session=session)
+        add_versions(contract, spec.versions, locked=bool(decided), session=session)
     else:
         record_terms(
             contract, spec.amendable(), amendment=amendment, locked=bool(decided), session=session
@@ -247,29 +253,6 @@ def save_contract(
         "create" if created else "update", "contract", contract.id, spec.title, session=session
     )
     return contract
-
-
-def _add_versions(
-    contract: Contract, versions: list[VersionSpec], *, locked: bool, session: Session
-) -> None:
-    """Keep a document's version history: the recorded versions must be its first ones (history
-    is never rewritten); the ones after them are added as amendments."""
-    stored = contract_versions(contract.id, session=session)
-    for i, version in enumerate(versions):
-        terms = version.amendable()
-        if i < len(stored):
-            if (stored[i].effective_from, terms_of(stored[i])) != (version.effective_from, terms):
-                raise InputError(
-                    f"version {i + 1} differs from the one recorded (effective from "
-                    f"{stored[i].effective_from}); amendments are added, never rewritten",
-                    field=f"versions[{i}]",
-                )
-            continue
-        amendment = Amendment(version.effective_from, version.reason) if i else None
-        written = record_terms(contract, terms, amendment=amendment, locked=locked, session=session)
-        if written is not None and i == 0 and version.reason:
-            written.reason = version.reason
-        session.flush()
 
 
 def _decided(contract_id: int | None, *, session: Session) -> list[Batch]:

@@ -13,7 +13,7 @@ from procure.errors import InputError
 from procure.kinds import DiscountKind
 from procure.records.models import Contract, ContractVersion
 from procure.records.pricing import DiscountRule, PriceSchedule, Tier
-from procure.records.terms import AmendableTerms, describe_changes
+from procure.records.terms import AmendableTerms, VersionSpec, describe_changes
 from procure.records.workspace import record_event
 
 
@@ -159,6 +159,29 @@ def record_terms(
         session=session,
     )
     return version
+
+
+def add_versions(
+    contract: Contract, versions: list[VersionSpec], *, locked: bool, session: Session
+) -> None:
+    """Keep a document's version history: the recorded versions must be its first ones (history
+    is never rewritten); the ones after them are added as amendments."""
+    stored = contract_versions(contract.id, session=session)
+    for i, version in enumerate(versions):
+        terms = version.amendable()
+        if i < len(stored):
+            if (stored[i].effective_from, terms_of(stored[i])) != (version.effective_from, terms):
+                raise InputError(
+                    f"version {i + 1} differs from the one recorded (effective from "
+                    f"{stored[i].effective_from}); amendments are added, never rewritten",
+                    field=f"versions[{i}]",
+                )
+            continue
+        amendment = Amendment(version.effective_from, version.reason) if i else None
+        written = record_terms(contract, terms, amendment=amendment, locked=locked, session=session)
+        if written is not None and i == 0 and version.reason:
+            written.reason = version.reason
+        session.flush()
 
 
 def amendment_timeline(contract_id: int, *, session: Session) -> list[VersionView]:
