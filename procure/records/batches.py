@@ -3,7 +3,7 @@ nothing is destroyed (a voided batch drops out of every figure and stays in the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -127,7 +127,7 @@ def edit_batch(
         raise InputError(f"batch {batch.ref!r} is voided; it can no longer be edited")
     if not reason.strip():
         raise InputError("a correction needs a reason", field="reason")
-    changes = {k: v for k, v in edit.__dict__.items() if v is not None and getattr(batch, k) != v}
+    changes = {k: v for k, v in asdict(edit).items() if v is not None and getattr(batch, k) != v}
     if not changes:
         raise InputError("the edit changes nothing", field="batch")
     if "quantity" in changes and BatchStatus(batch.status) in DECIDED:

@@ -109,6 +109,21 @@ CREDIT_DUE = D("400")
 DISPUTED = D("4000")
 
 
+def _deliver(
+    workspace: Workspace, contract_id: int, deliveries: list[tuple[str, int, date]]
+) -> dict[str, int]:
+    """Record 1,000-pair batches, each in its own transaction; their ids by ref."""
+    ids = {}
+    for ref, week, day in deliveries:
+        batch = {"ref": ref, "task_type": "pref_pair", "week": week, "delivered_on": day}
+        with session_scope(workspace.engine) as db:
+            recorded = record_batch(
+                contract_id, {**batch, "quantity": 1000}, as_of=AS_OF, session=db
+            )
+            ids[ref] = recorded.id or 0
+    return ids
+
+
 def _run_contract(workspace: Workspace) -> dict[str, int]:
     """Record the contract's life; returns the batch ids by ref."""
     ids: dict[str, int] = {}
@@ -125,15 +140,7 @@ def _run_contract(workspace: Workspace) -> dict[str, int]:
             session=db,
         )
         contract_id = save_contract(CONTRACT, session=db).id or 0
-    for ref, week, day in DELIVERIES[:3]:
-        with session_scope(workspace.engine) as db:
-            batch = {"ref": ref, "task_type": "pref_pair", "week": week, "quantity": 1000}
-            ids[ref] = (
-                record_batch(
-                    contract_id, {**batch, "delivered_on": day}, as_of=AS_OF, session=db
-                ).id
-                or 0
-            )
+    ids |= _deliver(workspace, contract_id, DELIVERIES[:3])
     with session_scope(workspace.engine) as db:
         decide_batch(ids["A"], "accepted", session=db)
         decide_batch(ids["B"], "rejected", note="40% wrong in review", session=db)
@@ -164,15 +171,7 @@ def _run_contract(workspace: Workspace) -> dict[str, int]:
             amendment=Amendment(PRICE_RISE, "market rate from week 4"),
             session=db,
         )
-    for ref, week, day in DELIVERIES[3:]:
-        with session_scope(workspace.engine) as db:
-            batch = {"ref": ref, "task_type": "pref_pair", "week": week, "quantity": 1000}
-            ids[ref] = (
-                record_batch(
-                    contract_id, {**batch, "delivered_on": day}, as_of=AS_OF, session=db
-                ).id
-                or 0
-            )
+    ids |= _deliver(workspace, contract_id, DELIVERIES[3:])
     with session_scope(workspace.engine) as db:
         decide_batch(ids["D"], "accepted", session=db)
         decide_batch(ids["E"], "accepted", session=db)
