@@ -134,7 +134,7 @@ if scenario is None:
     st.stop()
 
 report = ec.report(scenario)
-st.success(report.summary, icon=":material/savings:")
+st.success(widgets.escape(report.summary), icon=":material/savings:")
 currency = report.currency
 st.dataframe(
     pd.DataFrame(
@@ -175,7 +175,8 @@ st.dataframe(
 )
 st.caption(
     "All-in adds the one-off validation set to the cost of the labels wanted. Break-even: the "
-    f"volume from which the strategy costs less per correct label than {report.compared_with}, "
+    f"volume from which the strategy costs less per correct label than "
+    f"{widgets.escape(str(report.compared_with))}, "
     "and the accuracy an LLM-only strategy needs to match it. Estimated accuracies combine the "
     "parts (README: Economics); bands are 5th-95th percentiles over 10,000 draws from the "
     "measured rates' posteriors."

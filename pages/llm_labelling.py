@@ -44,7 +44,7 @@ with left:
     batch_id = upload = None
     if origin == "A delivered batch":
         if batches:
-            batch_id = widgets.batch_choice(batches, key="llm_batch")
+            batch_id = widgets.batch_choice(batches, key=f"llm_batch_{task.key}")
         else:
             st.info("No batch of this task type has labels imported yet (Labels & quality).")
     else:
@@ -58,18 +58,29 @@ with right:
         "Endpoint (blank: OpenAI)", key="llm_base_url", placeholder="http://localhost:11434/v1"
     )
     version = st.selectbox(
-        "Prompt version", [llm.DEFAULT_VERSION, *versions], index=len(versions), key="llm_prompt"
+        "Prompt version",
+        [llm.DEFAULT_VERSION, *versions],
+        index=len(versions),
+        key=f"llm_prompt_{task.key}",
     )
 
-with st.expander("Add a prompt version"), st.form("llm_prompt_form"):
+# The new version starts from the chosen one: keyed by the task type and that version.
+prompt_key = f"llm_prompt_form_{task.key}_{version}"
+with st.expander("Add a prompt version"), st.form(prompt_key):
     with session() as db:
         current = llm.template(task, version, session=db)
-    new_version = st.text_input("Version", placeholder="v2")
+    new_version = st.text_input("Version", placeholder="v2", key=f"{prompt_key}_version")
     instructions = st.text_area(
-        "Instructions (the allowed labels are appended)", current.instructions
+        "Instructions (the allowed labels are appended)",
+        current.instructions,
+        key=f"{prompt_key}_instructions",
     )
     few_shot = st.number_input(
-        "Few-shot examples from gold items with text", 0, 50, current.few_shot
+        "Few-shot examples from gold items with text",
+        0,
+        50,
+        current.few_shot,
+        key=f"{prompt_key}_few_shot",
     )
     if st.form_submit_button("Save prompt version"):
         commit(

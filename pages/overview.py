@@ -1,3 +1,4 @@
+from decimal import Decimal
 from functools import partial
 
 import streamlit as st
@@ -5,8 +6,8 @@ import streamlit as st
 from procure.delivery import build_report
 from procure.records import is_empty
 from procure.sample import load_sample
-from procure.ui import widgets
-from procure.ui.charts import burnup_figure, spend_figure
+from procure.ui import tables, widgets
+from procure.ui.charts import money_burnup_figure, spend_figure
 from procure.ui.state import as_of, commit, session, show_flash, workspace
 
 st.title("Overview")
@@ -36,57 +37,118 @@ active = report.active
 due_units = sum(r.planned_due(report.as_of) for r in active)
 problems = sum(len(r.problems) for r in active)
 
-columns = [*st.columns(3), *st.columns(3)]
-columns[0].metric("Active contracts", len(active), help="Contracts with status active.")
-if totals is None:
-    st.error(
-        f"Totals need exchange rates to {currency} for: {', '.join(report.missing_rates)}. "
-        "Add them under Vendors & contracts > Exchange rates.",
-        icon=":material/currency_exchange:",
-    )
-else:
-    columns[1].metric(
-        "Committed budget",
-        widgets.money(totals.budget, currency),
-        help="Budgets of all contracts past the draft stage, in the reporting currency.",
-    )
-    columns[2].metric(
-        "Spent",
-        widgets.money(totals.spent, currency),
-        f"{totals.spent / totals.budget:.0%} of budget" if totals.budget else None,
-        delta_color="off",
-        delta_arrow="off",
-    )
-    columns[3].metric(
-        "Projected",
-        widgets.money(totals.projected, currency),
-        widgets.money(totals.projected - totals.budget, currency) + " vs budget",
-        delta_color="inverse",
-    )
-columns[4].metric(
+
+def cash(amount: Decimal) -> str:
+    return widgets.money(amount, currency)
+
+
+work = st.columns(4)
+work[0].metric("Active contracts", len(active), help="Active and not past their end date.")
+work[1].metric(
+    "Ended, not closed",
+    len(report.ended_not_closed),
+    help="Active contracts past their end date: close them or extend them by an amendment.",
+)
+work[2].metric(
     "Accepted / due (active)",
     f"{sum(r.accepted for r in active):,} / {due_units:,}",
     help="Units accepted so far against units whose due date has passed.",
 )
-columns[5].metric("Late or short weeks", problems)
+work[3].metric("Late or short weeks", problems)
+if totals is None:
+    st.error(
+        widgets.escape(
+            f"Totals need exchange rates to {currency} for: {', '.join(report.missing_rates)}. "
+            "Add them under Vendors & contracts > Exchange rates."
+        ),
+        icon=":material/currency_exchange:",
+    )
+else:
+    spent = st.columns(4)
+    spent[0].metric(
+        "Committed budget",
+        cash(totals.budget),
+        help=f"Budgets of all contracts past the draft stage, in {currency}.",
+    )
+    spent[1].metric(
+        "Spent",
+        cash(totals.spent),
+        f"{totals.spent / totals.budget:.0%} of budget" if totals.budget else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="Accepted units at the prices their decisions froze.",
+    )
+    spent[2].metric(
+        "Pending", cash(totals.pending), help="Batches awaiting a decision, if accepted in full."
+    )
+    spent[3].metric(
+        "Projected",
+        cash(totals.projected),
+        f"{cash(totals.projected - totals.budget)} vs budget",
+        delta_color="inverse",
+        help="Spent + pending + the units still to come.",
+    )
+    billed = st.columns(4)
+    billed[0].metric("Invoiced", cash(totals.invoiced), help="The live invoices' amounts.")
+    billed[1].metric(
+        "Accrued", cash(totals.accrued), help="Accepted, not invoiced yet: owed, not billed."
+    )
+    billed[2].metric("Disputed", cash(totals.disputed), help="Amounts of over-billed invoices.")
+    billed[3].metric(
+        "Credit due", cash(totals.credit_due), help="What vendors owe back on over-billed invoices."
+    )
 
 st.subheader("Alerts")
+st.caption("Problems first (missing, late, short, over budget, disputed), then notices.")
 widgets.alerts(report.alerts)
 
 left, right = st.columns(2)
 with left:
-    widgets.plotly_chart(burnup_figure, report.burnup, "Burn-up across committed contracts")
-if totals is not None:
+    if report.money_burnup:
+        widgets.plotly_chart(
+            money_burnup_figure,
+            report.money_burnup,
+            f"Value burn-up across committed contracts ({currency})",
+            currency,
+        )
+if totals is not None and report.committed:
     with right:
         widgets.plotly_chart(spend_figure, report.committed, report.rates)
 
-st.subheader("Contracts")
-st.dataframe(widgets.contracts_table(report), hide_index=True)
+if report.ended_not_closed:
+    st.subheader("Ended, not closed")
+    st.caption(
+        "Past their end date and still active: mark them completed or terminated, or extend them "
+        "by an amendment, on Vendors & contracts."
+    )
+    widgets.table(
+        tables.ending_rows(report.ended_not_closed, report.as_of),
+        key="ended_not_closed",
+    )
 
 if report.ending_soon:
     st.subheader("Ending soon")
-    for r in report.ending_soon:
-        days = (r.contract.end_date - report.as_of).days
-        st.write(
-            f"**{r.label}** ends on {r.contract.end_date} ({days} day{'' if days == 1 else 's'} left); {r.accepted:,} of {r.planned:,} units accepted."
-        )
+    widgets.table(
+        tables.ending_rows(report.ending_soon, report.as_of),
+        key="ending_soon",
+    )
+
+st.subheader("Contracts")
+st.caption(
+    "Amounts in each contract's own currency, one currency per column"
+    + (
+        f"; the '(as {currency})' columns convert every contract at the exchange rates."
+        if len({r.contract.currency for r in report.contracts} | {currency}) > 1
+        else "."
+    )
+)
+widgets.table(
+    tables.contract_rows(report),
+    key="contracts",
+    download=widgets.file_name("procure", "contracts", report.as_of),
+    column_config={
+        "spent %": st.column_config.NumberColumn("spent %", format="%.0f%%"),
+        "vendor": st.column_config.TextColumn("vendor", pinned=True),
+        "contract": st.column_config.TextColumn("contract", pinned=True),
+    },
+)

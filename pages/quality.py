@@ -8,7 +8,7 @@ from procure import labels, quality, records
 from procure.kinds import LabelSource
 from procure.labels import Adapter
 from procure.quality import add_review, select_labels, set_rule
-from procure.ui import cached, jobs, widgets
+from procure.ui import cached, decisions, jobs, tables, widgets
 from procure.ui.charts import confusion_figure, trend_figure
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
@@ -23,11 +23,11 @@ if not task_types:
     )
     st.stop()
 
-keys = [t.key for t in task_types]
-task_key = st.selectbox("Task type", keys, key="quality_task_type")
+by_key = {t.key: t for t in task_types}
+task_key = st.selectbox("Task type", list(by_key), key="quality_task_type")
 with session() as db:
     selection = select_labels(task_key, session=db)
-    sets = labels.label_sets(session=db)
+    sets = [s for s in labels.label_sets(session=db) if s.task_type_id == by_key[task_key].id]
     task_batches = labels.batches_of(task_key, session=db)
 
 with st.expander("Import labels", expanded=not sets):
@@ -61,8 +61,10 @@ with st.expander("Import labels", expanded=not sets):
                     labels.convert(path, adapter, field or "", shown_path, upload.name)
                 shown = labels.preview(shown_path, upload.name)
                 st.caption(
-                    f"{'converted from the export' if adapter else shown.format.value}{' (gzip)' if shown.gzip else ''}; "
-                    f"columns: {', '.join(shown.columns)}"
+                    widgets.escape(
+                        f"{'converted from the export' if adapter else shown.format.value}"
+                        f"{' (gzip)' if shown.gzip else ''}; columns: {', '.join(shown.columns)}"
+                    )
                 )
                 st.dataframe(pd.DataFrame(shown.rows, columns=shown.header), hide_index=True)
             kind = st.radio(
@@ -83,7 +85,7 @@ with st.expander("Import labels", expanded=not sets):
                     st.warning(
                         "No delivered batch of this task type yet: record it on **Deliveries** first."
                     )
-                batch_id = widgets.batch_choice(task_batches, key="labels_batch")
+                batch_id = widgets.batch_choice(task_batches, key=f"labels_batch_{task_key}")
             elif kind == LabelSource.llm:
                 a, b, c = st.columns(3)
                 llm = labels.LlmRunSpec(
@@ -113,6 +115,29 @@ with st.expander("Import labels", expanded=not sets):
                     lambda stored: f"Imported {stored.rows:,} labels as {stored.name!r}.",
                 )
 
+if sets:
+    with st.expander(f"Stored label sets of this task type ({len(sets)})"):
+        refs = {b.id: b.ref for b in task_batches}
+        widgets.table(tables.label_set_rows(sets, refs), key=f"label_sets_{task_key}")
+        by_id = {s.id: s for s in sets}
+        retired = st.selectbox(
+            "Label set",
+            list(by_id),
+            format_func=lambda i: f"{by_id[i].name} ({by_id[i].source}, {by_id[i].rows:,} labels)",
+            key=f"retire_pick_{task_key}",
+        )
+        reason = widgets.confirmed(
+            "Retire label set",
+            f"retire_label_set_{retired}",
+            consequence="A retired label set drops out of every figure (agreement, reviews, "
+            "acceptance evidence); its file and record stay, so the history still names it.",
+        )
+        if reason is not None:
+            commit(
+                partial(labels.retire_label_set, retired or 0, reason=reason),
+                f"Label set {by_id[retired].name} retired.",
+            )
+
 if not selection.vendor and not selection.llm and not selection.gold:
     st.info(
         "No labels for this task type yet: import a batch's labels, an LLM run or a gold set above."
@@ -125,10 +150,10 @@ chosen_batches: tuple[int, ...] | None = None
 if labelled.batches:
     left, right = st.columns(2)
     vendors = left.multiselect(
-        "Vendors", labelled.vendors, key="quality_vendors", placeholder="all vendors"
+        "Vendors", labelled.vendors, key=f"quality_vendors_{task_key}", placeholder="all vendors"
     )
     weeks = right.multiselect(
-        "Delivery weeks", labelled.weeks, key="quality_weeks", placeholder="all weeks"
+        "Delivery weeks", labelled.weeks, key=f"quality_weeks_{task_key}", placeholder="all weeks"
     )
     chosen_batches = labelled.chosen(vendors, weeks)
     if chosen_batches == ():
@@ -186,7 +211,7 @@ if report.pairs:
         "Confusion matrix",
         list(report.pairs),
         format_func=lambda n: n.replace("_", " "),
-        key="quality_pair",
+        key=f"quality_pair_{task_key}",
     )
     first, second = shown_pair.split("_vs_")
     pair = report.pairs[shown_pair]
@@ -273,7 +298,7 @@ if selection.vendor:
     elif fitted == quality.RUNNING:
         wait_for_dawid_skene(ds_path)
     elif isinstance(fitted, dict) and fitted.get("error"):
-        st.error(f"Dawid-Skene: {fitted['error']}", icon=":material/error:")
+        st.error(widgets.escape(f"Dawid-Skene: {fitted['error']}"), icon=":material/error:")
     elif isinstance(fitted, dict) and not fitted.get("result"):
         st.info("No vendor labels to fit Dawid-Skene on.")
     elif isinstance(fitted, dict):
@@ -298,7 +323,7 @@ if selection.vendor:
 
 st.subheader("Disagreements to review")
 if not queue:
-    st.write("No unreviewed items where the vendor and the LLM disagree.")
+    st.caption("No unreviewed items where the vendor and the LLM disagree.")
 else:
     st.caption(
         "Vendor consensus and LLM differ on these items; the LLM's most confident disagreements come first. A review becomes gold."
@@ -315,12 +340,12 @@ else:
     if table.text.isna().all():
         table = table.drop(columns="text")
     st.dataframe(table, hide_index=True, key="queue_table")
-    with st.form("review_form", clear_on_submit=True):
+    with st.form(f"review_form_{task_key}", clear_on_submit=True):
         a, b, c = st.columns([2, 1, 1])
-        item = a.selectbox("Item", [q.item_id for q in queue], key="review_item")
-        label = b.selectbox("Correct label", report.labels, key="review_label")
-        reviewer = c.text_input("Reviewer", key="review_reviewer")
-        note = st.text_input("Note", key="review_note")
+        item = a.selectbox("Item", [q.item_id for q in queue], key=f"review_item_{task_key}")
+        label = b.selectbox("Correct label", report.labels, key=f"review_label_{task_key}")
+        reviewer = c.text_input("Reviewer", key=f"review_reviewer_{task_key}")
+        note = st.text_input("Note", key=f"review_note_{task_key}")
         if st.form_submit_button("Save review", type="primary"):
             commit(
                 partial(
@@ -336,73 +361,51 @@ else:
 
 if labelled.batches:
     st.subheader("Batch acceptance")
-    batch_id = widgets.batch_choice(labelled.batches, key="acceptance_batch", show_status=True)
+    batch_id = widgets.batch_choice(
+        labelled.batches, key=f"acceptance_batch_{task_key}", show_status=True
+    )
+    batch = next(b for b in labelled.batches if b.id == batch_id)
+    with session() as db:
+        last = records.latest_decision(batch, session=db)
+        currency = records.get_contract(batch.contract_id, session=db).currency
     with reported_errors():
-        evidence = cached.evidence(batch_id or 0)
+        evidence = cached.evidence(batch.id or 0)
         show = {"accept": st.success, "reject": st.error, "review more": st.info}[
             evidence.recommendation
         ]
-        show(f"Recommendation: **{evidence.recommendation}**. {evidence.reason}.")
+        show(f"Recommendation: **{evidence.recommendation}**. {widgets.escape(evidence.reason)}.")
         rule = evidence.rule
         st.caption(
             f"Rule: error rate at most {rule.max_error_rate:.1%} at 95% confidence, with at least "
             f"{rule.min_reviewed} reviewed items{' (the default; set one below)' if rule.default else ''}."
         )
-        decide, partly, change = st.columns(3)
-        if decide.button("Accept batch", key="acceptance_accept"):
-            commit(
-                partial(records.set_batch_status, batch_id=batch_id or 0, status="accepted"),
-                "Batch accepted.",
-            )
-        if decide.button("Reject batch", key="acceptance_reject"):
-            commit(
-                partial(records.set_batch_status, batch_id=batch_id or 0, status="rejected"),
-                "Batch rejected.",
-            )
-        with partly.form("partial_form"):
-            keep = st.number_input(
-                "Accept this many units",
-                min_value=1,
-                max_value=max(evidence.quantity - 1, 1),
-                step=1,
-                value=min(
-                    max(evidence.suggested_accepted_quantity or evidence.quantity - 1, 1),
-                    max(evidence.quantity - 1, 1),
-                ),
-                key="acceptance_quantity",
-            )
-            if st.form_submit_button("Partially accept"):
-                commit(
-                    partial(
-                        records.set_batch_status,
-                        batch_id=batch_id or 0,
-                        status="partially_accepted",
-                        accepted_quantity=int(keep),
-                    ),
-                    f"Batch partially accepted: {int(keep):,} units.",
-                )
-        with change.form("rule_form"):
+        decide, change = st.columns([2, 1])
+        with decide:
+            decisions.decision_panel(batch, last, evidence, key="acceptance", currency=currency)
+        # The rule belongs to the batch's contract and this task type: keyed by both.
+        rule_key = f"rule_{batch.contract_id}_{task_key}"
+        with change.form(rule_key):
             rate = st.number_input(
                 "Max error rate",
                 min_value=0.0,
                 max_value=0.99,
                 value=float(rule.max_error_rate),
                 step=0.01,
-                key="rule_rate",
+                help="A share: 0.05 is 5%.",
+                key=f"{rule_key}_rate",
             )
             minimum = st.number_input(
                 "Min reviewed items",
                 min_value=1,
                 value=int(rule.min_reviewed),
                 step=1,
-                key="rule_min",
+                key=f"{rule_key}_min",
             )
-            contract_id = next(b.contract_id for b in labelled.batches if b.id == batch_id)
-            if st.form_submit_button("Save rule"):
+            if st.form_submit_button("Save rule", key=f"{rule_key}_save"):
                 commit(
                     partial(
                         set_rule,
-                        contract_id=contract_id,
+                        contract_id=batch.contract_id,
                         task_type_key=task_key,
                         max_error_rate=repr(rate),
                         min_reviewed=int(minimum),

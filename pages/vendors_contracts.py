@@ -1,12 +1,12 @@
+from datetime import timedelta
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from procure import records
-from procure.config import today
-from procure.ui import forms, widgets
-from procure.ui.state import commit, reported_errors, session, show_flash
+from procure.ui import forms, tables, widgets
+from procure.ui.state import as_of, commit, reported_errors, session, show_flash
 
 st.title("Vendors & contracts")
 show_flash()
@@ -35,22 +35,65 @@ with tab_contracts:
             "Contract", list(choices), format_func=choices.__getitem__, key="contract_pick"
         )
         current = specs.get(chosen) if chosen is not None else None
+        timeline: list[records.VersionView] = []
+        decided: list[records.Batch] = []
+        if chosen is not None:
+            with session() as db:
+                timeline = records.amendment_timeline(chosen, session=db)
+                decided = records.decided_batches(chosen, session=db)
+            st.subheader("Amendment timeline")
+            st.caption(
+                "Version 1 is the contract as signed; each amendment is a new version from its "
+                "effective date. Units delivered before a date keep the terms in force then, and "
+                "a decided batch keeps the price it was frozen at."
+            )
+            widgets.static_table(
+                tables.timeline_rows(timeline),
+                key=f"timeline_{chosen}",
+                download=widgets.file_name(
+                    current.vendor if current else "", current.title if current else "", "versions"
+                ),
+            )
+            st.subheader("Edit the contract")
         with reported_errors():
-            document = forms.contract_form(
+            submitted = forms.contract_form(
                 f"contract_form_{chosen}",
                 [v.name for v in vendors],
                 [t.key for t in task_types],
                 current,
+                # An amendment takes effect after the newest version: by default the report
+                # date, or the day after the newest version's.
+                amend_from=max(as_of(), timeline[-1].effective_from + timedelta(days=1))
+                if timeline
+                else None,
+                amendment_required=bool(decided),
+                version=len(timeline),
             )
-            if document is not None:
+            if submitted is not None:
+                document, amendment = submitted
                 commit(
-                    partial(records.save_contract, data=document, contract_id=chosen),
-                    lambda contract: f"Contract {contract.title!r} saved.",
+                    partial(
+                        records.save_contract,
+                        data=document,
+                        contract_id=chosen,
+                        amendment=amendment,
+                    ),
+                    lambda contract: (
+                        f"Contract {contract.title!r} saved"
+                        + (f", amended from {amendment.effective_from}." if amendment else ".")
+                    ),
                 )
         if chosen is not None:
             with st.expander("Delete this contract"):
-                st.write("Deletes the contract with its price lines, schedule and batches.")
-                if st.button("Delete contract", key="delete_contract"):
+                choice = widgets.confirmed(
+                    "Delete contract",
+                    f"delete_contract_{chosen}",
+                    consequence="Deletes a contract recorded by mistake, with its price lines and "
+                    "schedule. A contract with batches is history: close it instead (status "
+                    "completed or terminated) and void batches recorded by mistake on Deliveries.",
+                    needs_reason=False,
+                )
+                if choice is not None:
                     commit(
                         partial(records.delete_contract, contract_id=chosen), "Contract deleted."
                     )
@@ -71,8 +114,18 @@ with tab_vendors:
             partial(records.save_vendor, data=values, vendor_id=vendor_id),
             lambda saved: f"Vendor {saved.name!r} saved.",
         )
-    if vendor_id is not None and st.button("Delete vendor", key="delete_vendor"):
-        commit(partial(records.delete_vendor, vendor_id=vendor_id), "Vendor deleted.")
+    if vendor_id is not None:
+        with st.expander("Delete this vendor"):
+            if (
+                widgets.confirmed(
+                    "Delete vendor",
+                    f"delete_vendor_{vendor_id}",
+                    consequence="Deletes a vendor without contracts.",
+                    needs_reason=False,
+                )
+                is not None
+            ):
+                commit(partial(records.delete_vendor, vendor_id=vendor_id), "Vendor deleted.")
 
 with tab_types:
     if task_types:
@@ -89,8 +142,20 @@ with tab_types:
             partial(records.save_task_type, data=values, task_type_id=type_id),
             lambda saved: f"Task type {saved.key!r} saved.",
         )
-    if type_id is not None and st.button("Delete task type", key="delete_task_type"):
-        commit(partial(records.delete_task_type, task_type_id=type_id), "Task type deleted.")
+    if type_id is not None:
+        with st.expander("Delete this task type"):
+            if (
+                widgets.confirmed(
+                    "Delete task type",
+                    f"delete_task_type_{type_id}",
+                    consequence="Deletes a task type no contract or label set uses.",
+                    needs_reason=False,
+                )
+                is not None
+            ):
+                commit(
+                    partial(records.delete_task_type, task_type_id=type_id), "Task type deleted."
+                )
 
 with tab_files:
     st.markdown(
@@ -128,33 +193,37 @@ with tab_fx:
         f"Totals across contracts are shown in **{base_currency}**. Each rate says how many {base_currency} "
         "one unit of the currency buys; amounts in a currency without a rate are never added."
     )
-    if rates:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "currency": r.currency,
-                        f"rate ({base_currency})": str(r.rate),
-                        "as of": r.as_of,
-                    }
-                    for r in rates
-                ]
-            ),
-            hide_index=True,
-        )
+    widgets.table(
+        [
+            {"currency": r.currency, f"rate ({base_currency})": r.rate, "as of": r.as_of}
+            for r in rates
+        ],
+        key="fx_rates",
+        column_config={
+            f"rate ({base_currency})": st.column_config.NumberColumn(
+                f"rate ({base_currency})", format="%.6f"
+            )
+        },
+        empty="No exchange rates yet.",
+    )
     with st.form("fx_form", clear_on_submit=True):
         a, b, c = st.columns(3)
-        currency = a.selectbox("Currency", forms.CURRENCIES, index=1)
-        rate_text = b.text_input(f"Rate ({base_currency} per unit)")
-        as_of = c.date_input("As of", value=today(), key="fx_as_of")
+        currency = a.selectbox("Currency", forms.CURRENCIES, index=1, key="fx_currency")
+        rate_text = b.text_input(f"Rate ({base_currency} per unit)", key="fx_rate")
+        rate_date = c.date_input("As of", value=as_of(), key="fx_as_of")
         if st.form_submit_button("Save rate"):
             commit(
-                partial(records.set_exchange_rate, currency=currency, rate=rate_text, as_of=as_of),
+                partial(
+                    records.set_exchange_rate, currency=currency, rate=rate_text, as_of=rate_date
+                ),
                 f"Rate for {currency} saved.",
             )
-    with st.form("reporting_form"):
+    with st.form(f"reporting_form_{base_currency}"):
         new_base = st.selectbox(
-            "Reporting currency", forms.CURRENCIES, index=forms.CURRENCIES.index(base_currency)
+            "Reporting currency",
+            forms.CURRENCIES,
+            index=forms.CURRENCIES.index(base_currency),
+            key=f"reporting_currency_{base_currency}",
         )
         if st.form_submit_button("Change reporting currency"):
             commit(

@@ -32,6 +32,18 @@ class BatchStatus(StrEnum):
     partially_accepted = "partially_accepted"
 
 
+class BatchEventKind(StrEnum):
+    """What happened to a batch, in its history."""
+
+    recorded = "recorded"
+    in_review = "in review"
+    decided = "decided"
+    re_decided = "re-decided"
+    reopened = "reopened"  # a decided batch back to review
+    edited = "edited"
+    voided = "voided"
+
+
 class DiscountKind(StrEnum):
     first_batch = "first_batch"  # off every batch of schedule week 1
     flat = "flat"  # off every unit

@@ -119,6 +119,12 @@ def _money(amount: Decimal, places: int = 2) -> str:
 
 
 def _confirm(question: str, yes: bool) -> None:
-    """Ask before a destructive action (``--yes`` skips); with no answer, nothing is done."""
-    if not yes and not typer.confirm(question, default=False):
-        raise typer.Abort()
+    """Ask before a destructive action (``--yes`` skips); without a yes, nothing is done."""
+    from procure.errors import InputError
+
+    try:
+        confirmed = yes or typer.confirm(question, default=False)
+    except typer.Abort:  # no answer (no terminal)
+        confirmed = False
+    if not confirmed:
+        raise InputError("not confirmed, nothing was changed (pass --yes to confirm)")

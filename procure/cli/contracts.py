@@ -140,8 +140,6 @@ def contract_amend(
     with _session(ctx) as session:
         contract = get_contract(contract_id, session=session)
         matching = [c for c in document.contracts if c.title == contract.title]
-        if len(document.contracts) == 1:
-            matching = document.contracts
         if len(matching) != 1:
             raise InputError(
                 f"expected the document to hold contract {contract.title!r} (one contract, as "
@@ -172,7 +170,8 @@ def contract_history(ctx: typer.Context, contract_id: int, as_json: JsonFlag = F
     for version in timeline:
         typer.echo(
             f"version {version.number}, effective from {version.effective_from} "
-            f"(recorded {version.recorded_at} UTC by {version.author}): {version.reason}"
+            f"(recorded {version.recorded_at:%Y-%m-%d %H:%M} UTC by {version.author}): "
+            f"{version.reason}"
         )
         for change in version.changes:
             typer.echo(f"  - {change}")

@@ -111,7 +111,6 @@ def spend_payload(report: PortfolioReport) -> dict[str, Any]:
                 "accrued": _money(r.accrued),
                 "disputed": _money(r.disputed),
                 "credit_due": _money(r.credit_due),
-                "contract_version": r.versions[-1].number,
                 "spent_share": r.spend.spent_share,
                 "projected_share": r.spend.projected_share,
                 "batches": [

@@ -12,11 +12,13 @@ from sqlmodel import Session, col, select
 from procure.delivery.report import (
     BUDGET_WARNING_SHARE,
     ENDING_SOON_DAYS,
+    NOTHING_TO_COME,
     Alert,
     ContractReport,
     ContractState,
     PortfolioReport,
     Severity,
+    contract_state,
     week_ends_of,
 )
 from procure.delivery.schedule import (
@@ -43,7 +45,7 @@ from procure.records.models import (
 )
 from procure.records.pricing import accepted_units
 from procure.records.terms import AmendableTerms
-from procure.records.versions import in_force, line_terms, terms_of
+from procure.records.versions import line_terms, terms_for, terms_of
 from procure.records.workspace import rate_table
 
 
@@ -102,7 +104,7 @@ def build_report(
         def units_burnup(task_type: str | None) -> list[BurnupPoint]:
             return _units_burnup(dues, deliveries, week_ends, as_of, task_type)  # noqa: B023
 
-        ended = contract.status is ContractStatus.active and end < as_of
+        ended = contract_state(contract, as_of) in NOTHING_TO_COME
         reports.append(
             ContractReport(
                 contract=contract,
@@ -173,7 +175,7 @@ def _line_input(
     for b in ordered:
         if key[b.task_type_id] != task_type:
             continue
-        then = line_terms(terms_of(in_force(history, b.delivered_on)), task_type) or current
+        _, prices, discounts = terms_for(history, task_type, b.delivered_on)
         facts.append(
             BatchFacts(
                 b.id or 0,
@@ -181,8 +183,8 @@ def _line_input(
                 BatchStatus(b.status),
                 b.quantity,
                 b.accepted_quantity,
-                prices=then[0],
-                discounts=then[1],
+                prices=prices,
+                discounts=discounts,
                 frozen=frozen_price(b),
             )
         )
@@ -201,10 +203,11 @@ def _in_days(days: int) -> str:
 
 
 def contract_alerts(report: ContractReport, as_of: date) -> list[Alert]:
-    """Late, short and missing deliveries, budget pressure, disputed invoices and endings of an
-    active contract (one past its end date is ``ended`` until it is closed)."""
+    """Over-billed invoices of any committed contract; late, short and missing deliveries, budget
+    pressure and endings of an active contract (one past its end date is ``ended`` until it is
+    closed)."""
     contract = report.contract
-    if contract.status != ContractStatus.active or contract.id is None:
+    if contract.status == ContractStatus.draft or contract.id is None:
         return []
     alerts = []
     name = report.label
@@ -221,6 +224,8 @@ def contract_alerts(report: ContractReport, as_of: date) -> list[Alert]:
                     f"{format_money(invoice.accepted_value, money)} accepted): credit due",
                 )
             )
+    if report.state not in (ContractState.active, ContractState.ended):
+        return alerts
     for row in report.problems:
         what = f"{name}: week {row.week} {row.task_type}"
         if row.state is WeekState.missing:

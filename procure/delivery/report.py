@@ -61,6 +61,16 @@ class ContractState(StrEnum):
     terminated = "terminated"
 
 
+NOTHING_TO_COME = (ContractState.ended, ContractState.completed, ContractState.terminated)
+
+
+def contract_state(contract: Contract, as_of: date) -> ContractState:
+    status = ContractState(contract.status.value)
+    if status is ContractState.active and contract.end_date < as_of:
+        return ContractState.ended
+    return status
+
+
 @dataclass(frozen=True)
 class ContractReport:
     contract: Contract
@@ -82,10 +92,7 @@ class ContractReport:
 
     @property
     def state(self) -> ContractState:
-        status = ContractState(self.contract.status.value)
-        if status is ContractState.active and self.contract.end_date < self.as_of:
-            return ContractState.ended
-        return status
+        return contract_state(self.contract, self.as_of)
 
     @property
     def weeks(self) -> int:

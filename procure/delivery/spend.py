@@ -8,7 +8,8 @@ and, provisionally, all units of a batch still received or in review (``pending`
   decided batch, the price frozen by its decision;
 - ``pending`` = what the undecided batches would cost if accepted in full, under the contract
   version in force on their delivery day;
-- ``remaining`` = the units still to come, priced at the next tier positions under the newest
+- ``remaining`` = the units still to come, priced at the tier positions after the last one used
+  (frozen or pending) under the newest
   terms: per task type, ``max(contracted quantity, scheduled quantity)`` minus the units spent or
   pending, allocated to the earliest scheduled weeks first (so a week-1 shortfall keeps its
   first-batch discount); nothing is still to come once a contract has ended;
@@ -76,6 +77,7 @@ class BatchCost:
     pending: bool
     list_cost: Decimal
     cost: Decimal
+    first_unit: int  # the first tier position its units take
 
     @property
     def effective_unit_price(self) -> Decimal | None:
@@ -171,6 +173,7 @@ def contract_spend(
                     is_pending,
                     price.list_cost,
                     price.cost,
+                    price.first_unit,
                 )
             )
             if is_pending:
@@ -179,9 +182,9 @@ def contract_spend(
                 spent += price.cost
         if ended:
             continue
-        units_so_far = sum(batch.units for batch in priced)
+        last_position = max((p.first_unit + p.units - 1 for p in priced), default=0)
         future = price_batches(
-            line.prices, line.discounts, future_units(line), units_before=units_so_far
+            line.prices, line.discounts, future_units(line), units_before=last_position
         )
         remaining += sum((batch.cost for batch in future), Decimal(0))
     return ContractSpend(currency, budget, spent, pending, remaining, tuple(costs))

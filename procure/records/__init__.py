@@ -30,7 +30,14 @@ if TYPE_CHECKING:
         list_contracts,
         save_contract,
     )
-    from procure.records.decisions import DECIDED, decide_batch, get_batch, latest_decision
+    from procure.records.decisions import (
+        DECIDED,
+        decide_batch,
+        decided_batches,
+        get_batch,
+        latest_decision,
+        live_batches,
+    )
     from procure.records.fx import RateTable
     from procure.records.invoices import (
         InvoiceSpec,
@@ -43,7 +50,7 @@ if TYPE_CHECKING:
         void_invoice,
     )
     from procure.records.llm_prices import delete_price, list_prices, replace_prices, save_price
-    from procure.records.models import Batch, BatchEvent, ContractVersion, Invoice
+    from procure.records.models import Batch, BatchEvent, ContractVersion, Invoice, LabelSet
     from procure.records.terms import AmendableTerms, ContractSpec
     from procure.records.transfer import export_document, import_document
     from procure.records.versions import Amendment, VersionView, amendment_timeline

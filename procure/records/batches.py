@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 
 from procure.documents import problems_error, validate
 from procure.errors import InputError
-from procure.kinds import BatchStatus
+from procure.kinds import BatchEventKind, BatchStatus
 from procure.records.catalog import task_type_by_key
-from procure.records.contracts import contract_spec, get_contract
+from procure.records.contracts import batch_fit, contract_spec, get_contract
 from procure.records.decisions import (
     DECIDED,
     add_batch_event,
@@ -30,7 +30,8 @@ from procure.records.models import (
     TaskType,
     utcnow,
 )
-from procure.records.terms import BatchSpec, ContractSpec
+from procure.records.terms import BatchSpec
+from procure.records.versions import contract_versions, in_force
 
 
 def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
@@ -41,8 +42,9 @@ def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
     return f"W{spec.week}-{spec.task_type}-{n}"
 
 
-def _check_against(spec: ContractSpec, batch: BatchSpec, where: str) -> None:
-    problems = spec.batch_problems(batch)
+def _check_against(contract: Contract, batch: BatchSpec, where: str, *, session: Session) -> None:
+    spec = contract_spec(contract, session=session)
+    problems = batch_fit(spec, contract_versions(contract.id, session=session), batch)
     if problems:
         raise problems_error(problems, where)
 
@@ -58,7 +60,7 @@ def record_batch(
     a batch recorded as decided is decided (and priced) at once."""
     spec = data if isinstance(data, BatchSpec) else validate(BatchSpec, data, "batch")
     contract = get_contract(contract_id, session=session)
-    _check_against(contract_spec(contract, session=session), spec, "batch")
+    _check_against(contract, spec, "batch", session=session)
     check_delivery_date(spec.delivered_on, as_of)
     task_type = task_type_by_key(spec.task_type, session=session)
     assert task_type is not None and task_type.id is not None  # priced, so it exists
@@ -75,7 +77,7 @@ def record_batch(
     )
     session.add(batch)
     session.flush()
-    add_batch_event(batch, "recorded", {}, _facts(batch), session=session)
+    add_batch_event(batch, BatchEventKind.recorded, {}, _facts(batch), session=session)
     if spec.status is not BatchStatus.received:
         decide_batch(
             batch.id or 0,
@@ -136,6 +138,18 @@ def edit_batch(
             "reopen it for review first (set its status to in_review with a reason)",
             field="quantity",
         )
+    if "delivered_on" in changes and BatchStatus(batch.status) in DECIDED:
+        versions = contract_versions(batch.contract_id, session=session)
+        was, now = (
+            in_force(versions, day).number
+            for day in (batch.delivered_on, edit.delivered_on or batch.delivered_on)
+        )
+        if was != now:
+            raise InputError(
+                f"batch {batch.ref!r} was decided under contract version {was}; on "
+                f"{edit.delivered_on} version {now} is in force: reopen it for review first",
+                field="delivered_on",
+            )
     if (
         "ref" in changes
         and session.exec(
@@ -152,13 +166,15 @@ def edit_batch(
     merged = BatchSpec.model_validate(
         {**before, **changes, "task_type": task_type.key, "notes": changes.get("notes", "")}
     )
-    _check_against(contract_spec(contract, session=session), merged, f"batch {batch.ref}")
+    _check_against(contract, merged, f"batch {batch.ref}", session=session)
     if "delivered_on" in changes:
         check_delivery_date(merged.delivered_on, as_of)
     batch.sqlmodel_update(changes)
     session.add(batch)
     session.flush()
-    add_batch_event(batch, "edited", before, _facts(batch), reason=reason.strip(), session=session)
+    add_batch_event(
+        batch, BatchEventKind.edited, before, _facts(batch), reason=reason.strip(), session=session
+    )
     return batch
 
 
@@ -184,7 +200,12 @@ def void_batch(batch_id: int, *, reason: str, session: Session) -> Batch:
     session.add(batch)
     session.flush()
     add_batch_event(
-        batch, "voided", {"voided": False}, {"voided": True}, reason=reason.strip(), session=session
+        batch,
+        BatchEventKind.voided,
+        {"voided": False},
+        {"voided": True},
+        reason=reason.strip(),
+        session=session,
     )
     return batch
 

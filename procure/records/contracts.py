@@ -10,15 +10,17 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from procure.documents import validate
+from procure.documents import Problem, validate
 from procure.errors import InputError, NotFoundError
-from procure.kinds import BatchStatus
+from procure.kinds import BatchEventKind, BatchStatus
 from procure.records.catalog import list_task_types, task_type_by_key, vendor_by_name
 from procure.records.decisions import (
     DECIDED,
     add_batch_event,
     check_delivery_date,
     decide_batch,
+    decided_batches,
+    frozen_spec,
     live_batches,
 )
 from procure.records.models import (
@@ -49,6 +51,7 @@ from procure.records.versions import (
     add_versions,
     contract_versions,
     record_terms,
+    terms_for,
     terms_of,
 )
 from procure.records.workspace import record_event
@@ -140,6 +143,7 @@ def contract_spec(
                 status=b.status,
                 accepted_quantity=b.accepted_quantity,
                 notes=b.notes,
+                priced=frozen_spec(b),
             )
             for b in batches
         ],
@@ -221,12 +225,18 @@ def save_contract(
             committed_budget=spec.committed_budget,
         )
     created = contract.id is None
-    decided = [] if created else _decided(contract.id, session=session)
+    decided = [] if created else decided_batches(contract.id, session=session)
     if decided and (contract.start_date != spec.start_date or contract.currency != spec.currency):
         raise InputError(
             f"contract {contract.title!r} has decided batches ({decided[0].ref!r} first); its "
             "start date and currency can no longer change",
             field="start_date" if contract.start_date != spec.start_date else "currency",
+        )
+    if not created and contract.vendor_id != vendor.id and _has_batches(contract, session=session):
+        raise InputError(
+            f"contract {contract.title!r} has batches delivered by its vendor; its vendor can no "
+            "longer change",
+            field="vendor",
         )
     contract.sqlmodel_update(
         {
@@ -240,25 +250,27 @@ def save_contract(
     )
     session.add(contract)
     session.flush()
+    keys = {t.id: t.key for t in session.exec(select(TaskType))}
+    relied = [(b.ref, keys[b.task_type_id], b.delivered_on) for b in decided]
     if spec.versions:
-        add_versions(contract, spec.versions, locked=bool(decided), session=session)
+        add_versions(contract, spec.versions, decided=relied, session=session)
     else:
         record_terms(
-            contract, spec.amendable(), amendment=amendment, locked=bool(decided), session=session
+            contract, spec.amendable(), amendment=amendment, decided=relied, session=session
         )
     _replace_terms(contract, spec, type_ids, session=session)
     _upsert_batches(contract, spec, type_ids, source=source, session=session)
-    _check_stored_batches(contract, spec, {v: k for k, v in type_ids.items()}, session=session)
+    _check_stored_batches(contract, spec, session=session)
     record_event(
         "create" if created else "update", "contract", contract.id, spec.title, session=session
     )
     return contract
 
 
-def _decided(contract_id: int | None, *, session: Session) -> list[Batch]:
-    return [
-        b for b in live_batches(contract_id, session=session) if BatchStatus(b.status) in DECIDED
-    ]
+def _has_batches(contract: Contract, *, session: Session) -> bool:
+    return (
+        session.exec(select(Batch.id).where(Batch.contract_id == contract.id)).first() is not None
+    )
 
 
 def _delete_terms(contract_id: int, *, session: Session, with_versions: bool = False) -> None:
@@ -341,7 +353,11 @@ def _upsert_batches(
             session.flush()
             recorded = {k: v for k, v in facts.items() if k != "task_type_id" and v != ""}
             add_batch_event(
-                batch, "recorded", {}, {**_jsonable(recorded), "source": source}, session=session
+                batch,
+                BatchEventKind.recorded,
+                {},
+                {**_jsonable(recorded), "source": source},
+                session=session,
             )
         else:
             changed = {k: v for k, v in facts.items() if getattr(batch, k) != v}
@@ -360,7 +376,7 @@ def _upsert_batches(
                 session.add(batch)
                 add_batch_event(
                     batch,
-                    "edited",
+                    BatchEventKind.edited,
                     _jsonable(before),
                     _jsonable(changed),
                     reason=f"document {source}",
@@ -377,6 +393,7 @@ def _upsert_batches(
             batch_spec.status,
             accepted_quantity=batch_spec.accepted_quantity,
             note=f"from document {source}",
+            carried_price=batch_spec.priced,
             session=session,
         )
 
@@ -385,21 +402,35 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
-def _check_stored_batches(
-    contract: Contract, spec: ContractSpec, keys: dict[int, str], *, session: Session
-) -> None:
-    """Batches recorded earlier must still fit the contract's new dates and price lines."""
+def batch_fit(
+    spec: ContractSpec, versions: list[ContractVersion], batch: BatchSpec
+) -> list[Problem]:
+    """What keeps a batch from fitting the contract: its week and dates against the contract,
+    its task type against the version in force on its delivery day."""
+    problems = [p for p in spec.batch_problems(batch) if p[0] != ("task_type",)]
+    try:
+        terms_for(versions, batch.task_type, batch.delivered_on)
+    except InputError as exc:
+        problems.append((("task_type",), exc.reason))
+    return problems
+
+
+def _check_stored_batches(contract: Contract, spec: ContractSpec, *, session: Session) -> None:
+    """Batches recorded earlier must still fit the contract's new dates, and the version in force
+    on their delivery day must price them."""
+    versions = contract_versions(contract.id, session=session)
+    keys = {t.id: t.key for t in session.exec(select(TaskType))}
     for batch in live_batches(contract.id, session=session):
         batch_spec = BatchSpec(
             ref=batch.ref,
-            task_type=keys.get(batch.task_type_id, f"#{batch.task_type_id}"),
+            task_type=keys[batch.task_type_id],
             week=batch.week,
             delivered_on=batch.delivered_on,
             quantity=batch.quantity,
             status=batch.status,
             accepted_quantity=batch.accepted_quantity,
         )
-        problems = spec.batch_problems(batch_spec)
+        problems = batch_fit(spec, versions, batch_spec)
         if problems:
             loc, message = problems[0]
             raise InputError(

@@ -9,7 +9,6 @@ reason and is shown as such in its history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,18 +18,19 @@ from sqlmodel import Session, col, select
 from procure.config import local_user, today
 from procure.documents import problems_error
 from procure.errors import InputError, NotFoundError
-from procure.kinds import BatchStatus
-from procure.records.models import Batch, BatchEvent, Contract, TaskType
+from procure.kinds import BatchEventKind, BatchStatus
+from procure.records.models import Batch, BatchEvent, Contract, ContractVersion, TaskType
 from procure.records.pricing import (
     PENDING,
     LineBatch,
     PricedBatch,
     accepted_units,
     billable_units,
-    price_line,
+    frozen_top,
+    price_at,
 )
-from procure.records.terms import BatchSpec
-from procure.records.versions import contract_versions, in_force, line_terms, terms_of
+from procure.records.terms import BatchSpec, FrozenPriceSpec
+from procure.records.versions import contract_versions, terms_for, terms_of
 from procure.records.workspace import record_event
 
 DECIDED = (BatchStatus.accepted, BatchStatus.rejected, BatchStatus.partially_accepted)
@@ -43,15 +43,21 @@ def get_batch(batch_id: int, *, session: Session) -> Batch:
     return batch
 
 
-def live_batches(contract_id: int | None, *, session: Session) -> list[Batch]:
-    """A contract's batches that count (not voided), in delivery order."""
-    return list(
-        session.exec(
-            select(Batch)
-            .where(Batch.contract_id == contract_id, col(Batch.voided_at).is_(None))
-            .order_by(col(Batch.delivered_on), col(Batch.id))
-        )
-    )
+def live_batches(
+    contract_id: int | None, *, session: Session, with_voided: bool = False
+) -> list[Batch]:
+    """A contract's batches that count (``with_voided``: and the voided ones), in delivery order."""
+    query = select(Batch).where(Batch.contract_id == contract_id)
+    if not with_voided:
+        query = query.where(col(Batch.voided_at).is_(None))
+    return list(session.exec(query.order_by(col(Batch.delivered_on), col(Batch.id))))
+
+
+def decided_batches(contract_id: int | None, *, session: Session) -> list[Batch]:
+    """A contract's live batches with a decision (whose cost relies on its terms)."""
+    return [
+        b for b in live_batches(contract_id, session=session) if BatchStatus(b.status) in DECIDED
+    ]
 
 
 def check_delivery_date(delivered_on: date, as_of: date | None = None) -> None:
@@ -77,48 +83,10 @@ def frozen_price(batch: Batch) -> PricedBatch | None:
     )
 
 
-@dataclass(frozen=True)
-class PricedLine:
-    """One line's batches priced in delivery order, with the version each was priced under."""
-
-    batches: list[Batch]
-    priced: list[PricedBatch]
-    versions: list[int]
-
-
-def price_contract_line(
-    contract: Contract, task_type: TaskType, batches: list[Batch], *, session: Session
-) -> PricedLine:
-    """Price a task type's live batches of ``contract`` (in delivery order): frozen ones as they
-    were frozen, the others under the version in force on their delivery day."""
-    versions = contract_versions(contract.id, session=session)
-    line: list[LineBatch] = []
-    used: list[int] = []
-    for batch in batches:
-        version = in_force(versions, batch.delivered_on)
-        terms = line_terms(terms_of(version), task_type.key)
-        if terms is None:
-            raise InputError(
-                f"batch {batch.ref!r} was delivered on {batch.delivered_on}, when version "
-                f"{version.number} of the contract had no price line for {task_type.key!r}"
-            )
-        prices, discounts = terms
-        units = billable_units(BatchStatus(batch.status), batch.quantity, batch.accepted_quantity)
-        line.append(
-            LineBatch(batch.id or 0, batch.week, units, prices, discounts, frozen_price(batch))
-        )
-        used.append(version.number)
-    return PricedLine(batches, price_line(line), used)
-
-
-def _terms_snapshot(
-    contract: Contract, task_type: TaskType, version_number: int, *, session: Session
-) -> dict[str, Any]:
-    version = next(
-        v for v in contract_versions(contract.id, session=session) if v.number == version_number
-    )
+def _terms_snapshot(version: ContractVersion, task_type: str) -> dict[str, Any]:
+    """The terms a decision froze, as kept with the batch (``Batch.priced_terms``)."""
     terms = terms_of(version)
-    line = next(line for line in terms.price_lines if line.task_type == task_type.key)
+    line = next(line for line in terms.price_lines if line.task_type == task_type)
     return {
         "contract_version": version.number,
         "effective_from": version.effective_from.isoformat(),
@@ -129,31 +97,36 @@ def _terms_snapshot(
         "discounts": [
             {"kind": d.kind.value, "percent": format(d.percent, "f")}
             for d in terms.discounts
-            if d.task_type in (None, task_type.key)
+            if d.task_type in (None, task_type)
         ],
     }
 
 
 def freeze(batch: Batch, *, session: Session) -> None:
-    """Price a decided batch where it stands on its line now and keep that price with it."""
+    """Freeze a decided batch's price: its accepted units take the tier positions after every
+    position already frozen on its line (``pricing.price_line``), under the contract version in
+    force on its delivery day."""
     contract = session.get(Contract, batch.contract_id)
     task_type = session.get(TaskType, batch.task_type_id)
     assert contract is not None and task_type is not None
-    batch.priced_cost = batch.priced_list_cost = None
+    version, prices, discounts = terms_for(
+        contract_versions(contract.id, session=session), task_type.key, batch.delivered_on
+    )
     siblings = [
-        b
+        LineBatch(b.id or 0, b.week, 0, prices, discounts, frozen_price(b))
         for b in live_batches(contract.id, session=session)
-        if b.task_type_id == batch.task_type_id
+        if b.task_type_id == batch.task_type_id and b.id != batch.id
     ]
-    line = price_contract_line(contract, task_type, siblings, session=session)
-    index = next(i for i, b in enumerate(siblings) if b.id == batch.id)
-    priced = line.priced[index]
+    units = billable_units(BatchStatus(batch.status), batch.quantity, batch.accepted_quantity)
+    priced = price_at(
+        LineBatch(batch.id or 0, batch.week, units, prices, discounts), frozen_top(siblings) + 1
+    )
     batch.priced_units = priced.units
     batch.priced_first_unit = priced.first_unit
     batch.priced_list_cost = priced.list_cost
     batch.priced_cost = priced.cost
     batch.priced_currency = contract.currency
-    batch.priced_terms = _terms_snapshot(contract, task_type, line.versions[index], session=session)
+    batch.priced_terms = _terms_snapshot(version, task_type.key)
     session.add(batch)
 
 
@@ -168,7 +141,7 @@ def _state(batch: Batch) -> dict[str, Any]:
 
 def add_batch_event(
     batch: Batch,
-    kind: str,
+    kind: BatchEventKind,
     before: dict[str, Any],
     after: dict[str, Any],
     *,
@@ -201,12 +174,15 @@ def decide_batch(
     reason: str = "",
     note: str = "",
     evidence: dict[str, Any] | None = None,
+    carried_price: FrozenPriceSpec | None = None,
 ) -> Batch:
     """Decide a batch (or reopen it for review), freezing the price of a decision.
 
     The event is ``decided``, ``re-decided``, ``reopened`` (a decided batch back to review) or
-    ``in review``. Re-deciding or reopening a decided batch needs a ``reason``; ``evidence`` is what the decider was shown
-    (reviewed items, errors, interval, rule), kept with the event.
+    ``in review``. Re-deciding or reopening a decided batch needs a ``reason``; ``evidence`` is
+    what the decider was shown (reviewed items, errors, interval, rule), kept with the event. A
+    decision that comes with its ``carried_price`` (a document moving a decided batch between
+    workspaces) keeps that price instead of freezing a new one.
     """
     batch = get_batch(batch_id, session=session)
     if batch.voided_at is not None:
@@ -243,14 +219,16 @@ def decide_batch(
     before = _state(batch)
     batch.status, batch.accepted_quantity = new_status, accepted_quantity
     session.add(batch)
-    if new_status in DECIDED:
+    if new_status in DECIDED and carried_price is not None:
+        _carry(batch, carried_price, session=session)
+    elif new_status in DECIDED:
         freeze(batch, session=session)
     else:
         _thaw(batch)
     if new_status in DECIDED:
-        kind = "re-decided" if decided_before else "decided"
+        kind = BatchEventKind.re_decided if decided_before else BatchEventKind.decided
     else:
-        kind = "reopened" if decided_before else "in review"
+        kind = BatchEventKind.reopened if decided_before else BatchEventKind.in_review
     add_batch_event(
         batch,
         kind,
@@ -265,6 +243,37 @@ def decide_batch(
     return batch
 
 
+def _carry(batch: Batch, price: FrozenPriceSpec, *, session: Session) -> None:
+    contract = session.get(Contract, batch.contract_id)
+    assert contract is not None
+    units = billable_units(BatchStatus(batch.status), batch.quantity, batch.accepted_quantity)
+    if price.units != units or price.currency != contract.currency:
+        raise InputError(
+            f"batch {batch.ref!r}: its frozen price is for {price.units} units in "
+            f"{price.currency}; the batch pays for {units} units in {contract.currency}",
+            field="priced",
+        )
+    batch.priced_units, batch.priced_first_unit = price.units, price.first_unit
+    batch.priced_list_cost, batch.priced_cost = price.list_cost, price.cost
+    batch.priced_currency, batch.priced_terms = price.currency, price.terms
+    session.add(batch)
+
+
+def frozen_spec(batch: Batch) -> FrozenPriceSpec | None:
+    """A frozen batch's price as a document carries it."""
+    price = frozen_price(batch)
+    if price is None:
+        return None
+    return FrozenPriceSpec(
+        first_unit=price.first_unit,
+        units=price.units,
+        list_cost=price.list_cost,
+        cost=price.cost,
+        currency=batch.priced_currency or "",
+        terms=batch.priced_terms or {},
+    )
+
+
 def _thaw(batch: Batch) -> None:
     batch.priced_units = batch.priced_first_unit = None
     batch.priced_cost = batch.priced_list_cost = None
@@ -276,7 +285,7 @@ def latest_decision(batch: Batch, *, session: Session) -> BatchEvent | None:
         select(BatchEvent)
         .where(
             BatchEvent.batch_id == batch.id,
-            col(BatchEvent.kind).in_(["decided", "re-decided"]),
+            col(BatchEvent.kind).in_([BatchEventKind.decided, BatchEventKind.re_decided]),
         )
         .order_by(col(BatchEvent.id).desc())
     ).first()

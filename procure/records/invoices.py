@@ -3,11 +3,16 @@
 For an invoice billing batches ``B`` (``amount`` for ``units`` units):
 
 - ``accepted_value`` = the sum of the frozen costs of the accepted units of ``B``;
-- ``difference = amount - accepted_value``: matched when zero (to the cent), over-billed when
-  positive, under-billed when negative; ``awaiting decision`` while a batch of ``B`` is undecided;
-- ``credit_due = max(0, difference)`` once every batch is decided: what the vendor owes back,
-  for units billed but rejected (``rejected_units_billed = max(0, units - accepted units)``) or
-  billed above the contract price.
+- ``difference = amount - accepted_value``, compared to the cent: matched when it rounds to
+  zero, over-billed when positive, under-billed when negative; ``awaiting decision`` while a
+  batch of ``B`` is undecided (its value is not known yet);
+- ``credit_due = difference`` of an over-billed invoice, else zero: what the vendor owes back,
+  whatever the cause (units billed but rejected, or billed above the contract price). The
+  units are reported beside it, not used in it: ``rejected_units_billed = max(0, units -
+  accepted units of B)``.
+
+Money decides the state because money is what is paid; a unit count that disagrees with an
+amount that matches is shown (``rejected_units_billed``) for the lead to query.
 """
 
 from __future__ import annotations
@@ -81,9 +86,7 @@ class Reconciliation:
 
     @property
     def credit_due(self) -> Decimal:
-        if self.state is InvoiceState.awaiting_decision:
-            return Decimal(0)
-        return max(Decimal(0), self.difference)
+        return self.difference if self.state is InvoiceState.over_billed else Decimal(0)
 
     @property
     def disputed(self) -> bool:
@@ -164,7 +167,11 @@ def add_invoice(
     same_number = session.exec(
         select(Invoice)
         .join(Contract, col(Contract.id) == col(Invoice.contract_id))
-        .where(Contract.vendor_id == contract.vendor_id, Invoice.number == spec.number)
+        .where(
+            Contract.vendor_id == contract.vendor_id,
+            Invoice.number == spec.number,
+            col(Invoice.voided_at).is_(None),
+        )
     ).first()
     if same_number is not None:
         raise InputError(

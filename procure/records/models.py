@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from procure.kinds import (
+    BatchEventKind,
     BatchStatus,
     ContractStatus,
     DiscountKind,
@@ -240,7 +241,7 @@ class BatchEvent(SQLModel, table=True):
     batch_id: int = Field(foreign_key="batch.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=200)
-    kind: str = Field(max_length=40)
+    kind: BatchEventKind = Field(sa_type=StrEnumType(BatchEventKind))
     before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     reason: str = ""
@@ -266,9 +267,9 @@ class ContractVersion(SQLModel, table=True):
 
 
 class Invoice(SQLModel, table=True):
-    """A vendor's invoice for some of a contract's batches, reconciled against their frozen cost."""
+    """A vendor's invoice for some of a contract's batches, reconciled against their frozen cost.
+    Its number is unique among the vendor's live invoices (a voided one's may be entered again)."""
 
-    __table_args__ = (UniqueConstraint("contract_id", "number"),)
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
     number: str = Field(max_length=120)

@@ -4,9 +4,15 @@ Pricing belongs to the records: a decision freezes what a batch cost, in the sam
 that records it, and the delivery reports price the undecided batches with the same functions.
 
 Tiers are *graduated* (like tax brackets): a price line costs ``base_price`` per unit from unit 1,
-and each tier sets the price of every unit from its ``from_unit`` on, until the next tier starts.
-Units are numbered over the line's billable units in delivery order (delivery date, then
-record id), so a batch that straddles a threshold pays both prices.
+and each tier sets the price of every unit from its ``from_unit`` on, until the next tier starts,
+so a batch that straddles a threshold pays both prices.
+
+Tier positions are consumed by decisions, once: a decided batch's units take the positions
+right after the highest position any frozen batch of the line holds, in the order decisions are
+made, and keep them (a re-decision takes new positions; the old ones stay consumed). Undecided
+batches are priced provisionally after every frozen position, in delivery order (delivery date,
+then record id), and the units still to come after them. No position is ever paid twice, and a
+frozen price depends on nothing decided after it.
 
 Discounts are percentages off. A ``first_batch`` discount applies to batches of schedule week 1;
 a ``flat`` discount to every unit. Several applicable discounts compound multiplicatively:
@@ -141,29 +147,40 @@ class LineBatch:
     frozen: PricedBatch | None = None
 
 
+def frozen_top(batches: Sequence[LineBatch]) -> int:
+    """The highest tier position a frozen batch of the line holds (0 when none does)."""
+    return max(
+        (b.frozen.first_unit + b.frozen.units - 1 for b in batches if b.frozen and b.frozen.units),
+        default=0,
+    )
+
+
 def price_line(batches: Sequence[LineBatch]) -> list[PricedBatch]:
-    """Price one line's batches in delivery order, each under its own terms.
+    """Price one line's batches (given in delivery order), each under its own terms: frozen ones
+    as frozen, the others from the position after ``frozen_top`` on (see the module docstring).
 
-    Units are numbered over the line's billable units; a frozen batch keeps its price and
-    advances the numbering by its frozen units, so later batches continue after it.
-
-    >>> two = PriceSchedule(Decimal("2.00"))
-    >>> frozen = PricedBatch(1, 10, 1, Decimal("10.00"), Decimal("10.00"))  # frozen at 1.00
-    >>> [p.cost for p in price_line([LineBatch(1, 1, 10, two, (), frozen), LineBatch(2, 2, 5, two, ())])]
-    [Decimal('10.00'), Decimal('10.00')]
+    >>> two = PriceSchedule(Decimal("2.00"), (Tier(11, Decimal("1.00")),))
+    >>> frozen = PricedBatch(2, 10, 1, Decimal("20.00"), Decimal("20.00"))  # units 1-10
+    >>> [(p.first_unit, p.cost) for p in price_line(
+    ...     [LineBatch(1, 1, 5, two, ()), LineBatch(2, 2, 10, two, (), frozen)])]
+    [(11, Decimal('5.00')), (1, Decimal('20.00'))]
     """
+    position = frozen_top(batches)
     priced = []
-    position = 0
     for batch in batches:
         if batch.frozen is not None:
             priced.append(batch.frozen)
-            position += batch.frozen.units
             continue
-        list_cost = batch.prices.cost_of_units(position + 1, batch.units)
-        cost = list_cost * discount_factor(batch.discounts, batch.week)
-        priced.append(PricedBatch(batch.batch_id, batch.units, position + 1, list_cost, cost))
+        priced.append(price_at(batch, position + 1))
         position += batch.units
     return priced
+
+
+def price_at(batch: LineBatch, first_unit: int) -> PricedBatch:
+    """A batch's units priced from tier position ``first_unit`` on, discounts applied."""
+    list_cost = batch.prices.cost_of_units(first_unit, batch.units)
+    cost = list_cost * discount_factor(batch.discounts, batch.week)
+    return PricedBatch(batch.batch_id, batch.units, first_unit, list_cost, cost)
 
 
 def price_batches(
@@ -187,8 +204,7 @@ def price_batches(
     priced = []
     position = units_before
     for batch in batches:
-        list_cost = schedule.cost_of_units(position + 1, batch.units)
-        cost = list_cost * discount_factor(discounts, batch.week)
-        priced.append(PricedBatch(batch.batch_id, batch.units, position + 1, list_cost, cost))
+        line = LineBatch(batch.batch_id, batch.week, batch.units, schedule, tuple(discounts))
+        priced.append(price_at(line, position + 1))
         position += batch.units
     return priced

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from procure.documents import Problem, Spec, problems_error
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
@@ -70,6 +71,20 @@ class DiscountSpec(Spec):
     task_type: str | None = None
 
 
+class FrozenPriceSpec(Spec):
+    """A decided batch's frozen price as a document carries it (``Batch.priced_*``): moved to
+    another workspace, a decided batch keeps what it cost."""
+
+    first_unit: int = Field(ge=1)
+    units: int = Field(ge=0)
+    list_cost: Decimal = Field(ge=0, allow_inf_nan=False)
+    cost: Decimal = Field(ge=0, allow_inf_nan=False)
+    currency: str
+    terms: dict[str, Any] = {}
+
+    _currency = field_validator("currency")(check_currency)
+
+
 class BatchSpec(Spec):
     ref: str | None = None
     task_type: str = Field(min_length=1)
@@ -79,6 +94,7 @@ class BatchSpec(Spec):
     status: BatchStatus = BatchStatus.received
     accepted_quantity: int | None = None
     notes: str = ""
+    priced: FrozenPriceSpec | None = None
 
     def problems(self) -> list[Problem]:
         partial = self.status is BatchStatus.partially_accepted
@@ -114,6 +130,14 @@ class AmendableTerms(Spec):
     discounts: list[DiscountSpec] = []
     price_lines: list[PriceLineSpec] = []
     schedule: list[ScheduleSpec] = []
+
+    @model_validator(mode="after")
+    def _in_canonical_order(self) -> AmendableTerms:
+        """The same terms compare equal whatever order a document lists them in."""
+        self.price_lines.sort(key=lambda line: line.task_type)
+        self.discounts.sort(key=lambda d: (d.kind.value, d.task_type or "", d.percent))
+        self.schedule.sort(key=lambda e: (e.week, e.task_type))
+        return self
 
 
 class VersionSpec(AmendableTerms):

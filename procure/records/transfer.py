@@ -249,6 +249,7 @@ def export_document(
         if not contract["versions"]:
             contract.pop("versions")
         for batch in contract.get("batches", []):
-            if batch["accepted_quantity"] is None:
-                batch.pop("accepted_quantity")
+            for optional in ("accepted_quantity", "priced"):
+                if batch[optional] is None:
+                    batch.pop(optional)
     return dump(data, fmt)

@@ -3,8 +3,9 @@ its effective date. Units delivered on a day are priced by the version in force 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -33,7 +34,7 @@ class VersionView:
     effective_from: date
     reason: str
     author: str
-    recorded_at: str
+    recorded_at: datetime
     changes: tuple[str, ...]
 
 
@@ -80,19 +81,37 @@ def line_terms(
     return schedule, discounts
 
 
+def terms_for(
+    versions: list[ContractVersion], task_type: str, delivered_on: date
+) -> tuple[ContractVersion, PriceSchedule, tuple[DiscountRule, ...]]:
+    """The version in force on a delivery day, with its price line for ``task_type``; an
+    ``InputError`` when that version prices no such line."""
+    version = in_force(versions, delivered_on)
+    terms = line_terms(terms_of(version), task_type)
+    if terms is None:
+        raise InputError(
+            f"on {delivered_on} the contract (version {version.number}, effective from "
+            f"{version.effective_from}) has no price line for task type {task_type!r}",
+            field="task_type",
+        )
+    return version, *terms
+
+
 def record_terms(
     contract: Contract,
     terms: AmendableTerms,
     *,
     session: Session,
     amendment: Amendment | None,
-    locked: bool,
+    decided: Sequence[tuple[str, str, date]],
 ) -> ContractVersion | None:
     """Keep the version history in step with a save of ``contract``'s terms.
 
-    A new contract gets version 1. Changed terms become a new version with ``amendment``; without
-    one they replace the newest version in place, unless ``locked`` (a decision relies on the
-    terms), which is refused with how to amend. Returns the version written, if any.
+    A new contract gets version 1. Changed terms become a new version with ``amendment``. Without
+    one they replace version 1 in place while nothing relies on it; once a batch is decided
+    (``decided``: ref, task type and delivery day of each) or the contract was amended, that is
+    refused with how to amend. An amendment may not reach back over a decided batch's price line,
+    nor change the plan of weeks already due. Returns the version written, if any.
     """
     versions = contract_versions(contract.id, session=session)
     document = terms.model_dump(mode="json")
@@ -113,9 +132,12 @@ def record_terms(
             raise InputError("the amendment changes none of the terms", field="amendment")
         return None
     if amendment is None:
-        if locked:
+        if decided or len(versions) > 1:
+            relied = (
+                "decided batches whose cost relies on" if decided else "an amendment history of"
+            )
             raise InputError(
-                f"contract {contract.title!r} has decided batches whose cost relies on its terms; "
+                f"contract {contract.title!r} has {relied} its terms; "
                 "change them through an amendment with an effective date and a reason "
                 f"(`procure contract amend {contract.id} FILE --effective YYYY-MM-DD --reason TEXT`, "
                 "or 'Effective from' and 'Reason' in the contract form)",
@@ -140,6 +162,7 @@ def record_terms(
             f"({contract.start_date} to {terms.end_date})",
             field="effective_from",
         )
+    _check_reach(contract, terms_of(latest), terms, amendment.effective_from, decided)
     version = ContractVersion(
         contract_id=contract.id or 0,
         number=latest.number + 1,
@@ -162,11 +185,21 @@ def record_terms(
 
 
 def add_versions(
-    contract: Contract, versions: list[VersionSpec], *, locked: bool, session: Session
+    contract: Contract,
+    versions: list[VersionSpec],
+    *,
+    decided: Sequence[tuple[str, str, date]],
+    session: Session,
 ) -> None:
     """Keep a document's version history: the recorded versions must be its first ones (history
-    is never rewritten); the ones after them are added as amendments."""
+    is never rewritten, nor left behind); the ones after them are added as amendments."""
     stored = contract_versions(contract.id, session=session)
+    if len(versions) < len(stored):
+        raise InputError(
+            f"the document holds {len(versions)} versions of the contract's terms, the workspace "
+            f"{len(stored)}; export the contract again to edit its newest terms",
+            field="versions",
+        )
     for i, version in enumerate(versions):
         terms = version.amendable()
         if i < len(stored):
@@ -178,10 +211,45 @@ def add_versions(
                 )
             continue
         amendment = Amendment(version.effective_from, version.reason) if i else None
-        written = record_terms(contract, terms, amendment=amendment, locked=locked, session=session)
+        written = record_terms(
+            contract, terms, amendment=amendment, decided=decided, session=session
+        )
         if written is not None and i == 0 and version.reason:
             written.reason = version.reason
         session.flush()
+
+
+def _check_reach(
+    contract: Contract,
+    before: AmendableTerms,
+    after: AmendableTerms,
+    effective_from: date,
+    decided: Sequence[tuple[str, str, date]],
+) -> None:
+    """An amendment changes what is to come: not the price of a batch decided under the terms
+    in force on its delivery day, nor the plan of a week already due."""
+    for ref, task_type, delivered_on in decided:
+        if delivered_on >= effective_from and line_terms(before, task_type) != line_terms(
+            after, task_type
+        ):
+            raise InputError(
+                f"batch {ref!r}, delivered on {delivered_on}, was decided under the {task_type} "
+                f"price line then in force; an amendment of that line takes effect after "
+                f"{delivered_on} (or reopen the batch for review first)",
+                field="effective_from",
+            )
+    old_plan = {(e.week, e.task_type): e.quantity for e in before.schedule}
+    new_plan = {(e.week, e.task_type): e.quantity for e in after.schedule}
+    for week, task_type in sorted(old_plan.keys() | new_plan.keys()):
+        due = min(contract.start_date + timedelta(days=7 * week - 1), before.end_date)
+        if due < effective_from and old_plan.get((week, task_type)) != new_plan.get(
+            (week, task_type)
+        ):
+            raise InputError(
+                f"week {week} of {task_type} was due on {due}, before the amendment takes "
+                "effect; the plan of a week already due is evidence and stays as it was",
+                field="schedule",
+            )
 
 
 def amendment_timeline(contract_id: int, *, session: Session) -> list[VersionView]:
@@ -200,7 +268,7 @@ def amendment_timeline(contract_id: int, *, session: Session) -> list[VersionVie
                 effective_from=version.effective_from,
                 reason=version.reason,
                 author=version.author,
-                recorded_at=f"{version.recorded_at:%Y-%m-%d %H:%M}",
+                recorded_at=version.recorded_at,
                 changes=changes,
             )
         )

@@ -110,12 +110,12 @@ def spend_figure(reports: Sequence[ContractReport], rates: RateTable) -> go.Figu
     )
     figure.update_layout(
         barmode="stack",
-        title=f"Spend vs budget ({rates.reporting})",
-        xaxis_title=f"{rates.reporting} (converted at the exchange rates)",
+        title=f"Spend vs budget ({rates.reporting}, converted at the exchange rates)",
+        xaxis_title=rates.reporting,
         xaxis_rangemode="tozero",
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18 - 0.4 / len(reports)},
         margin={"t": 50, "b": 10},
-        height=120 + 45 * len(reports),
+        height=220 + 45 * len(reports),
     )
     figure.update_yaxes(autorange="reversed")
     return figure
@@ -128,8 +128,8 @@ def confusion_figure(
     figure = go.Figure(
         go.Heatmap(
             z=counts,
-            x=list(labels),
-            y=list(labels),
+            x=[_title(label) for label in labels],
+            y=[_title(label) for label in labels],
             colorscale="Blues",
             text=counts,
             texttemplate="%{text}",
@@ -137,11 +137,12 @@ def confusion_figure(
         )
     )
     figure.update_layout(
-        xaxis_title=columns,
-        yaxis_title=rows,
+        title=_title(f"Confusion matrix: {rows} vs {columns} (items)"),
+        xaxis_title=_title(columns),
+        yaxis_title=_title(rows),
         yaxis_autorange="reversed",
-        margin={"t": 30, "b": 10},
-        height=360,
+        margin={"t": 50, "b": 10},
+        height=380,
     )
     return figure
 
@@ -174,7 +175,8 @@ def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
     )
     figure.update_layout(
         title="Vendor vs LLM by delivery week",
-        xaxis_title="week",
+        xaxis_title="delivery week",
+        yaxis_title="agreement (share) and Cohen's kappa",
         xaxis_dtick=1,
         yaxis_range=[-0.1, 1.05],
         legend={"orientation": "h", "y": -0.25},

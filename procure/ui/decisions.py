@@ -87,13 +87,10 @@ def decision_panel(
 ) -> None:
     """The decision of ``batch``: the buttons for an undecided one, the standing and a
     re-decision (reason required) for a decided one. ``key`` names the page's copy."""
-    if evidence is not None:
-        st.caption(
-            "Recorded with the decision: "
-            + widgets.escape(tables.evidence_text(to_json(evidence)))
-            + "."
-        )
+    shown = None if evidence is None else widgets.escape(tables.evidence_text(to_json(evidence)))
     if not decided(batch):
+        if shown:
+            st.caption(f"Evidence, kept with the decision: {shown}.")
         with st.form(f"{key}_decide_{batch.id}"):
             units = _units(batch, evidence, key)
             note = st.text_input("Note (optional)", key=f"{key}_note_{batch.id}")
@@ -136,6 +133,8 @@ def decision_panel(
             )
         )
     with st.expander("Re-decide this batch (needs a reason)"):
+        if shown:
+            st.caption(f"Evidence now, kept with the re-decision: {shown}.")
         current = BatchStatus(batch.status)
         options = [
             s for s in RE_DECISIONS if s is not current or current is BatchStatus.partially_accepted

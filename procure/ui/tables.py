@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from procure.delivery import MONEY_FIELDS, ContractReport, PortfolioReport, money_of
-from procure.records import Batch, BatchEvent, Reconciliation, VersionView
-from procure.records.models import LabelSet
+from procure.money import format_amount
+from procure.records import Batch, BatchEvent, LabelSet, Reconciliation, VersionView
 
 Row = dict[str, Any]
 UNIT_PRICE = Decimal("0.000001")  # a derived unit price, to a millionth of the currency
@@ -46,17 +46,10 @@ def contract_rows(report: PortfolioReport) -> list[Row]:
         c = r.contract
         amounts = {**money_of(r), "projected": r.spend.projected}
         row: Row = {
-            "id": c.id,
             "vendor": r.vendor.name,
             "contract": c.title,
             "state": r.state.value,
             "currency": c.currency,
-            "start": c.start_date,
-            "end": c.end_date,
-            "accepted": r.accepted,
-            "planned": r.planned,
-            "spent %": r.spend.spent_share,
-            "late or short weeks": len(r.problems),
         }
         missing = bool(report.rates.missing({c.currency}))
         for name in CONTRACT_MONEY:
@@ -68,6 +61,17 @@ def contract_rows(report: PortfolioReport) -> list[Row]:
                 row[f"{_field(name)} (as {reporting})"] = (
                     None if missing else report.rates.to_reporting(amounts[name], c.currency)
                 )
+        row.update(
+            {
+                "spent %": None if r.spend.spent_share is None else 100 * r.spend.spent_share,
+                "accepted": r.accepted,
+                "planned": r.planned,
+                "late or short weeks": len(r.problems),
+                "start": c.start_date,
+                "end": c.end_date,
+                "id": c.id,
+            }
+        )
         rows.append(row)
     return rows
 
@@ -149,29 +153,35 @@ def batch_rows(report: ContractReport) -> list[Row]:
 def invoice_rows(invoices: Sequence[Reconciliation], currency: str) -> list[Row]:
     return [
         {
-            "id": r.invoice.id,
             "number": r.invoice.number,
             "issued on": r.invoice.issued_on,
-            "bills": [b.ref for b in r.batches],
-            "units billed": r.invoice.units,
+            "state": r.state.value,
             f"amount ({currency})": r.invoice.amount,
-            "accepted units": r.accepted_units,
             f"accepted value ({currency})": r.accepted_value,
             f"difference ({currency})": r.difference,
-            "state": r.state.value,
-            "rejected units billed": r.rejected_units_billed,
             f"credit due ({currency})": r.credit_due,
+            "units billed": r.invoice.units,
+            "accepted units": r.accepted_units,
+            "rejected units billed": r.rejected_units_billed,
+            "bills": [b.ref for b in r.batches],
             "paid on": r.invoice.paid_on,
             "notes": r.invoice.notes,
             "recorded by": r.invoice.recorded_by,
+            "id": r.invoice.id,
         }
         for r in invoices
     ]
 
 
-def _shown(value: Any) -> str:
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _shown(key: str, value: Any) -> str:
     if value is None or value == "":
         return "none"
+    if key == "cost":  # stored as an exact decimal string
+        return format_amount(Decimal(str(value)))
     return status_text(value) if isinstance(value, str) else f"{value}"
 
 
@@ -181,11 +191,11 @@ LABELS = {"accepted_quantity": "accepted units", "delivered_on": "delivered on"}
 def change_text(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     """What an event changed, as ``field: before -> after`` (a recording lists the facts)."""
     if kind == "recorded":
-        return ", ".join(f"{LABELS.get(k, k)} {_shown(v)}" for k, v in after.items() if v != "")
+        return ", ".join(f"{LABELS.get(k, k)} {_shown(k, v)}" for k, v in after.items() if v != "")
     if kind == "voided":
         return "voided: drops out of every figure"
     changed = [
-        f"{LABELS.get(k, k)}: {_shown(before.get(k))} -> {_shown(after.get(k))}"
+        f"{LABELS.get(k, k)}: {_shown(k, before.get(k))} -> {_shown(k, after.get(k))}"
         for k in dict.fromkeys([*before, *after])
         if before.get(k) != after.get(k)
     ]
@@ -193,7 +203,7 @@ def change_text(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) 
 
 
 def _share(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.1%}"
+    return "n/a" if value is None else f"{float(value):.1%}"
 
 
 def evidence_text(evidence: Mapping[str, Any] | None) -> str:
@@ -206,7 +216,7 @@ def evidence_text(evidence: Mapping[str, Any] | None) -> str:
     ci = f", 95% CI {_share(interval[0])} to {_share(interval[1])}" if interval else ""
     rule = evidence.get("rule") or {}
     return (
-        f"{evidence.get('reviewed', 0):,} reviewed, {evidence.get('errors', 0):,} errors "
+        f"{evidence.get('reviewed', 0):,} reviewed, {_plural(evidence.get('errors', 0), 'error')} "
         f"(error rate {_share(evidence.get('error_rate'))}{ci}); rule: at most "
         f"{_share(rule.get('max_error_rate'))} with {rule.get('min_reviewed', '-')} reviewed; "
         f"advice: {evidence.get('recommendation', '-')}"

@@ -125,7 +125,7 @@ def batch_choice(batches: Sequence[Batch], key: str, *, show_status: bool = Fals
 
     def describe(batch_id: int | None) -> str:
         batch = by_id[batch_id]
-        status = f", {batch.status}" if show_status else ""
+        status = f", {str(batch.status).replace('_', ' ')}" if show_status else ""
         return f"{batch.ref} (week {batch.week}, {batch.quantity:,} units{status})"
 
     chosen: int | None = st.selectbox("Batch", list(by_id), key=key, format_func=describe)
@@ -227,8 +227,40 @@ def table(
             config[column] = units_column(column)
     config.update(column_config or {})
     st.dataframe(
-        frame, hide_index=True, column_config=config, key=f"{key}_table", width="stretch", **options
+        frame,
+        hide_index=True,
+        column_config=config,
+        key=f"{key}_table",
+        width="stretch",
+        placeholder="",
+        **options,
     )
+    if download:
+        st.download_button(
+            "Download CSV",
+            csv_bytes(rows),
+            file_name=download,
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def static_table(
+    rows: Sequence[Mapping[str, Any]], *, key: str, download: str | None = None, empty: str = ""
+) -> None:
+    """A short table whose cells wrap (a history, a timeline): every cell shown as typed (st.table
+    renders Markdown, so user text is escaped), with a CSV of the exact values."""
+    if not rows:
+        st.caption(empty or "Nothing yet.")
+        return
+    columns = columns_of(rows)
+    frame = pd.DataFrame(
+        [[escape(csv_value(row.get(c))) for c in columns] for row in rows],
+        columns=[escape(c) for c in columns],
+    )
+    st.table(frame, hide_index=True, border="horizontal")
     if download:
         st.download_button(
             "Download CSV",

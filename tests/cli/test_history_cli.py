@@ -112,7 +112,7 @@ def test_decide_edit_void_and_history(
     # Voiding asks to confirm; with no answer nothing happens.
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, _, err = cli(capsys, home, "batch", "void", week4, "--reason", "duplicate")
-    assert code == 1 and "aborted" in err and "NW-PP-04" in batches(capsys, home)
+    assert code == 2 and "not confirmed" in err and "NW-PP-04" in batches(capsys, home)
     assert cli(capsys, home, "batch", "void", week4, "--reason", "duplicate", "--yes")[0] == 0
     assert "NW-PP-04" not in batches(capsys, home)
     code, out, _ = cli(capsys, home, "spend", "-c", "1", "--json")

@@ -61,12 +61,12 @@ CONTRACT: dict[str, Any] = {
             "task_type": "pref_pair",
             "unit_price": "2.00",
             "quantity": 6000,
-            "tiers": [{"from_unit": 4001, "unit_price": "1.50"}],
+            "tiers": [{"from_unit": 2501, "unit_price": "1.50"}],
         }
     ],
     "schedule": [{"week": w, "task_type": "pref_pair", "quantity": 1000} for w in range(1, 7)],
 }
-# The amendment: 2.50 a pair, 2.00 from pair 4,001 on, for units delivered from week 4.
+# The amendment: 2.50 a pair, 2.00 from pair 2,501 on, for units delivered from week 4.
 AMENDED = {
     **CONTRACT,
     "price_lines": [
@@ -74,7 +74,7 @@ AMENDED = {
             "task_type": "pref_pair",
             "unit_price": "2.50",
             "quantity": 6000,
-            "tiers": [{"from_unit": 4001, "unit_price": "2.00"}],
+            "tiers": [{"from_unit": 2501, "unit_price": "2.00"}],
         }
     ],
 }
@@ -87,25 +87,31 @@ DELIVERIES = [  # (ref, week, delivered on)
     ("F", 6, date(2026, 11, 14)),
 ]
 
-# By hand. Units are numbered over the line's billable units in delivery order.
-# A: units 1-1,000 at 2.00, first batch -10%                  = 1,800.00
-# B: rejected, then re-decided: 800 accepted, units 1,001-1,800 at 2.00 = 1,600.00
-# C: delivered before the amendment: units 1,801-2,800 at 2.00 = 2,000.00
-# D: after it: units 2,801-3,800 at 2.50                       = 2,500.00
-# E: units 3,801-4,000 at 2.50 + 4,001-4,800 at 2.00           = 500 + 1,600 = 2,100.00
-# F: in review (pending): units 4,801-5,800 at 2.00            = 2,000.00
-# Still to come: 6,000 contracted - 5,800 billable = 200 (week 6's shortfall) at 2.00 = 400.00
-COSTS = {"A": D("1800"), "B": D("1600"), "C": D("2000"), "D": D("2500"), "E": D("2100")}
-SPENT = sum(COSTS.values())  # 10,000.00
+# By hand. Tier positions are taken by decisions, in the order they are made, after every
+# position already frozen on the line; undecided batches follow, in delivery order.
+# A accepted:  units 1-1,000 at 2.00, first batch -10%                      = 1,800.00
+# B rejected:  no units
+# C accepted:  units 1,001-2,000 at 2.00 (delivered before the amendment)   = 2,000.00
+# B re-decided, 800 accepted: units 2,001-2,800 under version 1 (delivered 10-17):
+#              500 x 2.00 + 300 x 1.50                                      = 1,450.00
+# D accepted:  units 2,801-3,800 under version 2 (delivered 10-31): x 2.00   = 2,000.00
+# E accepted:  units 3,801-4,800 under version 2: x 2.00                    = 2,000.00
+# F in review (pending): units 4,801-5,800 at 2.00                          = 2,000.00
+# Still to come: 6,000 contracted - 5,800 billable = 200 (week 6's shortfall), units
+# 5,801-6,000 at 2.00 = 400.00
+COSTS = {"A": D("1800"), "B": D("1450"), "C": D("2000"), "D": D("2000"), "E": D("2000")}
+FIRST_UNITS = {"A": 1, "B": 2001, "C": 1001, "D": 2801, "E": 3801, "F": 4801}
+SPENT = sum(COSTS.values())  # 9,250.00
 PENDING = D("2000")
 REMAINING = D("400")
 # INV-1 bills A (1,000 units, 1,800.00): matched.
-# INV-2 bills B and C as 2,000 units at 2.00 = 4,000.00; accepted: 1,600 + 2,000 = 3,600.00
-#   -> over-billed by 400.00, 200 rejected units billed, credit due 400.00 (disputed: 4,000.00).
-# D and E are accepted and not invoiced: accrued 2,500 + 2,100 = 4,600.00.
+# INV-2 bills what was delivered 10-15 to 10-25 (B and C) as 2,000 units at 2.00 = 4,000.00;
+#   accepted: 1,450 + 2,000 = 3,450.00 -> over-billed by 550.00, 200 rejected units billed,
+#   credit due 550.00 (disputed: the invoice's 4,000.00).
+# D and E are accepted and not invoiced: accrued 2,000 + 2,000 = 4,000.00.
 INVOICED = D("5800")
-ACCRUED = D("4600")
-CREDIT_DUE = D("400")
+ACCRUED = D("4000")
+CREDIT_DUE = D("550")
 DISPUTED = D("4000")
 
 
@@ -214,7 +220,9 @@ def test_every_figure_equals_the_hand_computation(workspace: Workspace) -> None:
     assert _costs(report) == COSTS
     spend = report.spend
     assert (spend.spent, spend.pending, spend.remaining) == (SPENT, PENDING, REMAINING)
-    assert spend.projected == SPENT + PENDING + REMAINING == D("12400")
+    assert spend.projected == SPENT + PENDING + REMAINING == D("11650")
+    firsts = {b.ref: c.first_unit for b, c in zip(report.batches, spend.batches, strict=True)}
+    assert firsts == FIRST_UNITS
     assert (report.invoiced, report.accrued, report.credit_due, report.disputed) == (
         INVOICED,
         ACCRUED,
@@ -226,13 +234,13 @@ def test_every_figure_equals_the_hand_computation(workspace: Workspace) -> None:
     assert [b.ref for b in second.batches] == ["B", "C"]
     assert (second.state.value, second.difference, second.rejected_units_billed) == (
         "over-billed",
-        D("400"),
+        D("550"),
         200,
     )
     # The frozen terms name the version each batch was priced under.
     versions = {b.ref: (b.priced_terms or {}).get("contract_version") for b in report.batches}
     assert versions == {"A": 1, "B": 1, "C": 1, "D": 2, "E": 2, "F": None}
-    assert any("over-bills by $400.00" in a.message for a in _alerts(workspace))
+    assert any("over-bills by $550.00" in a.message for a in _alerts(workspace))
 
 
 def _alerts(workspace: Workspace) -> list[Any]:
@@ -254,7 +262,7 @@ def test_the_cli_reports_the_same_figures(
         "spent": SPENT,
         "pending": PENDING,
         "remaining": REMAINING,
-        "projected": D("12400"),
+        "projected": D("11650"),
     }
     money = {k: D(contract[k]) for k in ("invoiced", "accrued", "credit_due", "disputed")}
     assert money == {
@@ -278,7 +286,7 @@ def test_the_cli_reports_the_same_figures(
     assert events[-1]["after"] == {
         "status": "partially_accepted",
         "accepted_quantity": 800,
-        "cost": "1600.00",
+        "cost": "1450.00",
         "currency": "USD",
     }
     assert events[-1]["reason"] == "vendor relabelled 200 items; 800 pass review"
@@ -289,24 +297,41 @@ def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Wor
     with Session(workspace.engine) as db:
         contract_id = get_batch(ids["A"], session=db).contract_id
         spec = contract_spec(get_contract(contract_id, session=db), session=db)
-    # An amendment effective before batch E's delivery, corrections of decided batches' facts, a
-    # void of the pending batch, an invoice voided: every decided cost stays as it was.
+    # An amendment (after E's delivery), corrections of decided batches' facts, a void of the
+    # pending batch, an invoice voided: every decided cost stays as it was.
     cheaper = spec.model_copy(deep=True)
     cheaper.price_lines[0].unit_price = D("0.10")
     cheaper.price_lines[0].tiers = []
     cheaper.discounts = []
     cheaper.committed_budget = D("99999")
-    with session_scope(workspace.engine) as db:
+    # Reaching back over a decided batch's price line is refused: E was delivered on 11-07.
+    with (
+        pytest.raises(InputError, match="batch 'E', delivered on 2026-11-07, was decided"),
+        session_scope(workspace.engine) as db,
+    ):
         save_contract(
             cheaper,
             contract_id=contract_id,
             amendment=Amendment(date(2026, 11, 2), "renegotiated"),
             session=db,
         )
+    with session_scope(workspace.engine) as db:
+        save_contract(
+            cheaper,
+            contract_id=contract_id,
+            amendment=Amendment(date(2026, 11, 8), "renegotiated"),
+            session=db,
+        )
         edit_batch(ids["C"], BatchEdit(notes="late labels", week=3), reason="note", session=db)
         edit_batch(ids["D"], BatchEdit(delivered_on=date(2026, 10, 30)), reason="typo", session=db)
         void_batch(ids["F"], reason="sent to the wrong contract", session=db)
         void_invoice(1, reason="issued twice", session=db)
+    # Moving a decided batch into another version's days would change what it was decided under.
+    with (
+        pytest.raises(InputError, match="decided under contract version 2"),
+        session_scope(workspace.engine) as db,
+    ):
+        edit_batch(ids["D"], BatchEdit(delivered_on=date(2026, 10, 20)), reason="x", session=db)
     report = _report(workspace)
     assert _costs(report) == COSTS
     assert [b.ref for b in report.batches] == ["A", "B", "C", "D", "E"]  # F is voided
@@ -317,8 +342,8 @@ def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Wor
     timeline = amendment_timeline(contract_id, session=Session(workspace.engine))
     assert [v.number for v in timeline] == [1, 2, 3]
     assert timeline[1].changes == (
-        "price line pref_pair: 2.00 per unit, from unit 4,001 1.50; 6,000 units -> "
-        "2.50 per unit, from unit 4,001 2.00; 6,000 units",
+        "price line pref_pair: 2.00 per unit, from unit 2,501 1.50; 6,000 units -> "
+        "2.50 per unit, from unit 2,501 2.00; 6,000 units",
     )
     with Session(workspace.engine) as db:
         kinds = [e.kind for e in batch_history(ids["D"], session=db)]

@@ -16,17 +16,6 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-from procure.kinds import BatchStatus, DiscountKind
-from procure.money import MoneyType
-from procure.records.pricing import (
-    DiscountRule,
-    LineBatch,
-    PriceSchedule,
-    Tier,
-    billable_units,
-    price_line,
-)
-
 
 revision = '0006'
 down_revision = '0005'
@@ -72,8 +61,7 @@ def upgrade() -> None:
     sa.Column('voided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('void_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=''),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('contract_id', 'number')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoice_contract_id'), ['contract_id'], unique=False)
@@ -123,7 +111,66 @@ def upgrade() -> None:
     _carry_over()
 
 
-DECIDED = {BatchStatus.accepted, BatchStatus.rejected, BatchStatus.partially_accepted}
+# The pricing of the spend report as it was when this migration was written, kept here so the
+# carry-over never changes with later code: units numbered over each line's billable units in
+# delivery order (all units of a batch still received or in review, the accepted ones of a
+# decided batch), graduated tiers, discounts compounding (first_batch: week 1 only).
+DECIDED = {"accepted", "rejected", "partially_accepted"}
+PENDING = {"received", "in_review"}
+
+
+class MoneyType(sa.types.TypeDecorator):
+    """Exact decimals as procure stores them: NUMERIC on PostgreSQL, canonical text elsewhere."""
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.Numeric(24, 10, asdecimal=True))
+        return dialect.type_descriptor(sa.String(40))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(str(value))
+
+
+def _billable(batch) -> int:
+    if batch["status"] in PENDING:
+        return batch["quantity"]
+    if batch["status"] == "accepted":
+        return batch["quantity"]
+    if batch["status"] == "partially_accepted":
+        return batch["accepted_quantity"] or 0
+    return 0
+
+
+def _list_cost(base: Decimal, tiers, first: int, count: int) -> Decimal:
+    """Units first .. first + count - 1 under graduated tiers ((from_unit, price), sorted)."""
+    if count <= 0:
+        return Decimal(0)
+    last = first + count - 1
+    starts = [1, *(t[0] for t in tiers)]
+    prices = [base, *(t[1] for t in tiers)]
+    ends = [start - 1 for start in starts[1:]] + [last]
+    total = Decimal(0)
+    for start, end, price in zip(starts, ends, prices):
+        overlap = min(end, last) - max(start, first) + 1
+        if overlap > 0:
+            total += overlap * price
+    return total
+
+
+def _factor(rules, week: int) -> Decimal:
+    factor = Decimal(1)
+    for kind, percent in rules:
+        if kind == "flat" or (kind == "first_batch" and week == 1):
+            factor *= 1 - percent / Decimal(100)
+    return factor
 _contract = sa.table(
     "contract",
     sa.column("id", sa.Integer),
@@ -288,50 +335,38 @@ def _carry_over() -> None:
             .order_by(_batch.c.delivered_on, _batch.c.id)
         ).mappings().all()
         for line in lines:
-            prices = PriceSchedule(
-                line["unit_price"],
-                tuple(Tier(t["from_unit"], t["unit_price"]) for t in tiers[line["id"]]),
-            )
-            rules = tuple(
-                DiscountRule(DiscountKind(d["kind"]), d["percent"])
+            line_tiers = [(t["from_unit"], t["unit_price"]) for t in tiers[line["id"]]]
+            rules = [
+                (d["kind"], d["percent"])
                 for d in discounts
                 if d["task_type_id"] in (None, line["task_type_id"])
-            )
+            ]
             mine = [b for b in batches if b["task_type_id"] == line["task_type_id"]]
-            priced = price_line(
-                [
-                    LineBatch(
-                        b["id"],
-                        b["week"],
-                        billable_units(
-                            BatchStatus(b["status"]), b["quantity"], b["accepted_quantity"]
-                        ),
-                        prices,
-                        rules,
-                    )
-                    for b in mine
-                ]
-            )
+            priced, position = [], 0
+            for batch in mine:
+                units = _billable(batch)
+                list_cost = _list_cost(line["unit_price"], line_tiers, position + 1, units)
+                cost = list_cost * _factor(rules, batch["week"])
+                priced.append((units, position + 1, list_cost, cost))
+                position += units
             snapshot = {
                 "contract_version": 1,
                 "effective_from": contract["start_date"].isoformat(),
                 "unit_price": _text(line["unit_price"]),
                 "tiers": terms["price_lines"][lines.index(line)]["tiers"],
-                "discounts": [
-                    {"kind": r.kind.value, "percent": _text(r.percent)} for r in rules
-                ],
+                "discounts": [{"kind": kind, "percent": _text(pct)} for kind, pct in rules],
             }
-            for batch, price in zip(mine, priced, strict=True):
-                if BatchStatus(batch["status"]) not in DECIDED:
+            for batch, (units, first_unit, list_cost, cost) in zip(mine, priced):
+                if batch["status"] not in DECIDED:
                     continue
                 bind.execute(
                     _batch.update()
                     .where(_batch.c.id == batch["id"])
                     .values(
-                        priced_units=price.units,
-                        priced_first_unit=price.first_unit,
-                        priced_list_cost=price.list_cost,
-                        priced_cost=price.cost,
+                        priced_units=units,
+                        priced_first_unit=first_unit,
+                        priced_list_cost=list_cost,
+                        priced_cost=cost,
                         priced_currency=contract["currency"],
                         priced_terms=snapshot,
                     )
@@ -339,7 +374,7 @@ def _carry_over() -> None:
                 state = {
                     "status": batch["status"],
                     "accepted_quantity": batch["accepted_quantity"],
-                    "cost": _text(price.cost),
+                    "cost": _text(cost),
                     "currency": contract["currency"],
                 }
                 bind.execute(
