@@ -5,7 +5,7 @@ import streamlit as st
 
 from procure import records
 from procure.delivery import build_report, money_of, week_of
-from procure.ui import cached, decisions, forms, tables, widgets
+from procure.ui import cached, decisions, delivery_forms, tables, widgets
 from procure.ui.charts import burnup_figure, money_burnup_figure
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash
 
@@ -139,7 +139,7 @@ with st.expander("Record a delivered batch", expanded=not chosen.batches):
         {cost.task_type for cost in spend.batches} | {row.task_type for row in chosen.rows}
     )
     with reported_errors():
-        values = forms.batch_form(
+        values = delivery_forms.batch_form(
             f"batch_form_{cid}",
             priced_types,
             chosen.weeks,
@@ -172,7 +172,7 @@ if chosen.batches:
     fix, void = st.columns(2)
     with fix, st.expander("Correct this batch"):
         with reported_errors():
-            correction = forms.batch_edit_form(
+            correction = delivery_forms.batch_edit_form(
                 "batch_edit", batch, chosen.weeks, decided=decisions.decided(batch)
             )
         if correction is not None:
@@ -225,7 +225,7 @@ with record_invoice, st.expander("Record an invoice", expanded=not chosen.invoic
         key=f"invoice_bills_{cid}",
     )
     # A fresh form once an invoice is recorded (keyed by the count), so no number is reused.
-    invoice = forms.invoice_form(
+    invoice = delivery_forms.invoice_form(
         f"invoice_form_{cid}_{len(chosen.invoices)}",
         currency,
         [b for b in chosen.batches if (b.id or 0) not in billed],

@@ -38,9 +38,12 @@ LARGEST_AMOUNT = Decimal(10) ** 14  # what a money column holds (24 digits, 10 a
 
 
 def check_amount(value: Decimal) -> Decimal:
-    """An amount a money column can hold: finite and below 10^14 in size."""
+    """An amount a money column can hold: finite, below 10^14 in size, at most 10 decimals."""
     if not value.is_finite() or abs(value) >= LARGEST_AMOUNT:
         raise ValueError(f"expected a finite amount below 10^14, got {value}")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -10 and value != value.quantize(Decimal("1e-10")):
+        raise ValueError(f"expected at most 10 decimal places, got {value}")
     return value
 
 

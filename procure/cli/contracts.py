@@ -129,25 +129,35 @@ def contract_amend(
     """Amend a contract's terms (price lines, tiers, discounts, budget, end date, quantities,
     schedule) from a date; units delivered before it keep the terms then in force."""
     from procure.documents import parse_file
-    from procure.records import Amendment, get_contract, save_contract
+    from procure.records import Amendment, contract_spec, get_contract, save_contract
     from procure.records.transfer import validate_document
 
     data, tree = parse_file(_read(file), file.name, "document")
-    for spec in data.get("contracts", []) if isinstance(data, dict) else []:
+    contracts = data.get("contracts") if isinstance(data, dict) else None
+    for spec in contracts if isinstance(contracts, list) else []:
         if isinstance(spec, dict):
             spec.pop("versions", None)  # the history as exported; the new terms are what counts
     document, _ = validate_document(data, file.name, tree)
     with _session(ctx) as session:
         contract = get_contract(contract_id, session=session)
-        matching = [c for c in document.contracts if c.title == contract.title]
-        if len(matching) != 1:
+        if [c.title for c in document.contracts] != [contract.title]:
             raise InputError(
-                f"expected the document to hold contract {contract.title!r} (one contract, as "
-                f"`procure contract export -c {contract_id}` writes it)",
+                f"expected the document to hold contract {contract.title!r} alone, as "
+                f"`procure contract export -c {contract_id}` writes it",
                 source=file.name,
             )
+        stored = contract_spec(contract, session=session)
+        [new] = document.contracts
+        for name in ("vendor", "start_date", "currency", "status", "notes"):
+            if getattr(new, name) != getattr(stored, name):
+                raise InputError(
+                    f"an amendment changes the terms only; {name} differs from the contract's "
+                    "(change it with `procure contract import` or in the app)",
+                    source=file.name,
+                    field=f"contracts[0].{name}",
+                )
         save_contract(
-            matching[0],
+            new,
             contract_id=contract_id,
             amendment=Amendment(effective.date(), reason),
             source=file.name,

@@ -21,6 +21,7 @@ from procure.cli._common import (
     _today,
     app,
 )
+from procure.errors import InputError
 
 invoice_app = typer.Typer(help="Vendors' invoices and their reconciliation.")
 app.add_typer(invoice_app, name="invoice")
@@ -150,7 +151,14 @@ def invoice_reconcile(
 
     with _session(ctx) as session:
         invoice = get_invoice(invoice_id, session=session)
-        report = build_report(_today(None), [invoice.contract_id], session=session)
+        if invoice.voided_at is not None:
+            raise InputError(
+                f"invoice {invoice.number!r} was voided ({invoice.void_reason}); nothing to "
+                "reconcile"
+            )
+        report = build_report(
+            max(_today(None), invoice.issued_on), [invoice.contract_id], session=session
+        )
     [contract] = report.contracts
     if as_json:
         [row] = [i for i in invoices_payload(report)["invoices"] if i["id"] == invoice_id]

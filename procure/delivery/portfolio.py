@@ -71,7 +71,7 @@ def build_report(
     schedule = rows_of(ScheduleEntry)
     batches = rows_of(Batch, col(Batch.voided_at).is_(None))
     versions = rows_of(ContractVersion)
-    invoices = reconciliations(ids, session=session)
+    invoices = reconciliations(ids, as_of, session=session)
 
     reports = []
     for contract in contracts:

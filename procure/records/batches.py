@@ -163,13 +163,15 @@ def edit_batch(
     task_type = session.get(TaskType, batch.task_type_id)
     assert contract is not None and task_type is not None
     before = _facts(batch)
-    merged = BatchSpec.model_validate(
-        {**before, **changes, "task_type": task_type.key, "notes": changes.get("notes", "")}
+    merged = validate(
+        BatchSpec,
+        {**before, **changes, "task_type": task_type.key, "notes": changes.get("notes", "")},
+        f"batch {batch.ref}",
     )
     _check_against(contract, merged, f"batch {batch.ref}", session=session)
     if "delivered_on" in changes:
         check_delivery_date(merged.delivered_on, as_of)
-    batch.sqlmodel_update(changes)
+    batch.sqlmodel_update({k: getattr(merged, k) for k in changes})
     session.add(batch)
     session.flush()
     add_batch_event(

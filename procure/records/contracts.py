@@ -337,7 +337,7 @@ def _upsert_batches(
     """Add a document's new batches, then decide the decided ones in delivery order (so each is
     priced where it stands on its line); a batch already recorded may only be corrected while it
     is undecided, and every change is an event."""
-    existing = {batch.ref: batch for batch in live_batches(contract.id, session=session)}
+    existing = {b.ref: b for b in live_batches(contract.id, session=session, with_voided=True)}
     to_decide: list[tuple[Batch, BatchSpec]] = []
     for batch_spec in spec.batches:
         assert batch_spec.ref is not None and contract.id is not None
@@ -358,6 +358,11 @@ def _upsert_batches(
                 {},
                 {**_jsonable(recorded), "source": source},
                 session=session,
+            )
+        elif batch.voided_at is not None:
+            raise InputError(
+                f"batch {batch.ref!r} was voided ({batch.void_reason}); a document cannot bring "
+                "it back: record the delivery under another ref"
             )
         else:
             changed = {k: v for k, v in facts.items() if getattr(batch, k) != v}

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from procure.config import local_user, today
 from procure.documents import Spec, validate
@@ -34,6 +34,7 @@ from procure.records.contracts import get_contract
 from procure.records.decisions import accepted_count, accepted_value, live_batches
 from procure.records.models import Batch, Contract, Invoice, InvoiceBatch, utcnow
 from procure.records.pricing import PENDING
+from procure.records.terms import MAX_UNITS
 from procure.records.workspace import record_event
 
 CENT = Decimal("0.01")
@@ -51,7 +52,7 @@ class InvoiceSpec(Spec):
 
     number: str = Field(min_length=1, max_length=120)
     issued_on: date
-    units: int = Field(ge=0)
+    units: int = Field(ge=0, le=MAX_UNITS)
     amount: Decimal = Field(ge=0, allow_inf_nan=False)
     currency: str | None = None  # the contract's when not given
     batches: list[str] = []
@@ -111,7 +112,15 @@ def reconcile(invoice: Invoice, batches: tuple[Batch, ...]) -> Reconciliation:
 
 def _billed_batches(contract: Contract, spec: InvoiceSpec, *, session: Session) -> list[Batch]:
     batches = live_batches(contract.id, session=session)
+    if spec.batches and (spec.period_start or spec.period_end):
+        raise InputError(
+            "an invoice bills the batches it names or those of a period, not both",
+            field="period_start",
+        )
     if spec.batches:
+        repeated = sorted({ref for ref in spec.batches if spec.batches.count(ref) > 1})
+        if repeated:
+            raise InputError(f"batch {repeated[0]!r} is named twice", field="batches")
         by_ref = {b.ref: b for b in batches}
         unknown = [ref for ref in spec.batches if ref not in by_ref]
         if unknown:
@@ -120,7 +129,7 @@ def _billed_batches(contract: Contract, spec: InvoiceSpec, *, session: Session) 
                 f"{', '.join(by_ref) or 'none yet'}",
                 field="batches",
             )
-        return [by_ref[ref] for ref in dict.fromkeys(spec.batches)]
+        return [by_ref[ref] for ref in spec.batches]
     if spec.period_start is None or spec.period_end is None:
         raise InputError(
             "an invoice names the batches it bills (by ref) or a delivery period (start and end)",
@@ -160,16 +169,20 @@ def add_invoice(
             field="currency",
         )
     as_of = as_of or today()
-    if spec.issued_on > as_of:
+    if not contract.start_date <= spec.issued_on <= as_of:
         raise InputError(
-            f"issued on {spec.issued_on}, after the as-of date {as_of}", field="issued_on"
+            f"issued on {spec.issued_on}; expected a day from the contract's start "
+            f"({contract.start_date}) to the as-of date ({as_of})",
+            field="issued_on",
         )
+    if spec.paid_on is not None:
+        _check_paid_on(spec.paid_on, spec.issued_on, as_of)
     same_number = session.exec(
         select(Invoice)
         .join(Contract, col(Contract.id) == col(Invoice.contract_id))
         .where(
             Contract.vendor_id == contract.vendor_id,
-            Invoice.number == spec.number,
+            func.lower(Invoice.number) == spec.number.lower(),
             col(Invoice.voided_at).is_(None),
         )
     ).first()
@@ -243,15 +256,24 @@ def void_invoice(invoice_id: int, *, reason: str, session: Session) -> Invoice:
     return invoice
 
 
-def mark_paid(invoice_id: int, paid_on: date, *, session: Session) -> Invoice:
+def _check_paid_on(paid_on: date, issued_on: date, as_of: date) -> None:
+    if not issued_on <= paid_on <= as_of:
+        raise InputError(
+            f"paid on {paid_on}; expected a day from the invoice's date ({issued_on}) to the "
+            f"as-of date ({as_of})",
+            field="paid_on",
+        )
+
+
+def mark_paid(
+    invoice_id: int, paid_on: date, *, session: Session, as_of: date | None = None
+) -> Invoice:
     invoice = get_invoice(invoice_id, session=session)
     if invoice.voided_at is not None:
         raise InputError(f"invoice {invoice.number!r} is voided")
-    if paid_on < invoice.issued_on:
-        raise InputError(
-            f"paid on {paid_on}, before the invoice was issued on {invoice.issued_on}",
-            field="paid_on",
-        )
+    if invoice.paid_on is not None:
+        raise InputError(f"invoice {invoice.number!r} was already paid on {invoice.paid_on}")
+    _check_paid_on(paid_on, invoice.issued_on, as_of or today())
     invoice.paid_on = paid_on
     session.add(invoice)
     record_event("paid", "invoice", invoice.id, str(paid_on), session=session)
@@ -259,12 +281,17 @@ def mark_paid(invoice_id: int, paid_on: date, *, session: Session) -> Invoice:
 
 
 def reconciliations(
-    contract_ids: list[int | None], *, session: Session
+    contract_ids: list[int | None], as_of: date, *, session: Session
 ) -> dict[int, list[Reconciliation]]:
-    """Every live invoice of the contracts, reconciled, by contract id (oldest first)."""
+    """Every live invoice of the contracts issued by ``as_of``, reconciled, by contract id
+    (oldest first)."""
     invoices = session.exec(
         select(Invoice)
-        .where(col(Invoice.contract_id).in_(contract_ids), col(Invoice.voided_at).is_(None))
+        .where(
+            col(Invoice.contract_id).in_(contract_ids),
+            col(Invoice.voided_at).is_(None),
+            Invoice.issued_on <= as_of,
+        )
         .order_by(col(Invoice.issued_on), col(Invoice.id))
     ).all()
     links = session.exec(

@@ -16,6 +16,8 @@ from procure.documents import Problem, Spec, problems_error
 from procure.kinds import BatchStatus, ContractStatus, DiscountKind
 from procure.money import check_currency
 
+MAX_UNITS = 10**12  # a count of units a record holds (a 64-bit column, with room to add)
+
 
 def week_count(start: date, end: date) -> int:
     """Number of contract weeks, counting a partial last week.
@@ -86,13 +88,13 @@ class FrozenPriceSpec(Spec):
 
 
 class BatchSpec(Spec):
-    ref: str | None = None
+    ref: str | None = Field(default=None, min_length=1, max_length=120)
     task_type: str = Field(min_length=1)
     week: int = Field(ge=1)
     delivered_on: date
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=MAX_UNITS)
     status: BatchStatus = BatchStatus.received
-    accepted_quantity: int | None = None
+    accepted_quantity: int | None = Field(default=None, ge=0, le=MAX_UNITS)
     notes: str = ""
     priced: FrozenPriceSpec | None = None
 

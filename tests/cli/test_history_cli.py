@@ -184,3 +184,66 @@ def test_a_contract_with_batches_is_closed_not_deleted(
     assert code == 2 and "close it instead" in err and "procure batch void" in err
     code, out, _ = cli(capsys, home, "contract", "delete", "5", "--yes")  # the draft, no batches
     assert code == 0 and "deleted" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["invoice", "add", "1", "--number", "X", "--units", "1", "--amount", "1e-30",
+          "-b", "NW-PP-01"], "at most 10 decimal places"),
+        (["invoice", "add", "1", "--number", "X", "--units", "99999999999999999999",
+          "--amount", "1", "-b", "NW-PP-01"], "less than or equal to 1000000000000"),
+        (["invoice", "add", "1", "--number", "X", "--units", "1", "--amount", "1",
+          "-b", "NW-PP-01", "--from", "2026-11-01", "--to", "2026-11-15"], "not both"),
+        (["invoice", "add", "1", "--number", "X", "--units", "1", "--amount", "1",
+          "-b", "NW-PP-01", "-b", "NW-PP-01"], "named twice"),
+        (["invoice", "add", "1", "--number", "X", "--units", "1", "--amount", "1",
+          "-b", "NW-PP-01", "--issued-on", "2026-11-10", "--paid-on", "2026-11-01"],
+         "paid on 2026-11-01; expected a day from the invoice's date"),
+        (["invoice", "add", "1", "--number", "X", "--units", "1", "--amount", "1",
+          "-b", "NW-PP-01", "--issued-on", "2001-01-01"], "expected a day from the contract's"),
+        (["batch", "edit", "1", "--reason", "x", "--week", "0"], "greater than or equal to 1"),
+        (["batch", "edit", "4", "--reason", "x", "--quantity", "0"], "greater than 0"),
+        (["batch", "edit", "4", "--reason", "x", "--ref", "  "], "at least 1 character"),
+        (["invoice", "reconcile", "999"], "no invoice with id 999"),
+    ],
+)  # fmt: skip
+def test_bad_records_input_gets_one_message(
+    capsys: pytest.CaptureFixture[str], home: str, args: list[str], message: str
+) -> None:
+    before = (
+        cli(capsys, home, "spend", "--json")[1],
+        cli(capsys, home, "batch", "list", "--json")[1],
+    )
+    code, out, err = cli(capsys, home, *args)
+    assert (code, out) == (2, "") and message in err and "Traceback" not in err
+    after = cli(capsys, home, "spend", "--json")[1], cli(capsys, home, "batch", "list", "--json")[1]
+    assert after == before
+
+
+def test_invoice_numbers_and_payments(capsys: pytest.CaptureFixture[str], home: str) -> None:
+    add = ["invoice", "add", "1", "--units", "5000", "--amount", "15750", "-b", "NW-PP-01"]
+    assert cli(capsys, home, *add, "--number", "NW-7")[0] == 0
+    code, _, err = cli(capsys, home, *add[:-2], "-b", "NW-PP-02", "--number", "nw-7")
+    assert code == 2 and "already recorded" in err  # numbers compare case-insensitively
+    assert cli(capsys, home, "invoice", "paid", "1", "--on", "2026-11-19")[0] == 0
+    code, _, err = cli(capsys, home, "invoice", "paid", "1", "--on", "2026-11-19")
+    assert code == 2 and "already paid on 2026-11-19" in err
+    assert cli(capsys, home, "invoice", "void", "1", "--reason", "typo", "--yes")[0] == 0
+    code, _, err = cli(capsys, home, "invoice", "reconcile", "1")
+    assert code == 2 and "was voided (typo)" in err
+    assert cli(capsys, home, *add, "--number", "NW-7")[0] == 0  # a voided number is free again
+
+
+def test_amend_changes_terms_only(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    document = tmp_path / "northwind.yaml"
+    assert cli(capsys, home, "contract", "export", "-c", "1", "-o", str(document))[0] == 0
+    text = document.read_text().replace("status: active", "status: terminated")
+    document.write_text(text.replace("committed_budget: 105000", "committed_budget: 107000"))
+    code, _, err = cli(
+        capsys, home, "contract", "amend", "1", str(document), "--effective", "2026-11-16",
+        "--reason", "x",
+    )  # fmt: skip
+    assert code == 2 and "status differs" in err

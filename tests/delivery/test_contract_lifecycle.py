@@ -374,7 +374,10 @@ def test_quantity_of_a_decided_batch_is_part_of_its_decision(workspace: Workspac
         ({"number": "INV-9", "batches": ["A"]}, "batch 'A' is already billed by invoice 'INV-1'"),
         ({"number": "INV-9", "batches": ["Z"]}, "has no batch 'Z'"),
         ({"number": "INV-9", "batches": ["D"], "currency": "EUR"}, "the contract in USD"),
-        ({"number": "INV-9", "batches": ["D"], "issued_on": date(2026, 12, 1)}, "after the as-of"),
+        (
+            {"number": "INV-9", "batches": ["D"], "issued_on": date(2026, 12, 1)},
+            "to the as-of date",
+        ),
         ({"number": "INV-9"}, "names the batches it bills"),
         ({"number": "INV-9", "batches": ["D"], "amount": "NaN"}, "amount"),
     ],
