@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +21,9 @@ from procure.cli._common import (
     app,
 )
 from procure.errors import InputError
+
+if TYPE_CHECKING:
+    from procure.records import Reconciliation
 
 invoice_app = typer.Typer(help="Vendors' invoices and their reconciliation.")
 app.add_typer(invoice_app, name="invoice")
@@ -79,12 +81,17 @@ def invoice_add(
     reconciled = next(r for r in contract.invoices if r.invoice.id == invoice.id)
     typer.echo(
         f"invoice {invoice.id} ({invoice.number}) recorded: {_money(invoice.amount)} "
-        f"{invoice.currency} for {invoice.units:,} units; {_verdict(reconciled.state.value, reconciled.difference)}"
+        f"{invoice.currency} for {invoice.units:,} units; {_verdict(reconciled)}"
     )
 
 
-def _verdict(state: str, difference: Decimal) -> str:
-    return state if difference == 0 else f"{state} by {_money(abs(difference))}"
+def _verdict(reconciled: Reconciliation) -> str:
+    from procure.records import InvoiceState
+
+    state, difference = reconciled.state, reconciled.difference
+    if state in (InvoiceState.matched, InvoiceState.awaiting_decision):
+        return state.value
+    return f"{state.value} by {_money(abs(difference))}"
 
 
 @invoice_app.command("list")
@@ -184,7 +191,7 @@ def invoice_reconcile(
     )
     typer.echo(
         f"accepted {rec.accepted_units:,} units worth {_money(rec.accepted_value)} {cur}; "
-        f"{_verdict(rec.state.value, rec.difference)}; rejected units billed "
+        f"{_verdict(rec)}; rejected units billed "
         f"{rec.rejected_units_billed:,}; credit due {_money(rec.credit_due)} {cur}"
     )
 

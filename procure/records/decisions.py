@@ -21,7 +21,6 @@ from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchEventKind, BatchStatus
 from procure.records.models import Batch, BatchEvent, Contract, ContractVersion, TaskType
 from procure.records.pricing import (
-    PENDING,
     LineBatch,
     PricedBatch,
     accepted_units,
@@ -299,6 +298,7 @@ def accepted_value(batch: Batch) -> Decimal:
 
 
 def accepted_count(batch: Batch) -> int:
-    if batch.voided_at is not None or BatchStatus(batch.status) in PENDING:
+    """Units the batch's decision accepted (zero while undecided or when voided)."""
+    if batch.voided_at is not None:
         return 0
     return accepted_units(BatchStatus(batch.status), batch.quantity, batch.accepted_quantity)
