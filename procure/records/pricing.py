@@ -8,11 +8,12 @@ and each tier sets the price of every unit from its ``from_unit`` on, until the 
 so a batch that straddles a threshold pays both prices.
 
 Tier positions are consumed by decisions, once: a decided batch's units take the positions
-right after the highest position any frozen batch of the line holds, in the order decisions are
-made, and keep them (a re-decision takes new positions; the old ones stay consumed). Undecided
-batches are priced provisionally after every frozen position, in delivery order (delivery date,
-then record id), and the units still to come after them. No position is ever paid twice, and a
-frozen price depends on nothing decided after it.
+right after the highest position any other frozen batch of the line holds, in the order
+decisions are made, and keep them. A re-decision prices the batch again after the positions the
+others hold (the same place when it held the highest; a range it leaves below another batch's
+stays unused). Undecided batches are priced provisionally after every frozen position, in
+delivery order (delivery date, then record id), and the units still to come after them. No
+position is ever paid twice, and a frozen price depends on nothing decided after it.
 
 Discounts are percentages off. A ``first_batch`` discount applies to batches of schedule week 1;
 a ``flat`` discount to every unit. Several applicable discounts compound multiplicatively:
