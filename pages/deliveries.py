@@ -154,7 +154,7 @@ with st.expander("Record a delivered batch", expanded=not chosen.batches):
 
 if chosen.batches:
     st.subheader("A batch: its decision and history")
-    batch_id = widgets.batch_choice(chosen.batches, key=f"deliveries_batch_{cid}", show_status=True)
+    batch_id = widgets.batch_choice(chosen.batches, key=f"deliveries_batch_{cid}")
     batch = next(b for b in chosen.batches if b.id == batch_id)
     with session() as db:
         history = records.batch_history(batch.id or 0, session=db)

@@ -8,6 +8,13 @@ from procure import records
 from procure.ui import forms, tables, widgets
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash
 
+
+def saved(contract: records.Contract, *, amendment: records.Amendment | None) -> str:
+    st.session_state["contract_pick_next"] = contract.id
+    amended = f", amended from {amendment.effective_from}" if amendment else ""
+    return f"Contract {contract.title!r} saved{amended}."
+
+
 st.title("Vendors & contracts")
 show_flash()
 
@@ -31,6 +38,8 @@ with tab_contracts:
     else:
         choices: dict[int | None, str] = {None: "New contract"}
         choices.update({cid: f"{spec.vendor}: {spec.title}" for cid, spec in specs.items()})
+        if "contract_pick_next" in st.session_state:  # a contract just created: show it
+            st.session_state["contract_pick"] = st.session_state.pop("contract_pick_next")
         chosen = st.selectbox(
             "Contract", list(choices), format_func=choices.__getitem__, key="contract_pick"
         )
@@ -77,11 +86,9 @@ with tab_contracts:
                         data=document,
                         contract_id=chosen,
                         amendment=amendment,
+                        create=chosen is None,
                     ),
-                    lambda contract: (
-                        f"Contract {contract.title!r} saved"
-                        + (f", amended from {amendment.effective_from}." if amendment else ".")
-                    ),
+                    partial(saved, amendment=amendment),
                 )
         if chosen is not None:
             with st.expander("Delete this contract"):

@@ -50,7 +50,14 @@ if TYPE_CHECKING:
         void_invoice,
     )
     from procure.records.llm_prices import delete_price, list_prices, replace_prices, save_price
-    from procure.records.models import Batch, BatchEvent, ContractVersion, Invoice, LabelSet
+    from procure.records.models import (
+        Batch,
+        BatchEvent,
+        Contract,
+        ContractVersion,
+        Invoice,
+        LabelSet,
+    )
     from procure.records.terms import AmendableTerms, ContractSpec
     from procure.records.transfer import export_document, import_document
     from procure.records.versions import Amendment, VersionView, amendment_timeline

@@ -83,7 +83,7 @@ def record_batch(
             batch.id or 0,
             spec.status,
             accepted_quantity=spec.accepted_quantity,
-            note="recorded as decided",
+            note=f"recorded as {spec.status.value.replace('_', ' ')}",
             session=session,
         )
     return batch

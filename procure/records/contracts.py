@@ -183,11 +183,13 @@ def save_contract(
     contract_id: int | None = None,
     source: str = "contract",
     amendment: Amendment | None = None,
+    create: bool = False,
 ) -> Contract:
     """Create or update a contract from its document form, all or nothing.
 
-    With ``contract_id`` that contract is updated; otherwise the contract with the same vendor
-    and title is updated, or a new one created. Terms, discounts, price lines and schedule are
+    With ``contract_id`` that contract is updated; with ``create`` a new one is made (a vendor's
+    titles are unique); otherwise the contract with the same vendor and title is updated, or a
+    new one created (how documents match contracts). Terms, discounts, price lines and schedule are
     replaced by the document's; batches are added or updated by ``ref`` and never deleted here.
     Existing batches must still fit the new terms.
 
@@ -209,12 +211,26 @@ def save_contract(
     same_title = session.exec(
         select(Contract).where(Contract.vendor_id == vendor.id, Contract.title == spec.title)
     ).first()
-    if contract_id is not None:
-        contract = get_contract(contract_id, session=session)
-        if same_title is not None and same_title.id != contract_id:
+    taken = same_title is not None and (create or same_title.id != contract_id)
+    if contract_id is not None or create:
+        if taken:
             raise InputError(
-                f"{vendor.name} already has a contract titled {spec.title!r}", field="title"
+                f"{vendor.name} already has a contract titled {spec.title!r}; expected a new "
+                "title (or pick that contract to edit it)",
+                field="title",
             )
+        contract = (
+            get_contract(contract_id, session=session)
+            if contract_id
+            else Contract(
+                vendor_id=vendor.id or 0,
+                title=spec.title,
+                start_date=spec.start_date,
+                end_date=spec.end_date,
+                currency=spec.currency,
+                committed_budget=spec.committed_budget,
+            )
+        )
     else:
         contract = same_title or Contract(
             vendor_id=vendor.id or 0,

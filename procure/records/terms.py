@@ -152,9 +152,19 @@ class VersionSpec(AmendableTerms):
         return AmendableTerms.model_validate(self.model_dump(include=set(AMENDABLE)))
 
 
+def _price(amount: Decimal) -> str:
+    """A unit price as a person reads it: at least two decimals, every digit kept.
+
+    >>> _price(Decimal("2")), _price(Decimal("1.5")), _price(Decimal("0.0003"))
+    ('2.00', '1.50', '0.0003')
+    """
+    exact = amount.normalize()
+    return f"{exact:.2f}" if exact == round(exact, 2) else format(exact, "f")
+
+
 def _line_text(line: PriceLineSpec) -> str:
-    tiers = "".join(f", from unit {t.from_unit:,} {t.unit_price}" for t in line.tiers)
-    return f"{line.unit_price} per unit{tiers}; {line.quantity:,} units"
+    tiers = "".join(f", from unit {t.from_unit:,} {_price(t.unit_price)}" for t in line.tiers)
+    return f"{_price(line.unit_price)} per unit{tiers}; {line.quantity:,} units"
 
 
 def describe_changes(before: AmendableTerms, after: AmendableTerms) -> list[str]:
@@ -162,13 +172,15 @@ def describe_changes(before: AmendableTerms, after: AmendableTerms) -> list[str]
 
     >>> old = AmendableTerms(end_date=date(2026, 1, 31), committed_budget=Decimal(100))
     >>> describe_changes(old, old.model_copy(update={"committed_budget": Decimal(150)}))
-    ['budget 100 -> 150']
+    ['budget 100.00 -> 150.00']
     """
     changes = []
     if before.end_date != after.end_date:
         changes.append(f"end date {before.end_date} -> {after.end_date}")
     if before.committed_budget != after.committed_budget:
-        changes.append(f"budget {before.committed_budget} -> {after.committed_budget}")
+        changes.append(
+            f"budget {_price(before.committed_budget)} -> {_price(after.committed_budget)}"
+        )
     if before.terms != after.terms:
         for name, value in after.terms.model_dump().items():
             if getattr(before.terms, name) != value:

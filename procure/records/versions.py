@@ -138,9 +138,9 @@ def record_terms(
             )
             raise InputError(
                 f"contract {contract.title!r} has {relied} its terms; "
-                "change them through an amendment with an effective date and a reason "
-                f"(`procure contract amend {contract.id} FILE --effective YYYY-MM-DD --reason TEXT`, "
-                "or 'Effective from' and 'Reason' in the contract form)",
+                "change them through an amendment with an effective date and a reason (in the "
+                "app: 'Effective from' and 'Reason' in the contract form; on the command line: "
+                f"procure contract amend {contract.id} FILE --effective YYYY-MM-DD --reason TEXT)",
                 field="amendment",
             )
         latest.terms = document

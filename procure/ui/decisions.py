@@ -36,7 +36,7 @@ def _units(batch: Batch, evidence: BatchEvidence | None, key: str) -> int:
         suggested = evidence.suggested_accepted_quantity
     return int(
         st.number_input(
-            "Accept this many units",
+            "Units to accept (for a partial acceptance)",
             min_value=1,
             max_value=most,
             value=min(max(suggested or batch.quantity - 1, 1), most),

@@ -145,12 +145,8 @@ def contract_form(
         exclusive = t3.checkbox("Exclusive", value=spec.terms.exclusive, key=f"{key}_exclusive")
 
         st.markdown("**Price lines** (unit price per task type, contracted quantity)")
-        task_column = st.column_config.SelectboxColumn(
-            "task type", options=task_types, required=True
-        )
-        price = st.column_config.NumberColumn(
-            "unit price", min_value=0.0, format="%.4f", required=True
-        )
+        task_column = st.column_config.SelectboxColumn("task type", options=task_types)
+        price = st.column_config.NumberColumn("unit price", min_value=0.0, format="%.4f")
         lines = st.data_editor(
             _frame(
                 [
@@ -169,7 +165,7 @@ def contract_form(
                 "task_type": task_column,
                 "unit_price": price,
                 "quantity": st.column_config.NumberColumn(
-                    "contracted quantity", min_value=1, step=1, required=True
+                    "contracted quantity", min_value=1, step=1
                 ),
             },
         )
@@ -217,7 +213,6 @@ def contract_form(
                     "kind": st.column_config.SelectboxColumn(
                         "kind",
                         options=[k.value for k in DiscountKind],
-                        required=True,
                         help="first_batch: off week-1 batches; flat: off every unit",
                     ),
                     "percent": st.column_config.NumberColumn(
@@ -242,11 +237,9 @@ def contract_form(
             num_rows="dynamic",
             key=f"{key}_schedule",
             column_config={
-                "week": st.column_config.NumberColumn("week", min_value=1, step=1, required=True),
+                "week": st.column_config.NumberColumn("week", min_value=1, step=1),
                 "task_type": task_column,
-                "quantity": st.column_config.NumberColumn(
-                    "planned units", min_value=1, step=1, required=True
-                ),
+                "quantity": st.column_config.NumberColumn("planned units", min_value=1, step=1),
             },
         )
         spread = st.checkbox(
@@ -278,7 +271,7 @@ def contract_form(
             )
         if not st.form_submit_button("Save contract", type="primary", key=f"{key}_save"):
             return None
-    line_rows = rows_from_editor(lines)
+    line_rows = rows_from_editor(lines, "price lines", ("task_type", "unit_price", "quantity"))
     document: dict[str, Any] = {
         "vendor": vendor,
         "title": title,
@@ -297,12 +290,14 @@ def contract_form(
             {**row, "unit_price": decimal_of(row["unit_price"]), "tiers": []} for row in line_rows
         ],
         "discounts": [
-            {**row, "percent": decimal_of(row["percent"])} for row in rows_from_editor(discounts)
+            {**row, "percent": decimal_of(row["percent"])}
+            for row in rows_from_editor(discounts, "discounts", ("kind", "percent"))
         ],
-        "schedule": rows_from_editor(schedule),
+        "schedule": rows_from_editor(schedule, "schedule", ("week", "task_type", "quantity")),
     }
     by_type = {line["task_type"]: line for line in document["price_lines"]}
-    for n, tier in enumerate(rows_from_editor(tiers), start=1):
+    tier_rows = rows_from_editor(tiers, "volume tiers", ("task_type", "from_unit", "unit_price"))
+    for n, tier in enumerate(tier_rows, start=1):
         if tier["task_type"] not in by_type:
             raise InputError(
                 f"tier row {n} is for task type {tier['task_type']!r}, which has no price line",

@@ -63,7 +63,9 @@ def contract_rows(report: PortfolioReport) -> list[Row]:
                 )
         row.update(
             {
-                "spent %": None if r.spend.spent_share is None else 100 * r.spend.spent_share,
+                "spent %": None
+                if r.spend.spent_share is None
+                else round(100 * r.spend.spent_share, 1),
                 "accepted": r.accepted,
                 "planned": r.planned,
                 "late or short weeks": len(r.problems),
@@ -164,6 +166,9 @@ def invoice_rows(invoices: Sequence[Reconciliation], currency: str) -> list[Row]
             "accepted units": r.accepted_units,
             "rejected units billed": r.rejected_units_billed,
             "bills": [b.ref for b in r.batches],
+            "period": ""
+            if r.invoice.period_start is None
+            else f"{r.invoice.period_start} to {r.invoice.period_end}",
             "paid on": r.invoice.paid_on,
             "notes": r.invoice.notes,
             "recorded by": r.invoice.recorded_by,
@@ -267,7 +272,7 @@ def timeline_rows(timeline: Sequence[VersionView]) -> list[Row]:
             "reason": v.reason,
             "what changed": list(v.changes),
             "author": v.author,
-            "recorded at": f"{v.recorded_at} UTC",
+            "recorded at": f"{v.recorded_at:%Y-%m-%d %H:%M} UTC",
         }
         for v in timeline
     ]

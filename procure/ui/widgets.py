@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from procure.delivery import Alert, ContractReport, Severity
+from procure.errors import InputError
 from procure.money import format_money
 from procure.records import Batch
 from procure.results import decimal_text
@@ -286,10 +287,22 @@ def confirmed(label: str, key: str, *, consequence: str, needs_reason: bool = Tr
     return reason.strip() if clicked and ready else None
 
 
-def rows_from_editor(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a data editor as dicts, empty cells as ``None``, blank rows dropped."""
+def rows_from_editor(
+    frame: pd.DataFrame, table: str = "", required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Rows of a data editor as dicts, empty cells as ``None``, blank rows dropped; a row with a
+    ``required`` cell left empty is an ``InputError`` naming it (the editor would drop the row
+    without a word if the column itself were marked required)."""
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return [row for row in records if any(value not in (None, "") for value in row.values())]
+    rows = [row for row in records if any(value not in (None, "") for value in row.values())]
+    for n, row in enumerate(rows, start=1):
+        empty = [column for column in required if row.get(column) in (None, "")]
+        if empty:
+            raise InputError(
+                f"row {n}: {empty[0].replace('_', ' ')} is empty; fill it in or delete the row",
+                field=table,
+            )
+    return rows
 
 
 def edited_records(

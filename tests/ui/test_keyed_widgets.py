@@ -30,7 +30,7 @@ def test_accepted_units_follow_the_batch_not_the_last_task_type(sample_home: Pat
     at = open_page(QUALITY)
     at.selectbox(key="quality_task_type").select("expert_report").run()
     # A 40-unit expert-report batch: the partial acceptance offers 39 units at most.
-    assert _number(at, "Accept this many units") <= 39
+    assert _number(at, "Units to accept (for a partial acceptance)") <= 39
 
     at.selectbox(key="quality_task_type").select("pref_pair").run()
     assert not at.exception and not at.error
@@ -43,7 +43,9 @@ def test_accepted_units_follow_the_batch_not_the_last_task_type(sample_home: Pat
     if choice.value != batch.id:  # the page opened on another pref_pair batch: pick NW-PP-04
         choice.select(batch.id).run()
     suggested = evidence.suggested_accepted_quantity or evidence.quantity - 1
-    assert _number(at, "Accept this many units") == min(suggested, evidence.quantity - 1)
+    assert _number(at, "Units to accept (for a partial acceptance)") == min(
+        suggested, evidence.quantity - 1
+    )
 
 
 def test_the_rule_form_shows_the_saved_rule_of_the_task_type(sample_home: Path) -> None:

@@ -147,6 +147,37 @@ def test_form_errors_are_shown_and_nothing_is_saved(sample_home: Path) -> None:
         assert "Backwards" not in [c.title for c in list_contracts(session=db)]
 
 
+def test_a_new_contract_never_replaces_one_with_its_title(sample_home: Path) -> None:
+    with records(sample_home) as db:
+        before = {c.id: contract_spec(c, session=db) for c in list_contracts(session=db)}
+    at = open_page(PAGES[1])
+    assert at.selectbox(key="contract_form_None_vendor").value == "Kestrel Experts"
+    at.text_input(key="contract_form_None_title").input("Expert reports: chemistry and law")
+    at.button(key="contract_form_None_save").click().run()
+    assert not at.exception
+    assert "already has a contract titled 'Expert reports: chemistry and law'" in at.error[0].value
+    with records(sample_home) as db:
+        after = {c.id: contract_spec(c, session=db) for c in list_contracts(session=db)}
+    assert after == before
+
+
+def test_a_half_filled_row_is_named_not_dropped(sample_home: Path) -> None:
+    at = open_page(PAGES[1])
+    at.text_input(key="contract_form_None_title").input("Half a line")
+    at.session_state["contract_form_None_lines"] = {
+        "edited_rows": {},
+        "added_rows": [{"unit_price": 2.0, "quantity": 100}],
+        "deleted_rows": [],
+    }
+    at.button(key="contract_form_None_save").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "price lines: row 1: task type is empty; fill it in or delete the row"
+    ]
+    with records(sample_home) as db:
+        assert "Half a line" not in [c.title for c in list_contracts(session=db)]
+
+
 def test_record_and_review_a_batch_on_the_deliveries_page(sample_home: Path) -> None:
     with records(sample_home) as db:
         lumen = next(
