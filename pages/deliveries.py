@@ -4,7 +4,7 @@ from functools import partial
 import streamlit as st
 
 from procure import records
-from procure.delivery import build_report, money_of, week_of
+from procure.delivery import Totals, build_report, money_of, week_of
 from procure.ui import cached, decisions, delivery_forms, tables, widgets
 from procure.ui.charts import burnup_figure, money_burnup_figure
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash
@@ -51,40 +51,7 @@ units[3].metric(
     help="An active contract past its end date is ended: nothing more is to come unless an "
     "amendment extends it.",
 )
-money = st.columns(4)
-money[0].metric("Budget", cash(spend.budget))
-money[1].metric(
-    "Spent",
-    cash(spend.spent),
-    f"{widgets.share(spend.spent_share)} of budget",
-    delta_color="off",
-    delta_arrow="off",
-    help="Accepted units at the prices their decisions froze.",
-)
-money[2].metric(
-    "Pending", cash(spend.pending), help="The batches awaiting a decision, if accepted in full."
-)
-money[3].metric(
-    "Projected",
-    cash(spend.projected),
-    f"{cash(spend.projected - spend.budget)} vs budget",
-    delta_color="inverse",
-    help="Spent + pending + the units still to come at the newest terms.",
-)
-billing = st.columns(4)
-billing[0].metric("Invoiced", cash(figures["invoiced"]), help="The live invoices' amounts.")
-billing[1].metric(
-    "Accrued", cash(figures["accrued"]), help="Accepted, not invoiced yet: owed, not billed."
-)
-billing[2].metric(
-    "Disputed", cash(figures["disputed"]), help="The amounts of over-billed invoices."
-)
-billing[3].metric(
-    "Credit due",
-    cash(figures["credit_due"]),
-    help="Billed above the accepted units' frozen cost (rejected units billed, or prices above "
-    "the contract's): what the vendor owes back.",
-)
+widgets.money_metrics(Totals(**figures), currency)
 widgets.alerts(
     [alert for alert in report.alerts if alert.contract_id == contract.id],
     empty="No late, short or missing deliveries for this contract.",

@@ -1,4 +1,3 @@
-from decimal import Decimal
 from functools import partial
 
 import streamlit as st
@@ -38,10 +37,6 @@ due_units = sum(r.planned_due(report.as_of) for r in active)
 problems = sum(len(r.problems) for r in active)
 
 
-def cash(amount: Decimal) -> str:
-    return widgets.money(amount, currency)
-
-
 work = st.columns(4)
 work[0].metric("Active contracts", len(active), help="Active and not past their end date.")
 work[1].metric(
@@ -64,39 +59,7 @@ if totals is None:
         icon=":material/currency_exchange:",
     )
 else:
-    spent = st.columns(4)
-    spent[0].metric(
-        "Committed budget",
-        cash(totals.budget),
-        help=f"Budgets of all contracts past the draft stage, in {currency}.",
-    )
-    spent[1].metric(
-        "Spent",
-        cash(totals.spent),
-        f"{totals.spent / totals.budget:.0%} of budget" if totals.budget else None,
-        delta_color="off",
-        delta_arrow="off",
-        help="Accepted units at the prices their decisions froze.",
-    )
-    spent[2].metric(
-        "Pending", cash(totals.pending), help="Batches awaiting a decision, if accepted in full."
-    )
-    spent[3].metric(
-        "Projected",
-        cash(totals.projected),
-        f"{cash(totals.projected - totals.budget)} vs budget",
-        delta_color="inverse",
-        help="Spent + pending + the units still to come.",
-    )
-    billed = st.columns(4)
-    billed[0].metric("Invoiced", cash(totals.invoiced), help="The live invoices' amounts.")
-    billed[1].metric(
-        "Accrued", cash(totals.accrued), help="Accepted, not invoiced yet: owed, not billed."
-    )
-    billed[2].metric("Disputed", cash(totals.disputed), help="Amounts of over-billed invoices.")
-    billed[3].metric(
-        "Credit due", cash(totals.credit_due), help="What vendors owe back on over-billed invoices."
-    )
+    widgets.money_metrics(totals, currency)
 
 st.subheader("Alerts")
 st.caption("Problems first (missing, late, short, over budget, disputed), then notices.")

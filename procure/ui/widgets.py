@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from procure.delivery import Alert, ContractReport, Severity
+from procure.delivery import Alert, ContractReport, Severity, Totals
 from procure.errors import InputError
 from procure.money import format_money
 from procure.records import Batch
@@ -237,15 +238,57 @@ def table(
         **options,
     )
     if download:
-        st.download_button(
-            "Download CSV",
-            csv_bytes(rows),
-            file_name=download,
-            mime="text/csv",
-            key=f"{key}_csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        _csv_download(rows, download, key)
+
+
+def money_metrics(totals: Totals, currency: str) -> None:
+    """A contract's or the portfolio's money in two rows of metrics: against the budget, then
+    against the invoices."""
+    cash = partial(money, currency=currency)
+    spent = st.columns(4)
+    spent[0].metric("Committed budget", cash(totals.budget), help="Past the draft stage.")
+    spent[1].metric(
+        "Spent",
+        cash(totals.spent),
+        f"{share(float(totals.spent / totals.budget))} of budget" if totals.budget else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="Accepted units at the prices their decisions froze.",
+    )
+    spent[2].metric(
+        "Pending", cash(totals.pending), help="Batches awaiting a decision, if accepted in full."
+    )
+    spent[3].metric(
+        "Projected",
+        cash(totals.projected),
+        f"{cash(totals.projected - totals.budget)} vs budget",
+        delta_color="inverse",
+        help="Spent + pending + the units still to come at the newest terms.",
+    )
+    billed = st.columns(4)
+    billed[0].metric("Invoiced", cash(totals.invoiced), help="The live invoices' amounts.")
+    billed[1].metric(
+        "Accrued", cash(totals.accrued), help="Accepted, not invoiced yet: owed, not billed."
+    )
+    billed[2].metric("Disputed", cash(totals.disputed), help="The amounts of over-billed invoices.")
+    billed[3].metric(
+        "Credit due",
+        cash(totals.credit_due),
+        help="Billed above the accepted units' frozen cost (rejected units billed, or prices "
+        "above the contract's): what the vendor owes back.",
+    )
+
+
+def _csv_download(rows: Sequence[Mapping[str, Any]], file_name: str, key: str) -> None:
+    st.download_button(
+        "Download CSV",
+        csv_bytes(rows),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def static_table(
@@ -263,15 +306,7 @@ def static_table(
     )
     st.table(frame, hide_index=True, border="horizontal")
     if download:
-        st.download_button(
-            "Download CSV",
-            csv_bytes(rows),
-            file_name=download,
-            mime="text/csv",
-            key=f"{key}_csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        _csv_download(rows, download, key)
 
 
 def confirmed(label: str, key: str, *, consequence: str, needs_reason: bool = True) -> str | None:
