@@ -1,5 +1,6 @@
 """The schema is made by migrations: upgrade from empty, round trip, and no drift from the models."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -85,5 +86,35 @@ def test_0006_freezes_the_batches_decided_before_it(settings: Settings) -> None:
         assert len(events) == 15 and {e.actor for e in events} == {"migration 0006"}
         assert spent["Preference pairs for RLHF, Q4"] == 50750  # as the sample test has it
         assert _drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_upgrade_leaves_the_previous_version(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration that fails half way (here: 0006's data step, after its tables and columns are
+    made) leaves the schema as it was, on SQLite as on PostgreSQL; the next upgrade completes."""
+    from alembic import op
+
+    engine = db.make_engine(settings)
+    try:
+        db.upgrade(engine, "0005")
+        tables = set(inspect(engine).get_table_names())
+        columns = {c["name"] for c in inspect(engine).get_columns("batch")}
+
+        def killed() -> None:
+            raise RuntimeError("killed during the data step")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(op, "get_bind", killed)  # the data step's first call
+            with pytest.raises(RuntimeError, match="killed"):
+                db.upgrade(engine)
+        engine.dispose()
+        assert db.current_revision(engine) == "0005"
+        assert set(inspect(engine).get_table_names()) == tables  # nothing left behind
+        assert {c["name"] for c in inspect(engine).get_columns("batch")} == columns
+        db.upgrade(engine)
+        assert db.is_current(engine) and _drift(engine) == []
     finally:
         engine.dispose()
