@@ -60,9 +60,14 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
     Returns the data and the YAML node tree used to find line numbers for later errors.
     """
     fmt = fmt or ("json" if text.lstrip()[:1] in "[{" else "yaml")
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        tree = None
+    _refuse_duplicate_keys(tree, source)
     if fmt == "json":
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_pairs(source))
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"malformed JSON: {exc.msg} (column {exc.colno})", source=source, line=exc.lineno
@@ -79,11 +84,50 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
                 source=source,
                 line=mark.line + 1 if mark is not None else None,
             ) from None
-    try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        tree = None
     return data, tree
+
+
+def _refuse_duplicate_keys(tree: yaml.Node | None, source: str) -> None:
+    """A key given twice in one mapping is an error naming both lines (YAML and JSON parsers
+    would keep the last silently: a unit price of 2.50 then 250 would become 250)."""
+    stack = [tree] if tree is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Mark] = {}
+            for key, value in node.value:
+                name, mark = str(key.value), key.start_mark
+                if isinstance(key, yaml.ScalarNode) and name in seen and name != "<<":
+                    first = seen[name]
+                    where = (
+                        f"lines {first.line + 1} and {mark.line + 1}"
+                        if first.line != mark.line
+                        else f"columns {first.column + 1} and {mark.column + 1}"
+                    )
+                    raise InputError(
+                        f"key {name!r} is given twice ({where}); expected each key once",
+                        source=source,
+                        line=mark.line + 1,
+                    )
+                seen[name] = mark
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _unique_pairs(source: str) -> Any:
+    """JSON's object hook for what YAML could not compose (so no lines are known)."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        repeated = next((key for key in keys if keys.count(key) > 1), None)
+        if repeated is not None:
+            raise InputError(
+                f"key {repeated!r} is given twice; expected each key once", source=source
+            )
+        return dict(items)
+
+    return pairs
 
 
 def parse_file(content: bytes, filename: str, what: str) -> tuple[Any, yaml.Node | None]:

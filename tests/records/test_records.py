@@ -118,6 +118,10 @@ BAD_DOCUMENTS = {
         ("status: active", "status: active\n    budget: 3"),
         "contracts[0].budget: Extra inputs are not permitted",
     ),
+    "a key twice": (  # a parser would keep the last: the budget would silently become 1
+        ("    committed_budget: 20000", "    committed_budget: 20000\n    committed_budget: 1"),
+        "line 14: key 'committed_budget' is given twice (lines 13 and 14); expected each key once",
+    ),
 }
 
 
@@ -142,6 +146,10 @@ def test_bad_documents_get_one_clear_message_and_change_nothing(
         (b'{"contracts": [}', "export.json, line 1: malformed JSON"),
         (b"\xff\xfe\x00bad", "export.json: not UTF-8 text (byte 0)"),
         (b"[1, 2]", "export.json: expected a document with any of"),
+        (
+            b'{"version": 1, "reporting_currency": "USD", "reporting_currency": "EUR"}',
+            "export.json, line 1: key 'reporting_currency' is given twice (columns 16 and 45)",
+        ),
     ],
 )
 def test_malformed_json(workspace: Workspace, content: bytes, expected: str) -> None:
