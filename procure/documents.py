@@ -60,6 +60,7 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
     Returns the data and the YAML node tree used to find line numbers for later errors.
     """
     fmt = fmt or ("json" if text.lstrip()[:1] in "[{" else "yaml")
+    _refuse_aliases_and_depth(text, source)
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -85,6 +86,40 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
                 line=mark.line + 1 if mark is not None else None,
             ) from None
     return data, tree
+
+
+MAX_DEPTH = 32  # the deepest a workspace document goes is 6 levels
+
+
+def _refuse_aliases_and_depth(text: str, source: str) -> None:
+    """A document people edit needs no YAML aliases (procure writes none), and an alias bomb of a
+    few hundred bytes expands to gigabytes; nesting deeper than any document needs exhausts the
+    parsers' recursion. Both are refused from the parser's events, before anything is built."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InputError(
+                    "YAML aliases (*name) are not allowed in a document; write the value out",
+                    source=source,
+                    line=_line(event),
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(
+                        f"nested deeper than {MAX_DEPTH} levels; a document needs at most 6",
+                        source=source,
+                        line=_line(event),
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # reported with its line by the parser below
+
+
+def _line(event: yaml.Event) -> int | None:
+    return None if event.start_mark is None else event.start_mark.line + 1
 
 
 def _refuse_duplicate_keys(tree: yaml.Node | None, source: str) -> None:

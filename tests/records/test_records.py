@@ -150,12 +150,29 @@ def test_bad_documents_get_one_clear_message_and_change_nothing(
             b'{"version": 1, "reporting_currency": "USD", "reporting_currency": "EUR"}',
             "export.json, line 1: key 'reporting_currency' is given twice (columns 16 and 45)",
         ),
+        # 100,000 levels exhaust the parsers' recursion; refused from the parser's events
+        (b"[" * 100_000 + b"]" * 100_000, "export.json, line 1: nested deeper than 32 levels"),
     ],
 )
 def test_malformed_json(workspace: Workspace, content: bytes, expected: str) -> None:
     with pytest.raises(InputError) as raised:
         _import(workspace, content, "export.json")
     assert str(raised.value).startswith(expected)
+
+
+def test_yaml_aliases_are_refused_before_they_expand(workspace: Workspace) -> None:
+    """A 620-byte alias bomb (9 levels of 9 references) would expand to 387 million strings."""
+    levels = ["a: &a [" + ", ".join(['"lol"'] * 9) + "]"]
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    bomb = ("\n".join(levels) + "\n").encode()
+    before = _snapshot(workspace)
+    with pytest.raises(InputError) as raised:
+        _import(workspace, bomb, "bomb.yaml")
+    assert str(raised.value) == (
+        "bomb.yaml, line 2: YAML aliases (*name) are not allowed in a document; write the value out"
+    )
+    assert _snapshot(workspace) == before
 
 
 def test_vendor_and_task_type_validation(workspace: Workspace) -> None:
