@@ -105,7 +105,7 @@ def review_queue(
     batch: Annotated[
         list[int] | None, typer.Option(help="Only these batches (repeatable).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many items at most.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="How many items at most.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Items where the vendor consensus and the LLM differ, most confident LLM first."""

@@ -206,6 +206,7 @@ def test_a_contract_with_batches_is_closed_not_deleted(
         (["batch", "edit", "4", "--reason", "x", "--quantity", "0"], "greater than 0"),
         (["batch", "edit", "4", "--reason", "x", "--ref", "  "], "at least 1 character"),
         (["invoice", "reconcile", "999"], "no invoice with id 999"),
+        (["review", "queue", "--task-type", "pref_pair", "--limit", "-1"], "not in the range"),
     ],
 )  # fmt: skip
 def test_bad_records_input_gets_one_message(

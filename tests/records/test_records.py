@@ -114,6 +114,11 @@ BAD_DOCUMENTS = {
         "line 12, contracts[0].currency: unknown currency 'USX'",
     ),
     "malformed YAML": (("title: Pilot", "title: [Pilot"), "malformed YAML"),
+    "a day that does not exist": (
+        ("end_date: 2026-11-15", "end_date: 2026-02-30"),
+        "line 11: malformed YAML: '2026-02-30' is not a date (day is out of range for month); "
+        "expected YYYY-MM-DD",
+    ),
     "unknown field": (
         ("status: active", "status: active\n    budget: 3"),
         "contracts[0].budget: Extra inputs are not permitted",
