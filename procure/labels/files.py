@@ -15,6 +15,7 @@ import duckdb
 from procure.errors import InputError
 from procure.labels.readers import (
     ANONYMOUS,
+    NUMBER_RANGES,
     NUMERIC_COLUMNS,
     REQUIRED,
     SHOWN_PROBLEMS,
@@ -23,6 +24,7 @@ from procure.labels.readers import (
     Source,
     _reader,
     detect,
+    invalid_number,
     read_error,
 )
 
@@ -183,8 +185,7 @@ def _bad_numbers(
     if not columns:
         return False
     checks = " + ".join(
-        f"count(*) FILTER (WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {NUMERIC_COLUMNS[c]}) IS NULL)"
-        for c in columns
+        f"count(*) FILTER (WHERE {invalid_number(c, NUMERIC_COLUMNS[c])})" for c in columns
     )
     return _scalar(con, f"SELECT {checks} FROM ({relation})", params) > 0
 
@@ -284,16 +285,13 @@ def _require_numbers(
     con: duckdb.DuckDBPyConnection, table: str, column: str, sql_type: str, source: Source
 ) -> None:
     bad = con.execute(
-        f"""
-        SELECT {column}, rowid FROM {table}
-        WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {sql_type}) IS NULL
-        ORDER BY rowid LIMIT 1
-        """
+        f"SELECT {column}, rowid FROM {table} WHERE {invalid_number(column, sql_type)} "
+        "ORDER BY rowid LIMIT 1"
     ).fetchone()
     if bad:
-        kind = "a whole number" if sql_type == "BIGINT" else "a number"
         raise InputError(
-            f"{source.where(bad[1])}, column {column}: expected {kind}, got {bad[0]!r}",
+            f"{source.where(bad[1])}, column {column}: expected {NUMBER_RANGES[column][1]}, "
+            f"got {bad[0]!r}",
             source=source.name,
         )
 

@@ -26,7 +26,30 @@ NUMERIC_COLUMNS = {
     "output_tokens": "BIGINT",
     "cost": "DOUBLE",
 }
+# What each number may be (finite always): SQL that holds for a valid value ``x``, and its words.
+NUMBER_RANGES = {
+    "confidence": ("x BETWEEN 0 AND 1", "a number from 0 to 1"),
+    "duration_s": ("x >= 0", "a number of seconds, 0 or more"),
+    "input_tokens": ("x >= 0", "a whole number, 0 or more"),
+    "output_tokens": ("x >= 0", "a whole number, 0 or more"),
+    "cost": ("x >= 0", "an amount, 0 or more"),
+    "label": ("true", "a number"),  # the label of a rating task type
+}
 TEXT_COLUMNS = ("labeled_at", "text", "rationale")
+
+
+def invalid_number(column: str, sql_type: str = "DOUBLE") -> str:
+    """SQL that is true where ``column`` holds something other than a finite number in its range
+    (NaN and infinity parse as numbers but are not measurements)."""
+    valid, _ = NUMBER_RANGES[column]
+    value = f"TRY_CAST({column} AS {sql_type})"
+    in_range = valid.replace("x", value)
+    return (
+        f"({column} IS NOT NULL AND NOT coalesce(isfinite(CAST({value} AS DOUBLE)) "
+        f"AND {in_range}, false))"
+    )
+
+
 SHOWN_PROBLEMS = 5
 # Up to this many annotators, whether an item repeats an annotator is counted per item, with a bit
 # string of annotator codes: far cheaper than grouping by (item, annotator), which keeps every row.

@@ -123,7 +123,15 @@ def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Pa
         "ragged.csv": ("item_id,label\n1,A\n2,B,x\n", "ragged.csv, line 3: expected 2 columns"),
         "tokens.csv": (
             "item_id,label,input_tokens\n1,A,ten\n",
-            "line 2, column input_tokens: expected a whole number, got 'ten'",
+            "line 2, column input_tokens: expected a whole number, 0 or more, got 'ten'",
+        ),
+        "confidence.csv": (
+            "item_id,label,confidence\n1,A,0.9\n2,B,NaN\n",
+            "line 3, column confidence: expected a number from 0 to 1, got 'NaN'",
+        ),
+        "cost.jsonl": (
+            '{"item_id": "1", "label": "A", "cost": -3.5}\n',
+            "line 1, column cost: expected an amount, 0 or more, got '-3.5'",
         ),
     }
     for name, (content, message) in cases.items():

@@ -207,8 +207,26 @@ BAD_FILES = {
     "broken.parquet": (b"PAR1 not really", "broken.parquet: not a readable Parquet file"),
     "tokens.csv": (
         b"item_id,label,input_tokens\n1,x,12\n2,y,many\n",
-        "tokens.csv: line 3, column input_tokens: expected a whole number, got 'many'",
+        "tokens.csv: line 3, column input_tokens: expected a whole number, 0 or more, got 'many'",
     ),
+    # Numbers that parse but are not measurements: NaN, infinity, out of range.
+    **{
+        f"{column}_{value}.csv": (
+            f"item_id,label,{column}\n1,x,0.5\n2,y,{value}\n".encode(),
+            f"{column}_{value}.csv: line 3, column {column}: expected {words}, got '{value}'",
+        )
+        for column, value, words in [
+            ("confidence", "NaN", "a number from 0 to 1"),
+            ("confidence", "inf", "a number from 0 to 1"),
+            ("confidence", "7.5", "a number from 0 to 1"),
+            ("confidence", "-1", "a number from 0 to 1"),
+            ("duration_s", "-30", "a number of seconds, 0 or more"),
+            ("cost", "inf", "an amount, 0 or more"),
+            ("cost", "NaN", "an amount, 0 or more"),
+            ("cost", "-3.50", "an amount, 0 or more"),
+            ("output_tokens", "-500", "a whole number, 0 or more"),
+        ]
+    },
 }
 
 
