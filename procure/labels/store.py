@@ -33,8 +33,8 @@ from procure.labels.files import typed_relation
 from procure.labels.staging import IMPORT_MEMORY, Progress, stage, token_totals, watched
 from procure.money import check_currency
 from procure.records.catalog import get_task_type
-from procure.records.models import Batch, LabelSet, LlmRun, utcnow
-from procure.records.workspace import record_event
+from procure.records.models import Batch, LabelSet, LlmRun
+from procure.records.workspace import RETIRE, record_event, withdraw
 
 TEMPORARY_PREFIX = ".importing-"
 ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
@@ -224,13 +224,10 @@ def retire_label_set(label_set_id: int, *, reason: str, session: Session) -> Lab
     label_set = session.get(LabelSet, label_set_id)
     if label_set is None:
         raise NotFoundError(f"no label set with id {label_set_id}")
-    if label_set.retired_at is not None:
-        raise InputError(f"label set {label_set.id} ({label_set.name!r}) is already retired")
-    if not reason.strip():
-        raise InputError("retiring a label set needs a reason", field="reason")
-    label_set.retired_at, label_set.retire_reason = utcnow(), reason.strip()
+    what = f"label set {label_set.id} ({label_set.name!r})"
+    kept = withdraw(label_set, reason, what=what, noun="a label set", how=RETIRE)
     session.add(label_set)
-    record_event("retire", "label_set", label_set.id, reason.strip(), session=session)
+    record_event("retire", "label_set", label_set.id, kept, session=session)
     return label_set
 
 

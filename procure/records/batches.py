@@ -28,10 +28,10 @@ from procure.records.models import (
     Invoice,
     InvoiceBatch,
     TaskType,
-    utcnow,
 )
 from procure.records.terms import BatchSpec
 from procure.records.versions import contract_versions, in_force
+from procure.records.workspace import withdraw
 
 
 def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
@@ -185,10 +185,6 @@ def void_batch(batch_id: int, *, reason: str, session: Session) -> Batch:
 
     A batch an invoice bills must be taken off the invoice first (void the invoice)."""
     batch = get_batch(batch_id, session=session)
-    if batch.voided_at is not None:
-        raise InputError(f"batch {batch.ref!r} is already voided")
-    if not reason.strip():
-        raise InputError("voiding a batch needs a reason", field="reason")
     billed = session.exec(
         select(Invoice.number)
         .join(InvoiceBatch, col(InvoiceBatch.invoice_id) == col(Invoice.id))
@@ -198,7 +194,7 @@ def void_batch(batch_id: int, *, reason: str, session: Session) -> Batch:
         raise InputError(
             f"batch {batch.ref!r} is billed by invoice {billed!r}; void that invoice first"
         )
-    batch.voided_at, batch.void_reason = utcnow(), reason.strip()
+    kept = withdraw(batch, reason, what=f"batch {batch.ref!r}", noun="a batch")
     session.add(batch)
     session.flush()
     add_batch_event(
@@ -206,7 +202,7 @@ def void_batch(batch_id: int, *, reason: str, session: Session) -> Batch:
         BatchEventKind.voided,
         {"voided": False},
         {"voided": True},
-        reason=reason.strip(),
+        reason=kept,
         session=session,
     )
     return batch

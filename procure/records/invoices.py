@@ -32,10 +32,10 @@ from procure.kinds import BatchStatus
 from procure.money import check_amount, check_currency
 from procure.records.contracts import get_contract
 from procure.records.decisions import accepted_count, accepted_value, live_batches
-from procure.records.models import Batch, Contract, Invoice, InvoiceBatch, utcnow
+from procure.records.models import Batch, Contract, Invoice, InvoiceBatch
 from procure.records.pricing import PENDING
 from procure.records.terms import MAX_UNITS
-from procure.records.workspace import record_event
+from procure.records.workspace import record_event, withdraw
 
 CENT = Decimal("0.01")
 
@@ -246,13 +246,9 @@ def get_invoice(invoice_id: int, *, session: Session) -> Invoice:
 def void_invoice(invoice_id: int, *, reason: str, session: Session) -> Invoice:
     """Take an invoice recorded by mistake out of every figure, keeping it with its reason."""
     invoice = get_invoice(invoice_id, session=session)
-    if invoice.voided_at is not None:
-        raise InputError(f"invoice {invoice.number!r} is already voided")
-    if not reason.strip():
-        raise InputError("voiding an invoice needs a reason", field="reason")
-    invoice.voided_at, invoice.void_reason = utcnow(), reason.strip()
+    kept = withdraw(invoice, reason, what=f"invoice {invoice.number!r}", noun="an invoice")
     session.add(invoice)
-    record_event("void", "invoice", invoice.id, reason.strip(), session=session)
+    record_event("void", "invoice", invoice.id, kept, session=session)
     return invoice
 
 

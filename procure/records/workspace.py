@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -21,6 +22,7 @@ from procure.records.models import (
     ExchangeRate,
     ImportedFile,
     WorkspaceSetting,
+    utcnow,
 )
 
 REPORTING_CURRENCY = "reporting_currency"
@@ -74,6 +76,24 @@ def record_event(
     action: str, entity: str, entity_id: object, detail: str = "", *, session: Session
 ) -> None:
     session.add(AuditEvent(action=action, entity=entity, entity_id=str(entity_id), detail=detail))
+
+
+VOID = ("voiding", "voided", "voided_at", "void_reason")
+RETIRE = ("retiring", "retired", "retired_at", "retire_reason")
+
+
+def withdraw(record: Any, reason: str, *, what: str, noun: str, how: tuple[str, ...] = VOID) -> str:
+    """Take ``record`` out of every figure with its reason (``VOID`` or ``RETIRE``: the words and
+    the two fields that say so); it stays on record, nothing is deleted. Returns the reason."""
+    doing, done, at, why = how
+    if getattr(record, at) is not None:
+        raise InputError(f"{what} is already {done}")
+    kept = reason.strip()
+    if not kept:
+        raise InputError(f"{doing} {noun} needs a reason", field="reason")
+    setattr(record, at, utcnow())
+    setattr(record, why, kept)
+    return kept
 
 
 def data_version(*, session: Session) -> int:
