@@ -44,8 +44,12 @@ class Settings(BaseSettings):
     def database_label(self) -> str:
         """The database URL without any password, for display."""
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "PROCURE_DATABASE_URL (not a database URL)"
 
 
 TODAY_VARIABLE = "PROCURE_TODAY"

@@ -34,6 +34,10 @@ class InputError(ProcureError):
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
 
 
+class WorkspaceBusyError(ProcureError):
+    """Another process held the workspace's write lock for too long; nothing was changed."""
+
+
 class NotFoundError(InputError):
     """A record the user named does not exist."""
 

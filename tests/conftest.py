@@ -125,3 +125,28 @@ def sample(workspace: Workspace) -> Workspace:
     with session_scope(workspace.engine) as db:
         load_sample(SAMPLE_TODAY, session=db)
     return workspace
+
+
+def workspace_state(ws: Workspace) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, bytes]]:
+    """Every record (table by table, in key order) and every file of the workspace folder, to
+    assert that a refused command changed nothing at all."""
+    from sqlalchemy import MetaData, select
+
+    tables = MetaData()
+    tables.reflect(ws.engine)
+    with ws.engine.connect() as connection:
+        records = {
+            name: [
+                tuple(row)
+                for row in connection.execute(
+                    select(table).order_by(*(table.primary_key.columns or table.c))
+                )
+            ]
+            for name, table in sorted(tables.tables.items())
+        }
+    files = {
+        str(path.relative_to(ws.settings.home)): path.read_bytes()
+        for path in sorted(ws.settings.home.rglob("*"))
+        if path.is_file() and not path.name.startswith("procure.db")  # the records, above
+    }
+    return records, files

@@ -75,10 +75,17 @@ def _opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Workspace]:
 
 
 @contextmanager
-def _session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
+def _session(
+    ctx: typer.Context, *, create: bool = False, read_only: bool = False
+) -> Iterator[Session]:
+    """A unit of work on the workspace; a command that only reports passes ``read_only`` and
+    neither waits for nor holds up writers."""
     from procure.db import session_scope
 
-    with _opened(ctx, create=create) as workspace, session_scope(workspace.engine) as session:
+    with (
+        _opened(ctx, create=create) as workspace,
+        session_scope(workspace.engine, read_only=read_only) as session,
+    ):
         yield session
 
 

@@ -156,7 +156,7 @@ def batch_history(ctx: typer.Context, batch_id: int, as_json: JsonFlag = False) 
     """Everything that happened to a batch: recorded, decided, re-decided, edited, voided."""
     from procure.records import batch_history as history
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         events = history(batch_id, session=session)
     if as_json:
         _print_json({"batch_id": batch_id, "events": [e.model_dump(mode="json") for e in events]})
@@ -189,7 +189,7 @@ def batch_list(
     """List batches with their cost and effective unit prices (frozen once decided)."""
     from procure.delivery import build_report, spend_payload
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         report = build_report(_today(None), contract, session=session)
     if as_json:
         payload = spend_payload(report)

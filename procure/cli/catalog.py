@@ -46,7 +46,7 @@ def vendor_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List vendors."""
     from procure.records import list_vendors
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         vendors = list_vendors(session=session)
     if as_json:
         _print_json({"vendors": [v.model_dump() for v in vendors]})
@@ -88,7 +88,7 @@ def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List task types."""
     from procure.records import list_task_types
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         types = list_task_types(session=session)
     if as_json:
         _print_json({"task_types": [t.model_dump() for t in types]})

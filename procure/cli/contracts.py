@@ -68,7 +68,7 @@ def contract_export(
     """Export contracts (default: the whole workspace) as a document that imports back."""
     from procure.records import export_document
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         text = export_document(contract, with_batches=with_batches, fmt=fmt.value, session=session)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -82,7 +82,7 @@ def contract_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List contracts."""
     from procure.records import list_contracts, list_vendors
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         names = {v.id: v.name for v in list_vendors(session=session)}
         contracts = list_contracts(session=session)
     if as_json:
@@ -171,7 +171,7 @@ def contract_history(ctx: typer.Context, contract_id: int, as_json: JsonFlag = F
     """The contract's amendment timeline: each version, from when, why, by whom, what changed."""
     from procure.records import amendment_timeline, get_contract
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         get_contract(contract_id, session=session)
         timeline = amendment_timeline(contract_id, session=session)
     if as_json:

@@ -33,7 +33,7 @@ def deliveries(
     """Planned vs delivered vs accepted by week; late, short and missing batches."""
     from procure.delivery import build_report, deliveries_payload
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         report = build_report(_today(as_of), contract, session=session)
     if as_json:
         _print_json(deliveries_payload(report))
@@ -89,7 +89,7 @@ def spend(
     invoiced, accrued (accepted, not invoiced) and the credit due."""
     from procure.delivery import build_report, spend_payload
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         report = build_report(_today(as_of), contract, session=session)
     if as_json:
         _print_json(spend_payload(report))

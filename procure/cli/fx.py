@@ -51,7 +51,7 @@ def fx_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the reporting currency and the exchange rates."""
     from procure.records import exchange_rates, reporting_currency
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         base = reporting_currency(session=session)
         rates = exchange_rates(session=session)
     if as_json:

@@ -104,7 +104,7 @@ def invoice_list(
     """Invoices with their reconciliation: matched, over-billed, under-billed, credit due."""
     from procure.delivery import build_report, invoices_payload
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         report = build_report(_today(as_of), contract, session=session)
     if as_json:
         _print_json(invoices_payload(report))

@@ -112,7 +112,7 @@ def labels_list(
     """List the label sets in the store."""
     from procure.labels import label_sets
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         sets = label_sets(session=session, with_retired=retired)
     if as_json:
         _print_json({"label_sets": [s.model_dump(mode="json") for s in sets]})

@@ -75,7 +75,7 @@ def llm_price_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the price table."""
     from procure.records import list_prices
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         prices = list_prices(session=session)
     if as_json:
         _print_json({"prices": [p.model_dump(mode="json", exclude={"id"}) for p in prices]})
@@ -166,7 +166,7 @@ def llm_prompt_list(
     """A task type's prompt versions."""
     from procure.llm import task_type_of, templates
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         prompts = templates(task_type_of(task_type, session=session), session=session)
     if as_json:
         rows = [
@@ -196,7 +196,7 @@ def llm_estimate(
     from procure import llm
 
     settings = _settings(ctx)
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         source = llm.job_source(
             settings.label_store, batch_id=batch, items_file=items, session=session
         )
@@ -356,7 +356,7 @@ def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """LLM labelling jobs: progress, tokens, cost against the estimate."""
     from procure.llm import list_jobs
 
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         jobs = list_jobs(session=session)
     if as_json:
         _print_json({"jobs": [_job_payload(job) for job in jobs]})

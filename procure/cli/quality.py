@@ -51,7 +51,7 @@ def quality(
     from procure.quality import dawid_skene_report, quality_report, select_labels
 
     settings = _settings(ctx)
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         selection = select_labels(task_type, batch_ids=batch, llm_set_id=llm_run, session=session)
         report = quality_report(settings.label_store, selection, session=session)
         estimate = (
@@ -112,7 +112,7 @@ def review_queue(
     from procure.quality import disagreement_queue, select_labels
 
     settings = _settings(ctx)
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         queue = disagreement_queue(
             settings.label_store,
             select_labels(task_type, batch_ids=batch, session=session),
@@ -184,7 +184,7 @@ def acceptance_check(ctx: typer.Context, batch_id: int, as_json: JsonFlag = Fals
     from procure.quality import batch_evidence
 
     settings = _settings(ctx)
-    with _session(ctx) as session:
+    with _session(ctx, read_only=True) as session:
         evidence = batch_evidence(settings.label_store, batch_id, session=session)
     if as_json:
         _print_json(evidence)

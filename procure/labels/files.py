@@ -7,6 +7,7 @@ here loops over label rows in Python.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from procure.labels.readers import (
     Format,
     Source,
     _reader,
+    check_key_types,
     detect,
     invalid_number,
     read_error,
@@ -85,9 +87,10 @@ def typed_relation(
     source = detect(path, display_name)
     query, params = _reader(source, name)
     try:
-        names = [row[0] for row in con.execute(f"DESCRIBE {query}", params).fetchall()]
+        types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {query}", params).fetchall()}
     except duckdb.Error as exc:
         raise read_error(exc, source) from None
+    names = list(types)
     missing = [column for column in REQUIRED if column not in names]
     if missing:
         raise InputError(
@@ -96,6 +99,7 @@ def typed_relation(
             source=source.name,
             line=1 if source.format in (Format.csv, Format.tsv) else None,
         )
+    check_key_types(con, source, types)
     annotator = (
         f"COALESCE(NULLIF(CAST(annotator_id AS VARCHAR), ''), '{ANONYMOUS}')"
         if "annotator_id" in names
@@ -106,7 +110,8 @@ def typed_relation(
         [
             "NULLIF(CAST(item_id AS VARCHAR), '') AS item_id",
             f"{annotator} AS annotator_id",
-            "NULLIF(CAST(label AS VARCHAR), '') AS label",
+            # Labels are compared as Unicode NFC, as the task type's labels are kept.
+            "nfc_normalize(NULLIF(CAST(label AS VARCHAR), '')) AS label",
             *(f"CAST({column} AS VARCHAR) AS {column}" for column in optional),
         ]
     )
@@ -268,6 +273,7 @@ def _check(
         if outside:
             listed = "; ".join(
                 f"{label!r} ({n:,} {'row' if n == 1 else 'rows'}, first at {source.where(first)})"
+                + look_alike(label, label_set)
                 for label, first, n in outside
             )
             raise InputError(
@@ -279,6 +285,27 @@ def _check(
     for column in optional:
         if column in NUMERIC_COLUMNS:
             _require_numbers(con, table, column, NUMERIC_COLUMNS[column], source)
+
+
+def look_alike(label: str, labels: list[str]) -> str:
+    """Where ``label`` differs from one of ``labels`` only in characters that look alike (case,
+    width, compatibility forms, spaces), both spelled out in code points; else nothing.
+
+    >>> look_alike("\uff21", ["A", "B"])
+    " looks like 'A' but is U+FF21, not U+0041"
+    """
+
+    def folded(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).casefold().strip()
+
+    twin = next((known for known in labels if folded(known) == folded(label)), None)
+    if twin is None:
+        return ""
+    return f" looks like {twin!r} but is {code_points(label)}, not {code_points(twin)}"
+
+
+def code_points(text: str) -> str:
+    return " ".join(f"U+{ord(char):04X}" for char in text)
 
 
 def _require_numbers(

@@ -156,6 +156,91 @@ def _csv_header(source: Source) -> list[str]:
     return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
 
 
+# The types a key column may have once read: text or whole numbers for ids; a label may also be
+# a number with a fraction or a boolean. Anything else (an object, a list, a JSON column that
+# mixes types) would reach the store as its JSON text, quotes and all.
+INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
+KEY_TYPES = {
+    "item_id": {"VARCHAR", *INTEGER_TYPES},
+    "annotator_id": {"VARCHAR", *INTEGER_TYPES},
+    "label": {"VARCHAR", "DOUBLE", "FLOAT", "BOOLEAN", *INTEGER_TYPES},
+}
+# What a JSON value is (``json_type``), in a user's words.
+JSON_KINDS = {
+    "VARCHAR": "a string",
+    "BIGINT": "a whole number",
+    "UBIGINT": "a whole number",
+    "DOUBLE": "a number with a fraction",
+    "BOOLEAN": "true or false",
+    "OBJECT": "an object",
+    "ARRAY": "a list",
+}
+READ_OBJECTS = """
+SELECT rowid, kind, value FROM (
+    SELECT row_number() OVER () - 1 AS rowid, json_type(json, $key) AS kind,
+           CAST(json_extract(json, $key) AS VARCHAR) AS value
+    FROM read_json_objects($path, format = $format, compression = $compression)
+) WHERE kind IS NOT NULL AND kind <> 'NULL'
+"""
+
+
+def check_key_types(con: duckdb.DuckDBPyConnection, source: Source, types: dict[str, str]) -> None:
+    """Refuse an id or label column whose values are not all of one plain type (a string in one
+    line and a number in the next, or an object), with the line where the type changes."""
+    for column, allowed in KEY_TYPES.items():
+        found = types.get(column)
+        if found is None or found in allowed:
+            continue
+        if source.format not in (Format.json, Format.jsonl):
+            raise InputError(
+                f"column {column}: expected text or whole numbers, found values of type {found}",
+                source=source.name,
+            )
+        rows = con.execute(
+            READ_OBJECTS,
+            {
+                "key": f"$.{column}",
+                "path": str(source.path),
+                "format": "newline_delimited" if source.format is Format.jsonl else "array",
+                "compression": "gzip" if source.gzip else "none",
+            },
+        ).fetchall()
+        plain = {"VARCHAR", "BIGINT", "UBIGINT"} | (
+            {"DOUBLE", "BOOLEAN"} if column == "label" else set()
+        )
+        first = next((row for row in rows if row[1] in plain), None)
+        kind_of = {"BIGINT": "UBIGINT"}  # one kind of whole number
+        for rowid, kind, value in rows:
+            if kind not in plain or (
+                first and kind_of.get(kind, kind) != kind_of.get(first[1], first[1])
+            ):
+                expected = (
+                    f"{JSON_KINDS[first[1]]} as at {source.where(first[0])}"
+                    if first and kind in plain
+                    else "a string or a whole number"
+                    if column != "label"
+                    else "a string or a number"
+                )
+                raise InputError(
+                    f"{source.where(rowid)}, column {column}: expected {expected}, found "
+                    f"{JSON_KINDS.get(kind, kind.lower())} ({value[:60]}); give every {column} "
+                    "with one type",
+                    source=source.name,
+                )
+        return
+
+
 READ_CSV = """
 SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns,
     delim = $delim, quote = '"', escape = '"', strict_mode = true, compression = $compression)

@@ -4,6 +4,7 @@ an annotator's conflicting labels); token totals; and the progress DuckDB report
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -214,6 +215,26 @@ def stored_columns(columns: tuple[str, ...]) -> str:
             ),
         ]
     )
+
+
+# The judgements of a stored file as a multiset fingerprint: the count, and the exact sum and
+# the XOR of two 64-bit hashes of each (item, annotator, label); order-independent, so the same
+# judgements in another row order or file format give the same key. (Rows were deduplicated.)
+CONTENT = """
+SELECT count(*), sum(hash(item_id, annotator_id, label)), bit_xor(hash(label, annotator_id, item_id))
+FROM read_parquet($path)
+"""
+# DuckDB's hash is not promised across its versions, so the key names the version: after an
+# upgrade of DuckDB a re-import is still recognised by the file's sha256, not by its content.
+CONTENT_SCHEME = f"procure-content-1 duckdb-{'.'.join(duckdb.__version__.split('.')[:2])}"
+
+
+def content_key(con: duckdb.DuckDBPyConnection, written: Path) -> str:
+    """The stored file's judgements as a sha256 hex key, whatever their order (see CONTENT)."""
+    row = con.execute(CONTENT, {"path": str(written)}).fetchone()
+    assert row is not None
+    text = f"{CONTENT_SCHEME} {row[0]} {row[1]} {row[2]}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from procure.db import PRIVATE_FILE, make_private_folder
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import Adapter, LabelSource
 from procure.labels.adapters import convert
 from procure.labels.files import typed_relation
-from procure.labels.staging import IMPORT_MEMORY, Progress, stage, token_totals, watched
+from procure.labels.staging import (
+    IMPORT_MEMORY,
+    Progress,
+    content_key,
+    stage,
+    token_totals,
+    watched,
+)
 from procure.money import check_currency
 from procure.records.catalog import get_task_type
 from procure.records.models import Batch, LabelSet, LlmRun
@@ -126,7 +135,7 @@ def import_labels(
             f"batch {batch.ref} is not a batch of task type {task_type_key!r}", field="batch"
         )
     labels = list(task_type.labels)
-    store.mkdir(parents=True, exist_ok=True)
+    make_private_folder(store)
     relative = Path(source.value) / f"{uuid.uuid4().hex}.parquet"
     staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
     deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
@@ -147,14 +156,21 @@ def import_labels(
             if watch is not None:
                 watch.span(0.9, 1.0)
             tokens = token_totals(con, relation.columns, ready.path)
+            key = content_key(con, ready.path)
             digest = hashed.result()
-        earlier = session.exec(select(LabelSet).where(LabelSet.sha256 == digest)).first()
+        same_content = session.exec(
+            select(LabelSet)
+            .where(LabelSet.content_key == key)
+            .order_by(col(LabelSet.repeat).desc())
+        ).first()
+        earlier = (
+            same_content
+            or session.exec(
+                select(LabelSet).where(LabelSet.sha256 == digest)  # imported before content keys
+            ).first()
+        )
         if earlier is not None and not force:
-            raise AlreadyImportedError(
-                f"this file was already imported as label set {earlier.id} ({earlier.name!r}, "
-                f"{earlier.created_at:%Y-%m-%d %H:%M} UTC); import it again with --force",
-                source=shown,
-            )
+            raise _already(earlier, shown)
     except BaseException:
         staged.unlink(missing_ok=True)
         deduplicated.unlink(missing_ok=True)
@@ -162,8 +178,12 @@ def import_labels(
     if ready.path != staged:
         staged.unlink(missing_ok=True)
     final = store / relative
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(ready.path, final)  # atomic on one file system
+    make_private_folder(final.parent)
+    final_copy = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
+    os.replace(ready.path, final_copy)
+    final_copy.chmod(PRIVATE_FILE)  # the label store is its owner's alone, as the records are
+    os.replace(final_copy, final)  # atomic on one file system
+    repeat = 0 if same_content is None else same_content.repeat + 1
     label_set = LabelSet(
         source=source,
         task_type_id=task_type.id or 0,
@@ -171,13 +191,22 @@ def import_labels(
         name=name or _default_name(source, batch, llm, shown),
         path=relative.as_posix(),
         sha256=digest,
+        content_key=key,
+        repeat=repeat,
         filename=shown,
         rows=ready.rows,
         items=ready.items,
         annotators=ready.annotators,
     )
-    session.add(label_set)
-    session.flush()
+    try:
+        with session.begin_nested():  # the database keeps one set per content (and repeat)
+            session.add(label_set)
+    except IntegrityError:
+        final.unlink(missing_ok=True)
+        raced = session.exec(select(LabelSet).where(LabelSet.content_key == key)).first()
+        if raced is None:
+            raise
+        raise _already(raced, shown) from None
     if source is LabelSource.llm and llm is not None:
         session.add(
             LlmRun(
@@ -195,6 +224,15 @@ def import_labels(
         "import", "label_set", label_set.id, f"{shown}: {ready.rows} labels", session=session
     )
     return label_set
+
+
+def _already(earlier: LabelSet, shown: str) -> AlreadyImportedError:
+    return AlreadyImportedError(
+        f"these labels were already imported as label set {earlier.id} ({earlier.name!r}, "
+        f"{earlier.created_at:%Y-%m-%d %H:%M} UTC; the same judgements, whatever the row order "
+        "or format); import them again with --force",
+        source=shown,
+    )
 
 
 def _default_name(

@@ -8,6 +8,7 @@ migration on PostgreSQL.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -99,7 +100,8 @@ class TaskTypeBase(SQLModel):
     @field_validator("labels")
     @classmethod
     def _labels(cls, labels: list[str]) -> list[str]:
-        cleaned = [label.strip() for label in labels if label.strip()]
+        # NFC, as labels in files are compared: "é" typed two ways is one label.
+        cleaned = [unicodedata.normalize("NFC", label.strip()) for label in labels if label.strip()]
         repeated = [label for label, count in Counter(cleaned).items() if count > 1]
         if repeated:
             raise ValueError(f"labels repeat: {', '.join(repeated)}")
@@ -303,6 +305,7 @@ class LabelSet(SQLModel, table=True):
     place: a batch's vendor labels, an LLM run, or a gold set."""
 
     __tablename__ = "label_set"
+    __table_args__ = (UniqueConstraint("content_key", "repeat"),)
     id: int | None = Field(default=None, primary_key=True)
     source: LabelSource = Field(sa_type=StrEnumType(LabelSource))
     task_type_id: int = Field(foreign_key="task_type.id", index=True)
@@ -310,6 +313,11 @@ class LabelSet(SQLModel, table=True):
     name: str = Field(max_length=200)
     path: str = Field(max_length=400, unique=True)  # relative to the label store
     sha256: str = Field(max_length=64, index=True)
+    # The judgements the file holds, whatever its row order or format (``labels.content_key``);
+    # with ``repeat`` (0, then 1, 2 .. for each import forced again) unique, so two processes
+    # importing one file store it once. Empty for sets imported before procure kept it.
+    content_key: str | None = Field(default=None, max_length=64)
+    repeat: int = 0
     filename: str = Field(max_length=400)
     rows: int
     items: int
@@ -412,6 +420,9 @@ class LlmJob(SQLModel, table=True):
     base_url: str = Field(default="", max_length=400)
     prompt_version: str = Field(max_length=80)
     status: JobStatus = Field(default=JobStatus.running, sa_type=StrEnumType(JobStatus))
+    # While the job runs: a digest of what it labels (task type, items, model, prompt, endpoint),
+    # unique, so a second start of the same job (another process) is refused by the database.
+    running_key: str | None = Field(default=None, max_length=64, unique=True)
     message: str = ""
     items: int = 0
     done: int = 0

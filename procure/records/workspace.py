@@ -39,11 +39,9 @@ def workspace_exists(settings: Settings) -> bool:
     """True when the workspace's database has a schema (any migration applied)."""
     if settings.database_url is None and not settings.sqlite_path.exists():
         return False
-    from sqlalchemy import inspect
-
     engine = db.make_engine(settings)
     try:
-        return inspect(engine).has_table("alembic_version")
+        return db.check_schema(engine, settings.database_label) is not None
     finally:
         engine.dispose()
 
@@ -58,13 +56,17 @@ def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
             f"no procure workspace at {settings.database_label}; run `procure init` first"
         )
     engine = db.make_engine(settings)
-    if not db.is_current(engine):
-        if not create:
-            raise InputError(
-                "the workspace schema is out of date; run `procure init` to upgrade it"
-            )
-        db.upgrade(engine)
-    settings.label_store.mkdir(parents=True, exist_ok=True)
+    try:
+        if db.check_schema(engine, settings.database_label) != db.HEAD_REVISION:
+            if not create:
+                raise InputError(
+                    "the workspace schema is out of date; run `procure init` to upgrade it"
+                )
+            db.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    db.make_private_folder(settings.label_store)
     return Workspace(settings, engine)
 
 

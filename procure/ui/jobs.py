@@ -34,7 +34,7 @@ def launch(
 ) -> int:
     """Record the job (new or resumed), then run it in a background thread; returns its id."""
     settings = workspace().settings
-    with session() as db:
+    with session(read_only=False) as db:
         job, prompt, _ = llm.prepare_job(
             settings.label_store, task_key, source, options, prompt_version, session=db
         )

@@ -45,8 +45,10 @@ def workspace() -> Workspace:
 
 
 @contextmanager
-def session() -> Iterator[Session]:
-    with session_scope(workspace().engine) as db_session:
+def session(*, read_only: bool = True) -> Iterator[Session]:
+    """A unit of work on the workspace; pages read (sharing SQLite with writers), ``commit``
+    writes (waiting for SQLite's write lock first)."""
+    with session_scope(workspace().engine, read_only=read_only) as db_session:
         yield db_session
 
 
@@ -79,7 +81,7 @@ def commit(action: SessionAction[T], message: str | Callable[[T], str]) -> None:
     must come after the commit: ``st.rerun`` raises, and inside the transaction it would undo it.)
     """
     try:
-        with session() as db_session:
+        with session(read_only=False) as db_session:
             result = action(session=db_session)
     except ProcureError as exc:
         st.error(escape(str(exc)), icon=":material/error:")

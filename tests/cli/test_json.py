@@ -42,7 +42,7 @@ COMMANDS: dict[str, list[str]] = {
 }
 # Values that differ from run to run by nature: the workspace's place and when it was made.
 # Floats are compared to 12 significant digits: DuckDB may add in another order on another run.
-VOLATILE = re.compile(r"(_at|_path|path|home)$")
+VOLATILE = re.compile(r"(_at|_path|path|home|content_key)$")  # the key names DuckDB's version
 
 
 def _stable(value: object) -> object:

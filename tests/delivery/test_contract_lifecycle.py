@@ -339,7 +339,8 @@ def test_nothing_edited_after_acceptance_changes_an_accepted_cost(workspace: Wor
     # Only what nobody relied on moves: the 1,200 units still to come are at 0.10 now.
     assert report.spend.remaining == D("120.0")
     assert report.accrued == COSTS["A"] + ACCRUED  # INV-1 voided: A is accrued again
-    timeline = amendment_timeline(contract_id, session=Session(workspace.engine))
+    with Session(workspace.engine) as db:
+        timeline = amendment_timeline(contract_id, session=db)
     assert [v.number for v in timeline] == [1, 2, 3]
     assert timeline[1].changes == (
         "price line pref_pair: 2.00 per unit, from unit 2,501 1.50; 6,000 units -> "

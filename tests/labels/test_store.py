@@ -76,7 +76,10 @@ def test_counts_and_repeats_with_few_and_many_annotators(
         path.write_text(
             "item_id,annotator_id,label\n" + "".join(",".join(r) + "\n" for r in content)
         )
-        label_set = _import(sample, path, source="gold", task_type_key="pref_pair")
+        # The repeated file holds the same judgements: only a forced import stores it again.
+        label_set = _import(
+            sample, path, source="gold", task_type_key="pref_pair", force=name == "repeated"
+        )
         expected = duckdb.execute(
             f"SELECT count(DISTINCT (item_id, annotator_id)), count(DISTINCT item_id), "
             f"count(DISTINCT annotator_id) FROM read_csv('{path}')"
@@ -86,7 +89,7 @@ def test_counts_and_repeats_with_few_and_many_annotators(
     item, annotator, label = rows[7]
     path.write_text(path.read_text() + f"{item},{annotator},{'A' if label != 'A' else 'B'}\n")
     with pytest.raises(InputError, match=f"item '{item}' has different labels from annotator"):
-        _import(sample, path, source="gold", task_type_key="pref_pair")
+        _import(sample, path, source="gold", task_type_key="pref_pair", force=True)
 
 
 def test_llm_run_keeps_model_tokens_and_cost(sample: Workspace, tmp_path: Path) -> None:
