@@ -337,12 +337,15 @@ def llm_run(
     payload = _job_payload(result)
     if as_json:
         _print_json(payload)
-        return
-    typer.echo(
-        f"job {job_id} {result.status}: {result.done:,} labelled, {result.invalid:,} invalid, "
-        f"{result.failed:,} failed, {result.retries:,} retries; {result.input_tokens:,} + {result.output_tokens:,} tokens, "
-        f"{_amount(result.spent)} {result.currency} (estimated {_amount(result.estimated_cost)}). {result.message}"
-    )
+    else:
+        typer.echo(
+            f"job {job_id} {result.status}: {result.done:,} labelled, {result.invalid:,} invalid, "
+            f"{result.failed:,} failed, {result.retries:,} retries; {result.input_tokens:,} + {result.output_tokens:,} tokens, "
+            f"{_amount(result.spent)} {result.currency} (estimated {_amount(result.estimated_cost)}). {result.message}"
+        )
+    if result.failed and not (result.done or result.invalid):  # nothing came back at all
+        typer.echo(f"procure: job {job_id}: {result.message}", err=True)
+        raise typer.Exit(1)
 
 
 def _job_payload(job: Any) -> dict[str, Any]:

@@ -3,15 +3,50 @@ re-ask of an answer outside the label set."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from procure.llm.prompts import Prompt, call_cost, parse_answer, response_format
 from procure.records.models import (
     LlmPrice,
 )
+
+# --- secrets -----------------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+# What an endpoint's error may quote of a request's credentials.
+CREDENTIALS = re.compile(
+    r"(?i)(bearer\s+|authorization['\"]?\s*[:=]\s*['\"]?|api[-_]?key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"
+    r"|\bsk-[A-Za-z0-9_-]{8,}"
+)
+
+
+def redact(text: str, *secrets: str) -> str:
+    """``text`` without the given secrets or anything that looks like a credential (a bearer
+    token, an ``sk-`` key, an ``api_key=`` value): error messages are kept in the journal and
+    the records, which must never hold a key."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return CREDENTIALS.sub(lambda m: (m.group(1) or "") + REDACTED, text)
+
+
+def redact_url(url: str) -> str:
+    """The URL without a password (``http://user:PASSWORD@host/v1`` -> ``http://user:***@host/v1``),
+    as it is stored and shown; the request itself uses the URL as given."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
 
 # --- one item ----------------------------------------------------------------------------------
 
@@ -97,7 +132,7 @@ def label_item(
                 break
             except transient as exc:
                 if attempt == options.max_retries:
-                    outcome.problem = f"{type(exc).__name__}: {exc}"[:300]
+                    outcome.problem = redact(f"{type(exc).__name__}: {exc}", options.api_key)[:300]
                     outcome.cost = str(cost)
                     return outcome
                 outcome.retries += 1
@@ -105,7 +140,9 @@ def label_item(
                 if stop.wait(delay):
                     raise Cancelled from None
             except openai.APIStatusError as exc:  # 4xx other than 429: the request itself is wrong
-                outcome.problem = f"HTTP {exc.status_code}: {exc.message}"[:300]
+                outcome.problem = redact(f"HTTP {exc.status_code}: {exc.message}", options.api_key)[
+                    :300
+                ]
                 outcome.cost = str(cost)
                 return outcome
         outcome.calls += 1

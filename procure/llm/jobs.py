@@ -25,11 +25,13 @@ Ollama, llama.cpp) using the official ``openai`` client, with cost accounting.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -38,14 +40,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from procure.db import session_scope
+from procure.db import PRIVATE_FILE, make_private_folder, session_scope
 from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
-from procure.llm.client import Cancelled, Outcome, RunOptions, label_item
+from procure.llm.client import Cancelled, Outcome, RunOptions, label_item, redact, redact_url
 from procure.llm.estimates import Estimate, JobSource, model_price, plan
 from procure.llm.prompts import (
     OPENAI_URL,
@@ -70,8 +74,12 @@ def journal_path(jobs_dir: Path, job_id: int) -> Path:
     return jobs_dir / f"job-{job_id}.jsonl"
 
 
+SENT, CANCELLED = "sent", "cancelled"  # journal entries around a request, beside its outcome
+
+
 def read_journal(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """item -> its outcomes so far; a torn last line (an interrupted write) is ignored."""
+    """item -> its journal entries so far; a torn last line (an interrupted write) is ignored,
+    so that item is asked again."""
     outcomes: dict[str, list[dict[str, Any]]] = {}
     if not path.exists():
         return outcomes
@@ -82,6 +90,24 @@ def read_journal(path: Path) -> dict[str, list[dict[str, Any]]]:
             continue
         outcomes.setdefault(entry["item_id"], []).append(entry)
     return outcomes
+
+
+def repair_journal(path: Path) -> None:
+    """Cut a torn last line (a crash mid-write) before appending: the next entry would otherwise
+    be glued to it, and both lost when the journal is stored."""
+    if not path.exists():
+        return
+    with path.open("rb+") as handle:
+        content = handle.read()
+        if content and not content.endswith(b"\n"):
+            handle.truncate(content.rfind(b"\n") + 1)
+
+
+def open_journal(path: Path) -> Any:
+    """The journal for appending, created readable by its owner only."""
+    repair_journal(path)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    return os.fdopen(descriptor, "a", encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -96,14 +122,37 @@ class Totals:
     answered: frozenset[str]
 
 
-def totals(journal: dict[str, list[dict[str, Any]]]) -> Totals:
+def totals(
+    journal: dict[str, list[dict[str, Any]]], pending: Collection[str] = frozenset()
+) -> Totals:
     """Counts from the journal: an item is done (valid) or invalid by its last final outcome;
-    failed when it has only failed outcomes; every outcome's tokens and cost count."""
-    entries = [e for item in journal.values() for e in item]
+    failed when it has only failed outcomes; every outcome's tokens and cost count.
+
+    A request is journalled as *sent* with the worst case held for it before it goes out; one
+    whose outcome never arrived (the process was killed while it was in flight) may have been
+    paid at the endpoint, so its held worst case counts as spent: the spend is never
+    understated, and the budget stays a cap across a crash. ``pending`` are the items whose
+    request is out now (still to be answered).
+    """
+    outcomes = {
+        item: [e for e in entries if e["status"] not in (SENT, CANCELLED)]
+        for item, entries in journal.items()
+    }
+    entries = [e for item in outcomes.values() for e in item]
     final = {
         item: next((e["status"] for e in reversed(v) if e["status"] != "failed"), None)
-        for item, v in journal.items()
+        for item, v in outcomes.items()
+        if v
     }
+    lost = Decimal(0)
+    for item, item_entries in journal.items():
+        unanswered: Decimal | None = None  # an item has one request out at a time
+        for entry in item_entries:
+            if entry["status"] == SENT and unanswered is not None:
+                lost += unanswered  # sent again: the earlier request never came back
+            unanswered = Decimal(entry["held"]) if entry["status"] == SENT else None
+        if unanswered is not None and item not in pending:
+            lost += unanswered
     return Totals(
         done=sum(1 for s in final.values() if s == "valid"),
         invalid=sum(1 for s in final.values() if s == "invalid"),
@@ -111,9 +160,23 @@ def totals(journal: dict[str, list[dict[str, Any]]]) -> Totals:
         retries=sum(e["retries"] for e in entries),
         input_tokens=sum(e["input_tokens"] for e in entries),
         output_tokens=sum(e["output_tokens"] for e in entries),
-        spent=sum((Decimal(e["cost"]) for e in entries), Decimal(0)),
+        spent=sum((Decimal(e["cost"]) for e in entries), lost),
         answered=frozenset(item for item, s in final.items() if s is not None),
     )
+
+
+def last_problem(journal: dict[str, list[dict[str, Any]]]) -> str:
+    """The most recent failure's reason (already without secrets; see ``client.redact``)."""
+    problems = [e.get("problem") for v in journal.values() for e in v if e["status"] == "failed"]
+    return next((p for p in reversed(problems) if p), "")
+
+
+def running_key(task_type_id: int, items_source: str, options: RunOptions, version: str) -> str:
+    """What a job labels, as the digest the database keeps unique while the job runs."""
+    identity = "\x1f".join(
+        [str(task_type_id), items_source, options.model, version, redact_url(options.base_url)]
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()
 
 
 def prepare_job(
@@ -144,19 +207,34 @@ def prepare_job(
         session=session,
     )
     prompt, figures = planned.prompt, planned.estimate
+    base_url = redact_url(options.base_url)  # a password in the URL is never stored
+    key = running_key(planned.task_type.id or 0, source.key, options, prompt.version)
     existing = session.exec(
-        select(LlmJob).where(
+        select(LlmJob)
+        .where(
             LlmJob.task_type_id == planned.task_type.id,
             LlmJob.items_source == source.key,
             LlmJob.model == options.model,
             LlmJob.prompt_version == prompt.version,
-            LlmJob.base_url == options.base_url,
+            LlmJob.base_url == base_url,
             col(LlmJob.status) != JobStatus.finished,
         )
+        .order_by(col(LlmJob.running_key).is_(None), col(LlmJob.id))
     ).first()
+    now = datetime.now(UTC)
     if existing is not None:
         if existing.status in (JobStatus.running, JobStatus.stopping) and _recent(existing):
-            raise InputError(f"job {existing.id} is running this already; stop it first")
+            raise _running(existing.id)
+        # Claimed only if nobody else resumed it since it was read (compare and set), so two
+        # processes resuming one stale job at once do not both run it.
+        claimed = session.execute(
+            update(LlmJob)
+            .where(col(LlmJob.id) == existing.id, col(LlmJob.updated_at) == existing.updated_at)
+            .values(running_key=key, status=JobStatus.running, updated_at=now)
+        )
+        if getattr(claimed, "rowcount", 1) != 1:
+            raise _running(existing.id)
+        session.refresh(existing)
         job = existing
     else:
         job = LlmJob(
@@ -165,7 +243,7 @@ def prepare_job(
             items_source=source.key,
             model=options.model,
             provider=provider,
-            base_url=options.base_url,
+            base_url=base_url,
             prompt_version=prompt.version,
             items=len(source.items),
             currency=planned.price.currency,
@@ -173,11 +251,19 @@ def prepare_job(
             estimated_input_tokens=figures.input_tokens,
         )
     job.status, job.budget, job.message = JobStatus.running, options.budget, ""
-    job.updated_at = datetime.now(UTC)
-    session.add(job)
-    session.flush()
+    job.running_key, job.updated_at = key, now
+    try:
+        with session.begin_nested():  # added inside: a savepoint flushes what was pending first
+            session.add(job)
+    except IntegrityError:  # another process started the same job a moment ago
+        other = session.exec(select(LlmJob.id).where(LlmJob.running_key == key)).first()
+        raise _running(other) from None
     record_event("run", "llm_job", job.id, f"{options.model} on {source.key}", session=session)
     return job, prompt, figures
+
+
+def _running(job_id: int | None) -> InputError:
+    return InputError(f"job {job_id} is running this already; stop it first")
 
 
 def _recent(job: LlmJob, seconds: float = 30) -> bool:
@@ -205,7 +291,7 @@ def run_job(
     within the budget; store the labels as an LLM run once every item is answered. Stops early
     when ``stop`` is set or the job's status is set to ``stopping`` (the page's stop button)."""
     stop = stop or threading.Event()
-    jobs_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(jobs_dir)
     path = journal_path(jobs_dir, job_id)
     with session_scope(engine) as session:
         job = session.get(LlmJob, job_id)
@@ -234,7 +320,7 @@ def run_job(
 
     def save(status: JobStatus | None = None, message: str = "") -> LlmJob:
         nonlocal last_saved
-        current = totals(journal)
+        current = totals(journal, set(requested.values()))
         with session_scope(engine) as session:
             row = session.get(LlmJob, job_id)
             assert row is not None
@@ -253,6 +339,7 @@ def run_job(
             )
             if status is not None:
                 row.status, row.message = status, message
+                row.running_key = None  # stopped: it may be started again
             row.updated_at = datetime.now(UTC)
             session.add(row)
             session.flush()
@@ -263,10 +350,11 @@ def run_job(
         return row
 
     pending: dict[Future[Outcome], Decimal] = {}
+    requested: dict[Future[Outcome], str] = {}
     queue = list(reversed(todo))
     with (
         ThreadPoolExecutor(max_workers=options.concurrency) as pool,
-        path.open("a", encoding="utf-8") as out,
+        open_journal(path) as out,
     ):
         try:
             while queue or pending:
@@ -284,17 +372,25 @@ def run_job(
                         break
                     queue.pop()
                     held += need
-                    pending[pool.submit(label_item, client, options, prompt, price, item, stop)] = (
-                        need
-                    )
+                    sent = {"item_id": item[0], "status": SENT, "held": str(need)}
+                    out.write(json.dumps(sent) + "\n")
+                    out.flush()
+                    journal.setdefault(item[0], []).append(sent)
+                    future = pool.submit(label_item, client, options, prompt, price, item, stop)
+                    pending[future] = need
+                    requested[future] = item[0]
                 if not pending:
                     break
                 finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
                     held -= pending.pop(future)
+                    item_id = requested.pop(future)
                     try:
                         outcome = future.result()
                     except Cancelled:
+                        entry = {"item_id": item_id, "status": CANCELLED}
+                        out.write(json.dumps(entry) + "\n")
+                        journal[item_id].append(entry)
                         continue
                     entry = asdict(outcome)
                     out.write(json.dumps(entry) + "\n")
@@ -310,7 +406,9 @@ def run_job(
             reason = "interrupted"
             wait(pending)
     state = totals(journal)
-    if not reason and state.failed:
+    if not reason and state.failed and not (state.done or state.invalid):
+        reason = f"every request failed ({state.failed:,} items): {last_problem(journal)}"
+    elif not reason and state.failed:
         reason = f"{state.failed} items failed; run again to retry them"
     if reason:
         return save(JobStatus.stopped, reason)
@@ -319,7 +417,7 @@ def run_job(
         job = session.get(LlmJob, job_id)
         assert job is not None
         label_set = store_run(store, job, path, state, session=session)
-        job.label_set_id, job.status = label_set.id, JobStatus.finished
+        job.label_set_id, job.status, job.running_key = label_set.id, JobStatus.finished, None
         job.message = f"{state.done:,} labels stored as LLM run {label_set.id}" + (
             f"; {state.invalid:,} invalid answers kept out" if state.invalid else ""
         )
@@ -397,17 +495,25 @@ def request_stop(job_id: int, *, session: Session) -> LlmJob:
 
 
 def run_job_recording_failure(
-    engine: Engine, store: Path, jobs_dir: Path, job_id: int, prompt: Prompt, **kwargs: Any
+    engine: Engine,
+    store: Path,
+    jobs_dir: Path,
+    job_id: int,
+    prompt: Prompt,
+    *,
+    items: list[tuple[str, str]],
+    options: RunOptions,
 ) -> None:
-    """``run_job`` for a background thread: an error ends the job as failed, with its message,
-    instead of dying unseen."""
+    """``run_job`` for a background thread: an error ends the job as failed, with its message
+    (without the API key), instead of dying unseen."""
     try:
-        run_job(engine, store, jobs_dir, job_id, prompt, **kwargs)
+        run_job(engine, store, jobs_dir, job_id, prompt, items, options)
     except Exception as exc:
         with session_scope(engine) as session:
             job = session.get(LlmJob, job_id)
             if job is not None:
-                job.status, job.message = JobStatus.failed, f"{type(exc).__name__}: {exc}"[:500]
+                job.status, job.running_key = JobStatus.failed, None
+                job.message = redact(f"{type(exc).__name__}: {exc}", options.api_key)[:500]
                 session.add(job)
 
 

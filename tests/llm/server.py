@@ -31,6 +31,7 @@ class ChatServer:
         self.in_flight = 0
         self.most_in_flight = 0
         self.base_url = ""
+        self.last_authorization = ""
 
     @staticmethod
     def usage(messages: list[dict[str, str]], answer: str) -> tuple[int, int]:
@@ -50,6 +51,17 @@ class ChatServer:
                 429,
                 {"error": {"message": "Rate limit reached", "type": "rate_limit"}},
                 {"Retry-After": "0"},
+            )
+        if "echo-authorization" in text:  # some gateways quote the header they refused
+            return (
+                401,
+                {
+                    "error": {
+                        "message": f"Invalid header: {self.last_authorization}",
+                        "type": "auth",
+                    }
+                },
+                {},
             )
         if "always-500" in text or ("server-error-once" in text and seen == 1):
             return (
@@ -100,6 +112,7 @@ def chat_server() -> Iterator[ChatServer]:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
             state.authorization.add(self.headers.get("Authorization", ""))
+            state.last_authorization = self.headers.get("Authorization", "")
             with state.lock:
                 state.in_flight += 1
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -15,52 +13,15 @@ import pytest
 from sqlmodel import Session, select
 
 from procure.cli import run
-from procure.config import Settings
 from procure.db import session_scope
 from procure.errors import InputError
 from procure.kinds import JobStatus
 from procure.llm import client, estimates, jobs, prompts
 from procure.quality import quality_report, select_labels
-from procure.records.catalog import save_task_type
-from procure.records.llm_prices import save_price
 from procure.records.models import LabelSet, LlmJob, LlmRun
-from procure.records.workspace import Workspace, open_workspace
-from tests.llm.server import ChatServer, chat_server
-
-PRICE_IN, PRICE_OUT = D("0.15"), D("0.60")
-
-
-@pytest.fixture
-def server() -> Iterator[ChatServer]:
-    with chat_server() as state:
-        yield state
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
-    ws = open_workspace(Settings(home=tmp_path / "ws"))
-    with session_scope(ws.engine) as db:
-        save_task_type(
-            {
-                "key": "topic",
-                "name": "Topic",
-                "unit": "post",
-                "label_kind": "categorical",
-                "labels": ["A", "B", "C"],
-            },
-            session=db,
-        )
-        save_price(
-            {
-                "model": "tiny",
-                "price_in_per_mtok": PRICE_IN,
-                "price_out_per_mtok": PRICE_OUT,
-                "read_on": date(2026, 11, 1),
-            },
-            session=db,
-        )
-    yield ws
-    ws.engine.dispose()
+from procure.records.workspace import Workspace
+from tests.llm.conftest import PRICE_IN, PRICE_OUT
+from tests.llm.server import ChatServer
 
 
 def items(n: int, extra: str = "") -> list[tuple[str, str]]:
