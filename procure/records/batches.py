@@ -13,7 +13,7 @@ from procure.documents import problems_error, validate
 from procure.errors import InputError
 from procure.kinds import BatchEventKind, BatchStatus
 from procure.records.catalog import task_type_by_key
-from procure.records.contracts import batch_fit, contract_spec, get_contract
+from procure.records.contracts import batch_fit, contract_spec
 from procure.records.decisions import (
     DECIDED,
     add_batch_event,
@@ -31,7 +31,7 @@ from procure.records.models import (
 )
 from procure.records.terms import BatchSpec
 from procure.records.versions import contract_versions, in_force
-from procure.records.workspace import withdraw
+from procure.records.workspace import lock_contract, withdraw
 
 
 def _next_ref(contract_id: int, spec: BatchSpec, *, session: Session) -> str:
@@ -59,7 +59,7 @@ def record_batch(
     """Record a delivered batch after checking it against the contract's weeks and price lines;
     a batch recorded as decided is decided (and priced) at once."""
     spec = data if isinstance(data, BatchSpec) else validate(BatchSpec, data, "batch")
-    contract = get_contract(contract_id, session=session)
+    contract = lock_contract(contract_id, session=session)  # the next ref is this writer's
     _check_against(contract, spec, "batch", session=session)
     check_delivery_date(spec.delivered_on, as_of)
     task_type = task_type_by_key(spec.task_type, session=session)

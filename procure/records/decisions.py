@@ -30,7 +30,7 @@ from procure.records.pricing import (
 )
 from procure.records.terms import BatchSpec, FrozenPriceSpec
 from procure.records.versions import contract_versions, terms_for, terms_of
-from procure.records.workspace import record_event
+from procure.records.workspace import lock_contract, record_event
 
 DECIDED = (BatchStatus.accepted, BatchStatus.rejected, BatchStatus.partially_accepted)
 
@@ -184,6 +184,8 @@ def decide_batch(
     workspaces) keeps that price instead of freezing a new one.
     """
     batch = get_batch(batch_id, session=session)
+    lock_contract(batch.contract_id, session=session)  # tier positions are taken one at a time
+    session.refresh(batch)  # as the writer before this one left it
     if batch.voided_at is not None:
         raise InputError(f"batch {batch.ref!r} is voided; it can no longer be decided")
     try:

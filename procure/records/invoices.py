@@ -30,12 +30,11 @@ from procure.documents import Spec, validate
 from procure.errors import InputError, NotFoundError
 from procure.kinds import BatchStatus
 from procure.money import check_amount, check_currency
-from procure.records.contracts import get_contract
 from procure.records.decisions import accepted_count, accepted_value, live_batches
 from procure.records.models import Batch, Contract, Invoice, InvoiceBatch
 from procure.records.pricing import PENDING
 from procure.records.terms import MAX_UNITS
-from procure.records.workspace import record_event, withdraw
+from procure.records.workspace import lock_contract, record_event, withdraw
 
 CENT = Decimal("0.01")
 
@@ -160,7 +159,7 @@ def add_invoice(
     """Record an invoice; the same number twice for one vendor, or a batch billed twice, is
     refused."""
     spec = data if isinstance(data, InvoiceSpec) else validate(InvoiceSpec, data, "invoice")
-    contract = get_contract(contract_id, session=session)
+    contract = lock_contract(contract_id, session=session, vendor=True)  # no batch billed twice
     currency = spec.currency or contract.currency
     if currency != contract.currency:
         raise InputError(

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from procure import db
 from procure.config import Settings
-from procure.errors import AlreadyImportedError, InputError
+from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.money import check_currency
 from procure.records.fx import RateTable
 from procure.records.models import (
@@ -21,6 +21,7 @@ from procure.records.models import (
     Contract,
     ExchangeRate,
     ImportedFile,
+    Vendor,
     WorkspaceSetting,
     utcnow,
 )
@@ -96,6 +97,24 @@ def withdraw(record: Any, reason: str, *, what: str, noun: str, how: tuple[str, 
     setattr(record, at, utcnow())
     setattr(record, why, kept)
     return kept
+
+
+def lock_contract(contract_id: int, *, session: Session, vendor: bool = False) -> Contract:
+    """The contract (and with ``vendor`` its vendor) locked until the transaction ends, read
+    afresh: two writers cannot both take the next batch ref, tier position or invoice of one
+    contract (an invoice number is the vendor's). PostgreSQL locks the rows; on SQLite every
+    writer holds the database's write lock from its first statement already."""
+    contract = session.exec(
+        select(Contract)
+        .where(Contract.id == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if contract is None:
+        raise NotFoundError(f"no contract with id {contract_id}")
+    if vendor:
+        session.exec(select(Vendor.id).where(Vendor.id == contract.vendor_id).with_for_update())
+    return contract
 
 
 def data_version(*, session: Session) -> int:
