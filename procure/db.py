@@ -6,10 +6,20 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    SmallInteger,
+    create_engine,
+    event,
+)
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
@@ -60,6 +70,51 @@ def make_engine(settings: Settings) -> Engine:
         raise InputError(
             f"PROCURE_DATABASE_URL names a database procure cannot use: {exc}"
         ) from None
+
+
+# --- the limits of the columns --------------------------------------------------------------------
+
+MONEY_DIGITS = 14  # NUMERIC(24, 10): digits before the point
+
+
+def column_problem(column: Column[Any], value: object) -> str | None:
+    """What is wrong with ``value`` for ``column`` on either database, or ``None``: checked
+    before every write, so SQLite and PostgreSQL accept and refuse the same values, with the
+    same message (PostgreSQL enforces these limits, SQLite none)."""
+    from procure.money import MoneyType
+
+    kind = column.type
+    if isinstance(value, str):
+        length = getattr(kind, "length", None)
+        if "\x00" in value:
+            return "contains a NUL character (U+0000), which no text can hold here"
+        if length is not None and len(value) > length:
+            return f"expected at most {length:,} characters, got {len(value):,}"
+    elif isinstance(value, int) and not isinstance(value, bool) and isinstance(kind, Integer):
+        # PostgreSQL's ranges; SQLite would store anything.
+        bits = 63 if isinstance(kind, BigInteger) else 15 if isinstance(kind, SmallInteger) else 31
+        if not -(2**bits) <= value < 2**bits:
+            return f"expected a whole number below {2**bits:,}, got {value:,}"
+    elif (
+        isinstance(value, Decimal)
+        and isinstance(kind, MoneyType)
+        and (not value.is_finite() or abs(value) >= Decimal(10) ** MONEY_DIGITS)
+    ):
+        return f"expected an amount below 10^{MONEY_DIGITS}, got {value}"
+    return None
+
+
+@event.listens_for(Session, "before_flush")
+def _check_limits(session: Session, _context: object, _instances: object) -> None:
+    for record in (*session.new, *session.dirty):
+        table = getattr(type(record), "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            problem = column_problem(column, getattr(record, column.key, None))
+            if problem:
+                what = table.name.replace("_", " ")
+                raise InputError(f"{what} {column.name.replace('_', ' ')}: {problem}")
 
 
 def make_private_folder(path: Path) -> None:

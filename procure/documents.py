@@ -99,7 +99,32 @@ def parse_text(text: str, source: str, fmt: str | None = None) -> tuple[Any, yam
                 source=source,
                 line=mark.line + 1 if mark is not None else None,
             ) from None
+    _refuse_nul(data, [], tree, source)
     return data, tree
+
+
+def _refuse_nul(data: Any, path: list[int | str], tree: yaml.Node | None, source: str) -> None:
+    """A NUL character (``\\u0000``) in any key or value: no database text can hold it."""
+    items: Any = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    if isinstance(data, str) and "\x00" in data:
+        raise InputError(
+            f"{field_path(path) or 'the document'}: contains a NUL character (U+0000), which no "
+            "text can hold here",
+            source=source,
+            line=line_of(tree, path),
+        )
+    for key, value in items:
+        if isinstance(key, str) and "\x00" in key:
+            raise InputError(
+                "a key contains a NUL character (U+0000)", source=source, line=line_of(tree, path)
+            )
+        _refuse_nul(value, [*path, key], tree, source)
 
 
 MAX_DEPTH = 32  # the deepest a workspace document goes is 6 levels

@@ -35,6 +35,7 @@ from procure.labels.files import typed_relation
 from procure.labels.staging import (
     IMPORT_MEMORY,
     Progress,
+    Usage,
     content_key,
     stage,
     token_totals,
@@ -177,13 +178,6 @@ def import_labels(
         raise
     if ready.path != staged:
         staged.unlink(missing_ok=True)
-    final = store / relative
-    make_private_folder(final.parent)
-    final_copy = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
-    os.replace(ready.path, final_copy)
-    final_copy.chmod(PRIVATE_FILE)  # the label store is its owner's alone, as the records are
-    os.replace(final_copy, final)  # atomic on one file system
-    repeat = 0 if same_content is None else same_content.repeat + 1
     label_set = LabelSet(
         source=source,
         task_type_id=task_type.id or 0,
@@ -192,38 +186,49 @@ def import_labels(
         path=relative.as_posix(),
         sha256=digest,
         content_key=key,
-        repeat=repeat,
+        repeat=0 if same_content is None else same_content.repeat + 1,
         filename=shown,
         rows=ready.rows,
         items=ready.items,
         annotators=ready.annotators,
     )
+    # The records are written (and checked against their columns) first, the file moved into
+    # place last: a refused record leaves no file behind.
     try:
-        with session.begin_nested():  # the database keeps one set per content (and repeat)
-            session.add(label_set)
-    except IntegrityError:
-        final.unlink(missing_ok=True)
-        raced = session.exec(select(LabelSet).where(LabelSet.content_key == key)).first()
-        if raced is None:
-            raise
-        raise _already(raced, shown) from None
-    if source is LabelSource.llm and llm is not None:
-        session.add(
-            LlmRun(
-                label_set_id=label_set.id or 0,
-                model=llm.model.strip(),
-                provider=llm.provider,
-                prompt_version=llm.prompt_version,
-                currency=check_currency(llm.currency),
-                input_tokens=tokens.input_tokens,
-                output_tokens=tokens.output_tokens,
-                cost=tokens.cost,
-            )
-        )
-    record_event(
-        "import", "label_set", label_set.id, f"{shown}: {ready.rows} labels", session=session
-    )
+        try:
+            with session.begin_nested():  # the database keeps one set per content (and repeat)
+                session.add(label_set)
+                session.flush()
+                if source is LabelSource.llm and llm is not None:
+                    session.add(_llm_run(label_set, llm, tokens))
+                detail = f"{shown}: {ready.rows} labels"
+                record_event("import", "label_set", label_set.id, detail, session=session)
+        except IntegrityError:
+            raced = session.exec(select(LabelSet).where(LabelSet.content_key == key)).first()
+            if raced is None:
+                raise
+            raise _already(raced, shown) from None
+        final = store / relative
+        make_private_folder(final.parent)
+        ready.path.chmod(PRIVATE_FILE)  # the label store is its owner's alone, as the records
+        os.replace(ready.path, final)  # atomic on one file system
+    except BaseException:
+        ready.path.unlink(missing_ok=True)
+        raise
     return label_set
+
+
+def _llm_run(label_set: LabelSet, llm: LlmRunSpec, tokens: Usage) -> LlmRun:
+    return LlmRun(
+        label_set_id=label_set.id or 0,
+        model=llm.model.strip(),
+        provider=llm.provider,
+        prompt_version=llm.prompt_version,
+        currency=check_currency(llm.currency),
+        input_tokens=tokens.input_tokens,
+        output_tokens=tokens.output_tokens,
+        cost=tokens.cost,
+    )
 
 
 def _already(earlier: LabelSet, shown: str) -> AlreadyImportedError:

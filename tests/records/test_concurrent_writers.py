@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from sqlmodel import Session, col, select
 
 from procure.records.models import Batch, Invoice
