@@ -98,6 +98,34 @@ def _open_text(path: Path, compressed: bool) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
+def check_gzip_complete(source: Source) -> None:
+    """Refuse a gzip file cut short (a copy or download interrupted): DuckDB reads such a file
+    up to the cut and reports no error, so its labels would look complete. Decompresses the
+    file once, in zlib's C code, without keeping it."""
+    if not source.gzip:
+        return
+    import zlib
+
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        with source.path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                while chunk:
+                    inflater.decompress(chunk, 1 << 16)
+                    chunk = inflater.unconsumed_tail
+                    if inflater.eof and inflater.unused_data:  # another gzip member follows
+                        chunk = inflater.unused_data
+                        inflater = zlib.decompressobj(wbits=31)
+    except zlib.error as exc:
+        raise InputError(f"not a readable gzip file ({exc})", source=source.name) from None
+    if not inflater.eof:
+        raise InputError(
+            "the gzip file is cut short (it ends before its end-of-stream marker); "
+            "expected a complete file: copy or download it again",
+            source=source.name,
+        )
+
+
 def detect(path: Path, display_name: str | None = None) -> Source:
     """The file's format, from its first bytes, then its name (``labels.csv.gz``)."""
     shown = display_name or path.name
@@ -302,6 +330,15 @@ def read_error(exc: duckdb.Error, source: Source) -> InputError:
             source=source.name,
             line=int(line[1]),
         )
+    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message)
+    if too_long:
+        return InputError(
+            f"a line of {int(too_long[2]) / 1e6:,.1f} MB; expected lines of at most "
+            f"{int(too_long[1]) / 1e6:,.0f} MB (a text field that long is more likely a broken "
+            "quote than a judgement)",
+            source=source.name,
+            line=int(line[1]) if line else None,
+        )
     if "Invalid unicode" in message or "not utf-8" in message.lower():
         return InputError(
             "not UTF-8 text; save the file as UTF-8",
@@ -320,6 +357,7 @@ def read_error(exc: duckdb.Error, source: Source) -> InputError:
     if source.format is Format.parquet:
         return InputError("not a readable Parquet file", source=source.name)
     if "gzip" in message.lower() or "compress" in message.lower():
+        check_gzip_complete(source)  # the precise reason when the file is cut short
         return InputError("not a readable gzip file", source=source.name)
     first = message.splitlines()[0].removeprefix("Invalid Input Error: ")
     return InputError(f"cannot read the file: {first}", source=source.name)

@@ -32,6 +32,7 @@ from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import Adapter, LabelSource
 from procure.labels.adapters import convert
 from procure.labels.files import typed_relation
+from procure.labels.readers import check_gzip_complete
 from procure.labels.staging import (
     IMPORT_MEMORY,
     Progress,
@@ -149,8 +150,13 @@ def import_labels(
             watched(con, progress) as watch,
         ):
             given = digest
-            hashed = hasher.submit(lambda: given or file_sha256(path))
             relation = typed_relation(con, path, display_name=shown)
+
+            def read_through() -> str:  # the whole file, once for its hash, once if gzip
+                check_gzip_complete(relation.source)
+                return given or file_sha256(path)
+
+            hashed = hasher.submit(read_through)
             if watch is not None:
                 watch.span(0.0, 0.9)  # parsing, converting and checking: nearly all the work
             ready = stage(con, relation, labels, task_type.label_kind, staged, deduplicated)

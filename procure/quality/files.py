@@ -36,7 +36,7 @@ import numpy as np
 from procure.errors import InputError
 from procure.kinds import Level
 from procure.labels.files import LabelFile, locate_problem, open_label_file
-from procure.labels.readers import ANNOTATOR_CODED, FAST_ANNOTATORS, REPEATS
+from procure.labels.readers import ANNOTATOR_CODED, FAST_ANNOTATORS, REPEATS, check_gzip_complete
 from procure.quality.results import (
     Agreement,
     ClassFigures,
@@ -279,6 +279,8 @@ def file_agreement(
         files = [open_label_file(con, path, name="a", numeric=numeric)]
         if against is not None:
             files.append(open_label_file(con, against, name="b", numeric=numeric))
+        for file in files:
+            check_gzip_complete(file.source)
         order = label_order(frozenset().union(*(f.labels for f in files)), labels)
         codec = PatternCodec(len(order), max(f.annotators for f in files) + 1)
         pairs = key_pairs(con, files, order, codec)

@@ -196,3 +196,37 @@ def test_two_processes_importing_one_file_store_it_once(sample: Workspace, tmp_p
     assert len(stored) == 1
     files = [p for p in sample.settings.label_store.rglob("*.parquet") if p.name.startswith(".")]
     assert files == []  # no temporary file left behind by the processes that lost
+
+
+@pytest.mark.parametrize("cut", [8, 1000, 30_000])
+def test_a_gzip_file_cut_short_is_refused(tmp_path: Path, cut: int) -> None:
+    """DuckDB may read a truncated gzip up to the cut and report it complete; procure checks the
+    stream's end marker (before: `procure agreement` reported the cut file as complete)."""
+    import gzip
+
+    from procure.quality import file_agreement
+
+    rows = "item_id,annotator_id,label\n" + "".join(
+        f"i{n // 3},a{n % 3},{'AB'[n % 2]}\n" for n in range(60_000)
+    )
+    whole = gzip.compress(rows.encode())
+    path = tmp_path / "labels.csv.gz"
+    path.write_bytes(whole[:-cut])
+    with pytest.raises(InputError, match="labels.csv.gz: the gzip file is cut short"):
+        file_agreement(path)
+    two_members = gzip.compress(rows.encode()[:40]) + gzip.compress(rows.encode()[40:])
+    path.write_bytes(two_members)  # concatenated gzip files are one valid file
+    assert file_agreement(path).ratings == 60_000
+
+
+def test_a_line_beyond_the_size_limit_names_the_limit(tmp_path: Path) -> None:
+    """Before: "CSV Error on Line: 2", no column, no limit named."""
+    from procure.quality import file_agreement
+
+    path = tmp_path / "big.csv"
+    path.write_text("item_id,label,text\n1,A,short\n2,B," + "x" * 10_000_000 + "\n")
+    with pytest.raises(InputError) as refused:
+        file_agreement(path)
+    assert str(refused.value).startswith(
+        "big.csv, line 3: a line of 10.0 MB; expected lines of at most 2 MB"
+    )
