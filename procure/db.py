@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from procure.config import Settings
 from procure.errors import InputError, WorkspaceBusyError
+from procure.workfiles import PRIVATE_FILE, make_private_folder
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,7 +37,6 @@ HEAD_REVISION = "0007"
 # How long a writer waits for SQLite's write lock (another process's import or decision) before
 # it is told the workspace is busy.
 SQLITE_LOCK_WAIT_SECONDS = 60
-PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600  # a workspace is its owner's alone
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -115,13 +115,6 @@ def _check_limits(session: Session, _context: object, _instances: object) -> Non
             if problem:
                 what = table.name.replace("_", " ")
                 raise InputError(f"{what} {column.name.replace('_', ' ')}: {problem}")
-
-
-def make_private_folder(path: Path) -> None:
-    """Create ``path`` (and its parents) readable by its owner only; an existing folder is kept
-    as its owner set it."""
-    if not path.exists():
-        path.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -24,15 +24,17 @@ def init(
     today: AsOf = None,
 ) -> None:
     """Create the workspace (or upgrade its schema); safe to run again."""
-    from procure.records import workspace_exists
+    from procure.records import is_empty, workspace_exists
     from procure.sample import load_sample
 
     settings = _settings(ctx)
     new = not workspace_exists(settings)
     with _session(ctx, create=True) as session:
+        # An empty workspace counts as new: a sample load killed half way committed nothing, so
+        # running the command again loads it.
         summary = (
             load_sample(_today(today), settings.label_store, session=session)
-            if new and with_sample
+            if with_sample and (new or is_empty(session=session))
             else None
         )
     state = "created" if new else "up to date"

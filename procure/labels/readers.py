@@ -330,7 +330,9 @@ def read_error(exc: duckdb.Error, source: Source) -> InputError:
             source=source.name,
             line=int(line[1]),
         )
-    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message)
+    too_long = re.search(
+        r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message
+    )
     if too_long:
         return InputError(
             f"a line of {int(too_long[2]) / 1e6:,.1f} MB; expected lines of at most "

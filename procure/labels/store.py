@@ -27,7 +27,7 @@ import duckdb
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from procure.db import PRIVATE_FILE, make_private_folder
+from procure import workfiles
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.kinds import Adapter, LabelSource
 from procure.labels.adapters import convert
@@ -46,8 +46,8 @@ from procure.money import check_currency
 from procure.records.catalog import get_task_type
 from procure.records.models import Batch, LabelSet, LlmRun
 from procure.records.workspace import RETIRE, record_event, withdraw
+from procure.workfiles import PRIVATE_FILE, TEMPORARY_PREFIX, WriteLock, make_private_folder
 
-TEMPORARY_PREFIX = ".importing-"
 ORPHAN_AGE_SECONDS = 3600  # a file without a record this old is an interrupted import's
 
 
@@ -139,9 +139,11 @@ def import_labels(
     labels = list(task_type.labels)
     make_private_folder(store)
     relative = Path(source.value) / f"{uuid.uuid4().hex}.parquet"
-    staged = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
-    deduplicated = store / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.parquet"
-    try:
+    with WriteLock(store) as lock:  # its temporary files are removed however it ends
+        staged, deduplicated = (
+            lock.temporary("staged.parquet"),
+            lock.temporary("deduplicated.parquet"),
+        )
         # The file's sha256 is read in a second thread while DuckDB parses it (both release the
         # GIL); a repeated import is refused once both are done, before anything is visible.
         with (
@@ -178,29 +180,22 @@ def import_labels(
         )
         if earlier is not None and not force:
             raise _already(earlier, shown)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        deduplicated.unlink(missing_ok=True)
-        raise
-    if ready.path != staged:
-        staged.unlink(missing_ok=True)
-    label_set = LabelSet(
-        source=source,
-        task_type_id=task_type.id or 0,
-        batch_id=batch_id,
-        name=name or _default_name(source, batch, llm, shown),
-        path=relative.as_posix(),
-        sha256=digest,
-        content_key=key,
-        repeat=0 if same_content is None else same_content.repeat + 1,
-        filename=shown,
-        rows=ready.rows,
-        items=ready.items,
-        annotators=ready.annotators,
-    )
-    # The records are written (and checked against their columns) first, the file moved into
-    # place last: a refused record leaves no file behind.
-    try:
+        label_set = LabelSet(
+            source=source,
+            task_type_id=task_type.id or 0,
+            batch_id=batch_id,
+            name=name or _default_name(source, batch, llm, shown),
+            path=relative.as_posix(),
+            sha256=digest,
+            content_key=key,
+            repeat=0 if same_content is None else same_content.repeat + 1,
+            filename=shown,
+            rows=ready.rows,
+            items=ready.items,
+            annotators=ready.annotators,
+        )
+        # The records are written (and checked against their columns) first, the file moved into
+        # place last: a refused record leaves no file behind.
         try:
             with session.begin_nested():  # the database keeps one set per content (and repeat)
                 session.add(label_set)
@@ -218,10 +213,7 @@ def import_labels(
         make_private_folder(final.parent)
         ready.path.chmod(PRIVATE_FILE)  # the label store is its owner's alone, as the records
         os.replace(ready.path, final)  # atomic on one file system
-    except BaseException:
-        ready.path.unlink(missing_ok=True)
-        raise
-    return label_set
+        return label_set
 
 
 def _llm_run(label_set: LabelSet, llm: LlmRunSpec, tokens: Usage) -> LlmRun:
@@ -281,17 +273,19 @@ def retire_label_set(label_set_id: int, *, reason: str, session: Session) -> Lab
 
 
 def sweep(store: Path, *, session: Session, now: float | None = None) -> list[Path]:
-    """Remove what interrupted imports left: temporary files, and Parquet files that no record
-    points to and that are older than an hour (a younger one may be an import in progress)."""
+    """Remove what interrupted imports left: their temporary files once their writer is gone
+    (``workfiles.sweep``), and Parquet files that no record points to, once they are an hour old
+    (an import moves its file into place just before its transaction commits)."""
+    removed = workfiles.sweep(store, now=now)
     if not store.exists():
-        return []
+        return removed
     now = time.time() if now is None else now
     known = set(session.exec(select(LabelSet.path)))
-    removed = []
     for path in store.rglob("*.parquet"):
         relative = path.relative_to(store).as_posix()
-        old = now - path.stat().st_mtime > ORPHAN_AGE_SECONDS
-        if (path.name.startswith(TEMPORARY_PREFIX) or relative not in known) and old:
+        if path.name.startswith(TEMPORARY_PREFIX) or relative in known:
+            continue
+        if now - path.stat().st_mtime > ORPHAN_AGE_SECONDS:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -45,7 +45,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from procure.db import PRIVATE_FILE, make_private_folder, session_scope
+from procure.db import session_scope
 from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
@@ -66,6 +66,7 @@ from procure.records.models import (
     TaskType,
 )
 from procure.records.workspace import record_event
+from procure.workfiles import PRIVATE_FILE, make_private_folder
 
 # --- jobs ----------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from procure import db
+from procure import db, workfiles
 from procure.config import Settings
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
 from procure.money import check_currency
@@ -67,7 +67,8 @@ def open_workspace(settings: Settings, *, create: bool = True) -> Workspace:
     except BaseException:
         engine.dispose()
         raise
-    db.make_private_folder(settings.label_store)
+    workfiles.make_private_folder(settings.label_store)
+    workfiles.sweep(settings.label_store)  # what writers killed before they finished left
     return Workspace(settings, engine)
 
 

@@ -212,7 +212,7 @@ def test_a_gzip_file_cut_short_is_refused(tmp_path: Path, cut: int) -> None:
     whole = gzip.compress(rows.encode())
     path = tmp_path / "labels.csv.gz"
     path.write_bytes(whole[:-cut])
-    with pytest.raises(InputError, match="labels.csv.gz: the gzip file is cut short"):
+    with pytest.raises(InputError, match=r"labels\.csv\.gz: the gzip file is cut short"):
         file_agreement(path)
     two_members = gzip.compress(rows.encode()[:40]) + gzip.compress(rows.encode()[40:])
     path.write_bytes(two_members)  # concatenated gzip files are one valid file
