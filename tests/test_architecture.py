@@ -16,7 +16,15 @@ PACKAGE = ROOT / "procure"
 # What each part of procure may import from procure (besides itself). The foundations (config,
 # errors, db, money, kinds, documents and the lazy fronts' helper) are open to every part.
 FOUNDATIONS = {
-    "config", "errors", "db", "money", "kinds", "documents", "results", "workfiles", "_lazy"
+    "config",
+    "errors",
+    "db",
+    "money",
+    "kinds",
+    "documents",
+    "results",
+    "workfiles",
+    "_lazy",
 }
 ALLOWED: dict[str, set[str]] = {
     "foundations": set(),

@@ -181,7 +181,13 @@ def _csv_header(source: Source) -> list[str]:
             "the file is empty; expected a header line naming item_id and label", source=source.name
         )
     delimiter = "\t" if source.format is Format.tsv else ","
-    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
+    try:
+        names = next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(
+            f"the header is not a line of column names ({exc})", source=source.name, line=1
+        ) from None
+    return [name.strip() for name in names]
 
 
 # The types a key column may have once read: text or whole numbers for ids; a label may also be
@@ -308,16 +314,31 @@ def _base_reader(source: Source) -> tuple[str, dict[str, object]]:
     return READ_CSV, params
 
 
-def _json_error_line(source: Source) -> int | None:
-    """The first line that is not valid JSON (only called once DuckDB has refused the file)."""
-    with _open_text(source.path, source.gzip) as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
+def _json_error(source: Source) -> InputError:
+    """The first line that is not UTF-8 or not valid JSON (called once DuckDB has refused the
+    file, whose own message names a line of its buffer, not of the file)."""
+    raw = gzip.open(source.path, "rb") if source.gzip else source.path.open("rb")  # noqa: SIM115
+    try:
+        with raw as handle:
+            for number, line in enumerate(handle, start=1):
                 try:
-                    json.loads(line)
-                except json.JSONDecodeError:
-                    return number
-    return None
+                    text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    return InputError(
+                        "not UTF-8 text; save the file as UTF-8", source=source.name, line=number
+                    )
+                if text.strip():
+                    try:
+                        json.loads(text)
+                    except json.JSONDecodeError:
+                        return InputError(
+                            "malformed JSON; expected one JSON object per line",
+                            source=source.name,
+                            line=number,
+                        )
+    except (OSError, EOFError):
+        return InputError("not a readable gzip file", source=source.name)
+    return InputError("malformed JSON; expected one JSON object per line", source=source.name)
 
 
 def read_error(exc: duckdb.Error, source: Source) -> InputError:
@@ -347,15 +368,10 @@ def read_error(exc: duckdb.Error, source: Source) -> InputError:
             source=source.name,
             line=int(line[1]) if line else None,
         )
-    if source.format in (Format.jsonl, Format.json) and "JSON" in message:
-        where = _json_error_line(source) if source.format is Format.jsonl else None
-        return InputError(
-            "malformed JSON; expected one JSON object per line"
-            if where
-            else "malformed JSON; expected an array of objects",
-            source=source.name,
-            line=where,
-        )
+    if source.format is Format.jsonl and "JSON" in message:
+        return _json_error(source)
+    if source.format is Format.json and "JSON" in message:
+        return InputError("malformed JSON; expected an array of objects", source=source.name)
     if source.format is Format.parquet:
         return InputError("not a readable Parquet file", source=source.name)
     if "gzip" in message.lower() or "compress" in message.lower():
