@@ -1,5 +1,6 @@
 """The schema is made by migrations: upgrade from empty, round trip, and no drift from the models."""
 
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -116,5 +117,75 @@ def test_a_failed_upgrade_leaves_the_previous_version(
         assert {c["name"] for c in inspect(engine).get_columns("batch")} == columns
         db.upgrade(engine)
         assert db.is_current(engine) and _drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+# Runs the upgrade in a process that kills itself (SIGKILL, no cleanup) before its N-th SQL
+# statement; prints the number of statements when it gets to the end.
+KILLED_UPGRADE = """
+import os, signal, sys
+from sqlalchemy import Engine, event
+from procure import db
+from procure.config import Settings
+
+stop_at, count = int(sys.argv[1]), [0]
+@event.listens_for(Engine, "before_cursor_execute")
+def counted(*args):
+    count[0] += 1
+    if count[0] == stop_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+db.upgrade(db.make_engine(Settings()))
+print(count[0])
+"""
+
+
+def test_an_upgrade_killed_at_any_point_is_completed_by_init(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 inside the upgrade from several revisions, at its first and a later schema
+    operation: the upgrade is one transaction, so the schema stays at the revision it started
+    from, and `procure init` then completes it. Before, a crash in the first migration or
+    between 0004 and 0005 left tables behind and every later `procure init` failed with
+    "table ... already exists"."""
+    import os
+    import subprocess
+    import sys
+
+    from procure.cli import run
+
+    environment = {**os.environ, "PROCURE_HOME": str(settings.home)}
+    if settings.database_url:
+        environment["PROCURE_DATABASE_URL"] = settings.database_url
+        monkeypatch.setenv("PROCURE_DATABASE_URL", settings.database_url)
+    engine = db.make_engine(settings)
+    kills = 0
+    try:
+        for start in (None, "0002", "0004", "0006"):
+            for stop_at in (3, 8, 40, 120):  # SQL statements in: early, and inside migrations
+                db.downgrade(engine, "base")
+                if start:
+                    db.upgrade(engine, start)
+                tables = set(inspect(engine).get_table_names())
+                engine.dispose()
+                done = subprocess.run(
+                    [sys.executable, "-c", KILLED_UPGRADE, str(stop_at)],
+                    env=environment,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                if done.returncode == 0:  # fewer statements than stop_at from this revision
+                    assert db.current_revision(engine) == db.HEAD_REVISION
+                    continue
+                assert done.returncode == -9, done.stderr  # killed, with no chance to clean up
+                kills += 1
+                assert db.current_revision(engine) == start
+                assert set(inspect(engine).get_table_names()) == tables  # nothing left behind
+                engine.dispose()
+                assert run(["--home", str(settings.home), "init"]) == 0  # completes the upgrade
+                assert db.is_current(engine) and _drift(engine) == []
+                engine.dispose()
+        assert kills >= 8
     finally:
         engine.dispose()
