@@ -1,6 +1,5 @@
 """The schema is made by migrations: upgrade from empty, round trip, and no drift from the models."""
 
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext

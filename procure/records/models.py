@@ -476,5 +476,5 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     action: str = Field(max_length=40)
     entity: str = Field(max_length=40)
-    entity_id: str = Field(max_length=80)
+    entity_id: str = Field(max_length=200)  # as long as the longest key (a model's name)
     detail: str = ""

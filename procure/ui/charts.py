@@ -19,7 +19,8 @@ KIND_COLORS = {"human": "#3b82f6", "llm": "#a855f7", "hybrid": "#16a34a"}
 
 
 def _title(text: str) -> str:
-    # Plotly titles take a subset of HTML (links included): user text is shown as typed.
+    # Plotly's text (titles, axis categories, legend and hover) takes a subset of HTML, links
+    # included: user text is shown as typed.
     return html.escape(text, quote=False)
 
 
@@ -188,7 +189,7 @@ def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
 
 def strategies_figure(strategies: Sequence[StrategyReport], currency: str) -> go.Figure:
     """All-in cost per correct label by strategy, with the 5-95% Monte Carlo band as error bars."""
-    names = [s.name for s in strategies]
+    names = [_title(s.name) for s in strategies]
     cost = [float(s.all_in_cost_per_correct_label) for s in strategies]
     bands = [s.all_in_cost_per_correct_label_p05_p95 for s in strategies]
     figure = go.Figure()
@@ -225,7 +226,7 @@ def break_even_figure(rows: Sequence[CurvePoint], currency: str) -> go.Figure:
         figure.add_scatter(
             x=[r.volume for r in points],
             y=[float(r.cost_per_correct_label) for r in points],
-            name=name,
+            name=_title(name),
             mode="lines",
         )
     figure.update_layout(
@@ -241,7 +242,7 @@ def break_even_figure(rows: Sequence[CurvePoint], currency: str) -> go.Figure:
 def tornado_figure(bars: Sequence[TornadoBar], baseline: Decimal, currency: str) -> go.Figure:
     """Cost per correct label at the low and high end of each input, around the baseline."""
     shown = list(bars)[:12]
-    names = [b.input for b in shown]
+    names = [_title(b.input) for b in shown]
     base = float(baseline)
     figure = go.Figure()
     for label, color, ends, values in (

@@ -187,7 +187,9 @@ def _shown(key: str, value: Any) -> str:
         return "none"
     if key == "cost":  # stored as an exact decimal string
         return format_amount(Decimal(str(value)))
-    return status_text(value) if isinstance(value, str) else f"{value}"
+    if key == "status":
+        return status_text(value)
+    return f"{value}"  # user text (a ref, notes) as typed
 
 
 LABELS = {"accepted_quantity": "accepted units", "delivered_on": "delivered on"}

@@ -55,21 +55,32 @@ def money(amount: Decimal, currency: str, places: int = 2) -> str:
 
 
 # Markdown that user text could trigger: emphasis, code, links and images, LaTeX, strikethrough,
-# raw HTML; "_" only at a word's edge (inside a word, as in end_date, it is no emphasis).
-_INLINE = re.compile(r"([\\`*\[\]<$~])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-_LINE_START = re.compile(r"^(\s*)([-+>#]|\d+[.)])", re.MULTILINE)
+# raw HTML and entities; "_" only at a word's edge (inside a word, as in end_date, it is no
+# emphasis); list, quote and heading marks (also "===" under a line) at a line's start.
+_INLINE = re.compile(r"([\\`*\[\]<$~&])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_LINE_START = re.compile(r"^(\s*)([-+>#=]|\d+[.)])", re.MULTILINE)
+# Streamlit also links bare URLs and e-mail addresses and turns :shortcodes: into emoji and
+# icons; backslashes do not stop those. The opening colon of a shortcode written as its entity
+# stops the shortcodes, and a word joiner (U+2060, invisible) before "://", "@" and after "www"
+# stops the links.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(?=://)|(?=@)|(?<=\bwww)(?=\.)", re.IGNORECASE)
+_SHORTCODE = re.compile(r":(?=[\w+/-]+:)")
+WORD_JOINER = "\u2060"
 
 
 def escape(text: str) -> str:
     r"""``text`` as literal Markdown: what st.markdown, st.error and their kin show as typed.
 
     >>> escape("*Acme* [x](http://e.com) $5 and $6, end_date, _x_")
-    '\\*Acme\\* \\[x\\](http://e.com) \\$5 and \\$6, end_date, \\_x\\_'
+    '\\*Acme\\* \\[x\\](http\u2060://e.com) \\$5 and \\$6, end_date, \\_x\\_'
     >>> escape("- 1. not a list")
     '\\- 1. not a list'
+    >>> escape(":tada: :material/home: a@b.io &copy; at 10:30 done")
+    '&#58;tada: &#58;material/home: a\u2060@b.io \\&copy; at 10:30 done'
     """
     escaped = _INLINE.sub(lambda m: "\\" + m.group(0), text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    escaped = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return _SHORTCODE.sub("&#58;", _AUTOLINK.sub(WORD_JOINER, escaped))
 
 
 def say(text: str) -> None:
