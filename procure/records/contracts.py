@@ -54,7 +54,7 @@ from procure.records.versions import (
     terms_for,
     terms_of,
 )
-from procure.records.workspace import record_event
+from procure.records.workspace import lock_contract, record_event
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -353,6 +353,8 @@ def _upsert_batches(
     """Add a document's new batches, then decide the decided ones in delivery order (so each is
     priced where it stands on its line); a batch already recorded may only be corrected while it
     is undecided, and every change is an event."""
+    if contract.id is not None:
+        lock_contract(contract.id, session=session)  # as `batch add` does: one writer at a time
     existing = {b.ref: b for b in live_batches(contract.id, session=session, with_voided=True)}
     to_decide: list[tuple[Batch, BatchSpec]] = []
     for batch_spec in spec.batches:
