@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,15 @@ def _start(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _kill_when(process: subprocess.Popen[str], ready: object, timeout: float = 60) -> bool:
+def _kill_when(
+    process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 60
+) -> bool:
     """kill -9 the process once ``ready()`` is true; False when it finished first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
-        if ready():  # type: ignore[operator]
+        if ready():
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return True

@@ -4,6 +4,7 @@ refused with a DataError traceback (and SQLite stored) are refused on both, with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def _labels(tmp_path: Path, item: str = "1") -> str:
     return str(path)
 
 
-CASES = {
+CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "a 300-character label set name": (
         lambda tmp: [
             "labels",
