@@ -22,6 +22,7 @@ from procure.labels.readers import (
     FAST_ANNOTATORS,
     NUMERIC_COLUMNS,
     REPEATS,
+    Format,
     read_error,
 )
 
@@ -130,13 +131,18 @@ def stage(
     try:
         written = con.execute(
             STAGE.format(
-                columns=stored_columns(relation.columns),
+                columns=stored_columns(
+                    relation.columns,
+                    guarded=relation.source.format in (Format.json, Format.jsonl),
+                ),
                 relation=relation.sql,
                 target=quoted(staged),
             ),
             params,
         ).fetchone()
     except duckdb.Error as exc:
+        if LATE_OBJECT in str(exc):
+            _refuse_late_objects(con, relation)
         raise read_error(exc, relation.source) from None
     assert written is not None
     rows, statistics = int(written[1]), written[4]
@@ -149,6 +155,7 @@ def stage(
             "no label rows after the header; expected one row per judgement",
             source=relation.source.name,
         )
+
     closed = bool(labels)
     numeric = kind is LabelKind.rating
     not_numbers_sql = NOT_NUMBERS if numeric else "0"  # only ratings read the labels here
@@ -196,18 +203,55 @@ def stage(
     return Staged(deduplicated, int(deduplicated_rows[1]), int(items), len(names))
 
 
+# DuckDB infers a JSON file's column types from its first rows: an object or a list further on
+# arrives in a text column as its JSON text. Such a value in a key column is found here.
+# DuckDB infers a JSON file's column types from its first rows: an object or a list further on
+# arrives in a text column as its JSON text. Staging a JSON file stops at the first such value
+# in a key column (a cheap test of each value while it is written); it is then located.
+LATE_OBJECT = "procure: an object or a list in a key column"
+KEY_COLUMNS = ("item_id", "annotator_id", "label")
+
+
+def _object_text(column: str) -> str:
+    return f"(left({column}, 1) IN ('{{', '[') AND json_valid({column}))"
+
+
+def _guarded(column: str) -> str:
+    return f"CASE WHEN {_object_text(column)} THEN error('{LATE_OBJECT}') ELSE {column} END"
+
+
+def _refuse_late_objects(con: duckdb.DuckDBPyConnection, relation: TypedRelation) -> None:
+    suspect = " OR ".join(_object_text(c) for c in KEY_COLUMNS)
+    found = con.execute(
+        f"SELECT rowid, {', '.join(KEY_COLUMNS)} FROM ("
+        f"SELECT row_number() OVER () - 1 AS rowid, * FROM ({relation.sql})) "
+        f"WHERE {suspect} ORDER BY rowid LIMIT 1",
+        relation.params,
+    ).fetchone()
+    if found:
+        row, *values = found
+        column, value = next(
+            (c, v) for c, v in zip(KEY_COLUMNS, values, strict=True) if v and v[0] in "{["
+        )
+        kind = "an object" if value.startswith("{") else "a list"
+        raise InputError(
+            f"{relation.source.where(row)}, column {column}: expected a string or a whole "
+            f"number, found {kind} ({value[:60]}); give every {column} with one type",
+            source=relation.source.name,
+        )
+
+
 def quoted(path: Path) -> str:
     """A path inside a SQL string literal (COPY targets cannot be parameters)."""
     return str(path).replace("'", "''")
 
 
-def stored_columns(columns: tuple[str, ...]) -> str:
-    optional = [c for c in columns if c not in ("item_id", "annotator_id", "label")]
+def stored_columns(columns: tuple[str, ...], *, guarded: bool = False) -> str:
+    """The stored columns; ``guarded`` (a JSON source) stops at an object in a key column."""
+    optional = [c for c in columns if c not in KEY_COLUMNS]
     return ", ".join(
         [
-            "item_id",
-            "annotator_id",
-            "label",
+            *(f"{_guarded(c)} AS {c}" if guarded else c for c in KEY_COLUMNS),
             "CAST(list_position($labels, label) - 1 AS SMALLINT) AS label_code",
             *(
                 f"CAST({c} AS {NUMERIC_COLUMNS[c]}) AS {c}" if c in NUMERIC_COLUMNS else c

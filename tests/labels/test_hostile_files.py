@@ -231,3 +231,20 @@ def test_a_line_beyond_the_size_limit_names_the_limit(tmp_path: Path) -> None:
     assert str(refused.value).startswith(
         "big.csv, line 3: a line of 10.0 MB; expected lines of at most 2 MB"
     )
+
+
+def test_an_object_id_after_the_rows_duckdb_samples_is_refused(
+    sample: Workspace, tmp_path: Path
+) -> None:
+    """DuckDB infers JSON types from the first 20,480 rows; an object id further on would be
+    stored as its JSON text."""
+    rows: list[dict[str, object]] = [{"item_id": f"i{n}", "label": "A"} for n in range(30_000)]
+    path = _jsonl(tmp_path / "late.jsonl", [*rows, {"item_id": {"k": 3}, "label": "B"}])
+    before = workspace_state(sample)
+    with pytest.raises(InputError) as refused:
+        _import(sample, path)
+    assert str(refused.value) == (
+        "late.jsonl: line 30001, column item_id: expected a string or a whole number, found an "
+        'object ({"k":3}); give every item_id with one type'
+    )
+    assert workspace_state(sample) == before
