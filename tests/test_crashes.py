@@ -102,6 +102,7 @@ def test_a_label_import_killed_leaves_nothing_and_runs_again(tmp_path: Path, mom
         engine.dispose()
 
 
+@pytest.mark.real_clock  # compares file times with the clock
 def test_a_live_imports_files_are_not_swept(tmp_path: Path) -> None:
     """How "nothing can be using them" is decided: the writer's flock on its lock file, which
     the operating system releases when the writer dies, however it dies."""
