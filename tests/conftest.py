@@ -8,6 +8,7 @@ a failure, so CI never passes by skipping.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -150,3 +151,27 @@ def workspace_state(ws: Workspace) -> tuple[dict[str, list[tuple[object, ...]]],
         if path.is_file() and not path.name.startswith("procure.db")  # the records, above
     }
     return records, files
+
+
+PROCURE_CLI = [sys.executable, "-c", "from procure.cli import main; main()"]
+
+
+def procure_at_once(
+    settings: Settings, commands: list[list[str]], **environment: str
+) -> list[tuple[int, str]]:
+    """Run ``procure`` commands as separate processes started together on the workspace of
+    ``settings`` (SQLite or PostgreSQL); each one's exit code and stderr, in order."""
+    env = {**os.environ, "PROCURE_HOME": str(settings.home), **environment}
+    if settings.database_url:
+        env["PROCURE_DATABASE_URL"] = settings.database_url
+    started = [
+        subprocess.Popen(
+            [*PROCURE_CLI, *command],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    return [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in started]

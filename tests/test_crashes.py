@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +17,9 @@ from sqlmodel import Session, select
 from procure.config import Settings
 from procure.records import open_workspace
 from procure.records.models import Contract, LabelSet
+from tests.conftest import PROCURE_CLI
 
-CLI = [sys.executable, "-c", "from procure.cli import main; main()"]
+CLI = PROCURE_CLI
 
 
 def _start(home: Path, *args: str) -> subprocess.Popen[str]:

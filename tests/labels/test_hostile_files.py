@@ -6,10 +6,7 @@ line and column, and the workspace is left exactly as it was."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from procure.errors import AlreadyImportedError, InputError
 from procure.labels.store import import_labels
 from procure.records.models import LabelSet
 from procure.records.workspace import Workspace
-from tests.conftest import workspace_state
+from tests.conftest import procure_at_once, workspace_state
 
 
 def _import(ws: Workspace, path: Path, **options: object) -> LabelSet:
@@ -168,27 +165,8 @@ def test_two_processes_importing_one_file_store_it_once(sample: Workspace, tmp_p
         "item_id,annotator_id,label\n"
         + "".join(f"i{n},a{n % 4},{['A', 'B', 'tie'][n % 3]}\n" for n in range(20_000))
     )
-    environment = {**os.environ, "PROCURE_HOME": str(sample.settings.home)}
-    if sample.settings.database_url:
-        environment["PROCURE_DATABASE_URL"] = sample.settings.database_url
-    command = [
-        sys.executable,
-        "-c",
-        "from procure.cli import main; main()",
-        "labels",
-        "import",
-        str(path),
-        "--task-type",
-        "pref_pair",
-        "--gold",
-    ]
-    runs = [
-        subprocess.Popen(
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(4)
-    ]
-    results = [(run.wait(timeout=120), run.stderr.read() if run.stderr else "") for run in runs]
+    command = ["labels", "import", str(path), "--task-type", "pref_pair", "--gold"]
+    results = procure_at_once(sample.settings, [command] * 4)
     assert sorted(code for code, _ in results) == [0, 2, 2, 2], results
     assert all("already imported" in err for code, err in results if code == 2), results
     assert all("Traceback" not in err for _, err in results)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from procure.kinds import JobStatus
 from procure.llm import client, jobs
 from procure.records.models import LabelSet, LlmJob
 from procure.records.workspace import Workspace, open_workspace
+from tests.conftest import procure_at_once
 from tests.llm.conftest import llm_catalog
 from tests.llm.server import ChatServer
 from tests.llm.test_jobs import execute, items, start
@@ -204,22 +203,8 @@ def test_two_starts_of_one_job_run_it_once(
     server.slow_seconds = 0.1
     todo = items(30, extra="slow")
     file = _items_file(tmp_path, todo)
-    environment = {**os.environ, "OPENAI_API_KEY": SECRET}
-    if url:
-        environment["PROCURE_DATABASE_URL"] = url
-    command = [
-        sys.executable,
-        "-c",
-        "from procure.cli import main; main()",
-        *_llm_run(settings.home, file, server.base_url, "--concurrency", "2"),
-    ]
-    runs = [
-        subprocess.Popen(
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    results = [(r.wait(timeout=120), r.stderr.read() if r.stderr else "") for r in runs]
+    command = _llm_run(settings.home, file, server.base_url, "--concurrency", "2")
+    results = procure_at_once(settings, [command] * 2, OPENAI_API_KEY=SECRET)
     assert sorted(code for code, _ in results) == [0, 2], results
     assert any("is running this already" in err for _, err in results), results
     assert sum(server.calls.values()) == 30  # each item asked once

@@ -3,37 +3,17 @@ never collide, a batch is never billed twice, and a writer waiting for another g
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from sqlmodel import Session, col, select
 
 from procure.records.models import Batch, Invoice
 from procure.records.workspace import Workspace
+from tests.conftest import procure_at_once
 
 TODAY = "2026-11-19"  # the sample's day
 
 
 def _at_once(ws: Workspace, commands: list[list[str]]) -> list[tuple[int, str]]:
-    environment = {
-        **os.environ,
-        "PROCURE_HOME": str(ws.settings.home),
-        "PROCURE_TODAY": TODAY,
-    }
-    if ws.settings.database_url:
-        environment["PROCURE_DATABASE_URL"] = ws.settings.database_url
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-c", "from procure.cli import main; main()", *command],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for command in commands
-    ]
-    return [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in started]
+    return procure_at_once(ws.settings, commands, PROCURE_TODAY=TODAY)
 
 
 def test_batches_added_at_once_get_distinct_refs(sample: Workspace) -> None:
