@@ -47,6 +47,15 @@ def check_amount(value: Decimal) -> Decimal:
     return value
 
 
+def without_padding(amount: Decimal) -> Decimal:
+    """``amount`` without trailing zeros after the point (and never in exponent form).
+
+    >>> without_padding(Decimal("0.0656376000")), without_padding(Decimal("120.000"))
+    (Decimal('0.0656376'), Decimal('120'))
+    """
+    return amount.quantize(1) if amount == amount.to_integral() else amount.normalize()
+
+
 def format_money(amount: Decimal, currency: str, places: int = 2) -> str:
     """Display form, rounded half-even only here: ``format_money(Decimal("1234.5"), "USD")``.
 
@@ -97,6 +106,5 @@ class MoneyType(TypeDecorator[Decimal]):
             return None
         amount = Decimal(str(value))
         if dialect.name == "postgresql":
-            # NUMERIC pads to the column scale; drop the padding zeros.
-            return amount.quantize(1) if amount == amount.to_integral() else amount.normalize()
+            return without_padding(amount)  # NUMERIC pads to the column scale
         return amount

@@ -267,9 +267,8 @@ class Evaluator:
         items = self.scenario.validation_items
         if items == 0:
             return 0 * self.review
-        price = self.scenario.validation_unit_price
-        if price is not None:
-            return items * price
+        if self.scenario.validation_unit_price is not None:  # read as every input is (draws)
+            return items * self.get(self.scenario, "validation_unit_price")
         humans = (
             [human]
             if human

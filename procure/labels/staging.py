@@ -25,6 +25,7 @@ from procure.labels.readers import (
     Format,
     read_error,
 )
+from procure.money import without_padding
 
 Progress = Callable[[float], None]  # called with the share done, 0 to 1
 # DuckDB spills the checking aggregate to disk beyond this, so a large import's memory stays
@@ -293,12 +294,16 @@ def token_totals(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], writt
     present = [c for c in ("input_tokens", "output_tokens", "cost") if c in columns]
     if not present:
         return Usage()
-    sums = ", ".join(f"sum({c})" for c in present)
+    # Cost is money: summed as exact decimals at the records' scale (NUMERIC(24, 10)), not as
+    # floats, so SQLite and PostgreSQL keep the same amount.
+    sums = ", ".join(
+        f"sum(CAST({c} AS DECIMAL(38, 10)))" if c == "cost" else f"sum({c})" for c in present
+    )
     row = con.execute(f"SELECT {sums} FROM read_parquet($path)", {"path": str(written)}).fetchone()
     found = dict(zip(present, row or (), strict=False))
     cost = found.get("cost")
     return Usage(
         input_tokens=None if found.get("input_tokens") is None else int(found["input_tokens"]),
         output_tokens=None if found.get("output_tokens") is None else int(found["output_tokens"]),
-        cost=None if cost is None else Decimal(str(cost)),
+        cost=None if cost is None else without_padding(Decimal(str(cost))),
     )

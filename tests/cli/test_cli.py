@@ -180,6 +180,23 @@ def test_every_command_is_documented(capsys: pytest.CaptureFixture[str]) -> None
         assert code == 0 and "Usage" in out
 
 
+def test_the_readme_examples_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Each YAML example in the README runs as its command says (before: the economics example
+    had an unquoted comma in a strategy's name, so the name was cut and a stray key refused)."""
+    import re
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+    scenarios = [b for b in blocks if b.startswith("volume:")]
+    assert scenarios
+    for n, block in enumerate(scenarios):
+        path = tmp_path / f"scenario-{n}.yaml"
+        path.write_text(block)
+        code, out, err = cli(capsys, "economics", "--scenario", str(path), "--json")
+        assert code == 0, err
+        names = [s["name"] for s in json.loads(out)["strategies"]]
+        assert "gpt-4o-mini, 10% human review" in names
+
+
 def test_today_is_pinned_by_the_environment(
     capsys: pytest.CaptureFixture[str], home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -425,3 +425,13 @@ def test_an_edited_scenario_keeps_the_measured_values_left_as_they_were() -> Non
             validation_items=0,
             strategies=[VENDOR],
         )
+
+
+def test_a_validation_unit_price_is_used_in_the_point_figures_and_the_draws() -> None:
+    """Before: `procure economics` crashed with a TypeError (a Decimal price among float draws)."""
+    s = scenario(VENDOR, LLM, validation_items=400, validation_unit_price="2.50")
+    f = figures(s)
+    assert f["llm"].validation_cost == 400 * D("2.50") == D("1000.00")
+    fixed = uncertainty.monte_carlo(s)  # no drawn input: the band is the point figure
+    llm = next(b for b in fixed if b.name == "llm")
+    assert float(llm.cost_p05) == pytest.approx(float(f["llm"].all_in_cost_per_correct_label))

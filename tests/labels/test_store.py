@@ -109,7 +109,19 @@ def test_llm_run_keeps_model_tokens_and_cost(sample: Workspace, tmp_path: Path) 
         run = db.exec(select(LlmRun).where(LlmRun.label_set_id == label_set.id)).one()
     assert (run.model, run.provider, run.prompt_version) == ("gpt-x", "openai", "v1")
     assert (run.input_tokens, run.output_tokens) == (220, 5)
-    assert run.cost == pytest.approx(D("0.00058"), abs=D("1e-12"))
+    assert run.cost == D("0.00058")  # exactly: summed as decimals, not floats
+
+
+def test_an_llm_runs_cost_is_summed_exactly(sample: Workspace, tmp_path: Path) -> None:
+    """As floats 0.1 + 0.2 is 0.30000000000000004, which SQLite kept and PostgreSQL rounded."""
+    path = tmp_path / "llm.csv"
+    path.write_text("item_id,label,cost\n1,A,0.1\n2,B,0.2\n")
+    label_set = _import(
+        sample, path, source="llm", task_type_key="pref_pair", llm=LlmRunSpec("gpt-x")
+    )
+    with Session(sample.engine) as db:
+        run = db.exec(select(LlmRun).where(LlmRun.label_set_id == label_set.id)).one()
+    assert str(run.cost).rstrip("0") == "0.3"
 
 
 def test_bad_files_leave_the_workspace_unchanged(sample: Workspace, tmp_path: Path) -> None:

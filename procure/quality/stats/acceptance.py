@@ -55,13 +55,15 @@ def recommend(
 ) -> Recommendation:
     """Accept when the interval's upper bound is at most ``max_error_rate``; reject when its lower
     bound is above it (suggesting a partial acceptance of the units expected to be correct,
-    ``floor(quantity x (1 - error rate))``); otherwise, or with fewer than ``min_reviewed``
+    ``floor(quantity x (reviewed - errors) / reviewed)``, in exact integers); otherwise, or with fewer than ``min_reviewed``
     reviewed items, review more.
 
     >>> recommend(2, 100, max_error_rate=0.08, min_reviewed=30, quantity=5000).verdict
     <Verdict.accept: 'accept'>
     >>> recommend(20, 100, max_error_rate=0.08, min_reviewed=30, quantity=5000).suggested_accepted_quantity
     4000
+    >>> recommend(32, 100, max_error_rate=0.08, min_reviewed=30, quantity=5000).suggested_accepted_quantity
+    3400
     """
     interval = wilson_interval(errors, reviewed)
     rate = errors / reviewed if reviewed else None
@@ -84,7 +86,8 @@ def recommend(
             Verdict.accept, f"{shown}: even the upper bound is within the {limit} allowed"
         )
     if interval.low > max_error_rate:
-        keep = math.floor(quantity * (1 - rate))
+        # Exact integers: quantity x (1 - errors / reviewed) in floats floors 3,400 to 3,399.
+        keep = quantity * (reviewed - errors) // reviewed
         return advice(
             Verdict.reject,
             f"{shown}: even the lower bound exceeds the {limit} allowed; reject, or accept "

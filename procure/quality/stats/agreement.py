@@ -332,7 +332,8 @@ def cohen_kappa_ci(confusion: IntArray) -> KappaEstimate | None:
     """Kappa with its asymptotic standard error (Fleiss, Cohen & Everitt 1969) and 95% interval.
 
     ``var = [sum_i p_ii (1 - (p_i. + p_.i)(1 - k))^2 + (1 - k)^2 sum_{i != j} p_ij (p_.i + p_j.)^2
-    - (k - p_e (1 - k))^2] / (N (1 - p_e)^2)``; interval ``k +/- 1.96 se``.
+    - (k - p_e (1 - k))^2] / (N (1 - p_e)^2)``; interval ``k +/- 1.96 se``, cut to [-1, 1]
+    (kappa cannot leave it; the normal approximation can, on few items near perfect agreement).
     """
     kappa = cohen_kappa(confusion)
     if kappa is None:
@@ -348,7 +349,8 @@ def cohen_kappa_ci(confusion: IntArray) -> KappaEstimate | None:
         total * (1 - expected) ** 2
     )
     se = float(np.sqrt(max(variance, 0.0)))
-    return KappaEstimate(kappa, se, Interval(kappa - Z95 * se, kappa + Z95 * se))
+    low, high = max(kappa - Z95 * se, -1.0), min(kappa + Z95 * se, 1.0)
+    return KappaEstimate(kappa, se, Interval(low, high))
 
 
 def weighted_kappa(confusion: IntArray, weights: str = "linear") -> float | None:

@@ -211,3 +211,19 @@ def test_many_labels_do_not_overflow_the_pattern_keys() -> None:
     ratings = _ratings(9, items=300, raters=3, k=40)
     expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="nominal")
     assert ag.krippendorff_alpha(_counts(ratings, 40)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_kappa_interval_stays_within_minus_one_and_one() -> None:
+    """On few items near perfect agreement the normal approximation passes 1 (the page showed
+    "0.398 to 1.014"); kappa cannot, so the interval is cut there, the estimate and its
+    standard error left as statsmodels gives them."""
+    inter_rater = pytest.importorskip("statsmodels.stats.inter_rater")
+    confusion = np.array([[9, 1], [0, 10]])
+    reference = inter_rater.cohens_kappa(confusion)
+    assert reference.kappa_upp > 1  # the uncut interval
+    estimate = ag.cohen_kappa_ci(confusion)
+    assert estimate is not None
+    assert estimate.kappa == pytest.approx(reference.kappa, abs=1e-9)
+    assert estimate.standard_error == pytest.approx(reference.std_kappa, abs=1e-9)
+    assert estimate.ci95.low == pytest.approx(reference.kappa_low)
+    assert estimate.ci95.high == 1.0
