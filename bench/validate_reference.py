@@ -117,7 +117,7 @@ def workspace_figures(files: dict[str, Path], home: Path) -> Comparison:
             session=db,
         )
     with session_scope(workspace.engine) as db:
-        report = quality_report(store, select_labels("stance", session=db), session=db)
+        report = quality_report(store, select_labels("stance", store=store, session=db), session=db)
     workspace.engine.dispose()
     return report.pairs["llm_vs_gold"]
 

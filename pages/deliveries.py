@@ -108,7 +108,7 @@ with st.expander("Record a delivered batch", expanded=not chosen.batches):
     with reported_errors():
         values = delivery_forms.batch_form(
             f"batch_form_{cid}",
-            priced_types,
+            {key: tables.task_type_names(chosen).get(key, key) for key in priced_types},
             chosen.weeks,
             week_of(contract.start_date, today),
             today,

@@ -30,9 +30,19 @@ task = by_key[
         "Task type", list(by_key), format_func=lambda k: by_key[k].name, key="economics_task"
     )
 ]
+runs = {run.label_set_id: run for run in cached.llm_runs(task.key)}
+chosen_runs = st.multiselect(
+    "Measure the LLMs from these runs",
+    list(runs),
+    format_func=lambda i: runs[i].title,
+    key=f"economics_llm_runs_{task.key}",
+    placeholder="each model's run with the most gold items",
+    help="An LLM's accuracy is measured against gold on the run's items; the inputs below name "
+    "the run each figure comes from.",
+)
 measured = None
 with reported_errors():
-    measured = cached.measured(task.key, as_of())
+    measured = cached.measured(task.key, as_of(), tuple(sorted(chosen_runs)))
 if measured is None:
     st.stop()
 data, inputs = measured

@@ -24,9 +24,14 @@ if not task_types:
     st.stop()
 
 by_key = {t.key: t for t in task_types}
-task_key = st.selectbox("Task type", list(by_key), key="quality_task_type")
+task_key = st.selectbox(
+    "Task type", list(by_key), format_func=lambda k: by_key[k].name, key="quality_task_type"
+)
+task_type = by_key[task_key]
 with session() as db:
-    selection = select_labels(task_key, session=db)
+    selection = select_labels(
+        task_key, store=workspace().settings.label_store, with_llm=False, session=db
+    )
     sets = [s for s in labels.label_sets(session=db) if s.task_type_id == by_key[task_key].id]
     task_batches = labels.batches_of(task_key, session=db)
 
@@ -160,12 +165,30 @@ if labelled.batches:
         st.info("No labelled batch of these vendors in these weeks.")
         st.stop()
 
+runs = {run.label_set_id: run for run in cached.llm_runs(task_key, chosen_batches)}
+llm_run = None
+if runs:
+    llm_run = st.selectbox(
+        "LLM run to compare with",
+        list(runs),
+        format_func=lambda i: runs[i].title,
+        key=f"quality_llm_run_{task_key}_{chosen_batches}",
+        help="Default: the run that labels the most of the selected items (the newest among "
+        "equals). Retire a stray run under Stored label sets.",
+    )
 page = None
 with reported_errors():
-    page = cached.quality(task_key, chosen_batches)
+    page = cached.quality(
+        task_key, chosen_batches, None if llm_run == next(iter(runs), None) else llm_run
+    )
 if page is None:
     st.stop()
 report, queue = page.report, page.queue
+if report.llm_run and report.llm_run.covered == 0:
+    st.warning(
+        "This LLM run labels none of the selected items, so nothing is compared with it: "
+        "choose another run, or retire this one."
+    )
 
 human = report.human
 if human:
@@ -182,8 +205,42 @@ if human:
     )
     d.metric("Gwet's AC1", "-" if human.gwet_ac1 is None else f"{human.gwet_ac1:.3f}")
 
-if report.pairs:
+tied = report.tied
+if tied.items:
+    st.subheader("Ties in the vendor's consensus")
+    st.caption(
+        f"{tied.tied:,} of {tied.items:,} items ({tied.share or 0:.1%}) have no single most "
+        f"frequent label; {report.tie_policy.description}. Tied items are in the review queue."
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        widgets.table(
+            [row for row in tables.tie_rows(report.ties) if row["ties"]],
+            key=f"ties_{task_key}",
+            empty="No ties.",
+            column_config={"share tied": st.column_config.NumberColumn(format="percent")},
+        )
+    with right, st.form(f"tie_break_{task_type.id}"):
+        order = st.multiselect(
+            "Tie-break order (first wins)",
+            report.labels,
+            default=list(task_type.tie_break),
+            key=f"tie_break_{task_type.id}_order",
+            placeholder="none: leave ties out",
+            help="On a safety task, put the cautious label first. Applies to every figure of "
+            "this task type, on this page and in the CLI.",
+        )
+        if st.form_submit_button("Save tie policy", key=f"tie_break_{task_type.id}_save"):
+            commit(
+                partial(records.set_tie_break, task_key, order),
+                "Tie policy saved.",
+            )
+
+comparable = {name: pair for name, pair in report.pairs.items() if pair.items}
+if comparable:
     st.subheader("Vendor consensus, LLM and gold")
+    if report.llm_run:
+        st.caption(widgets.escape(f"Compared with {report.llm_run.title}."))
     st.dataframe(
         pd.DataFrame(
             [
@@ -192,29 +249,30 @@ if report.pairs:
                     "items": pair.items,
                     "agreement": pair.percent_agreement,
                     "Cohen's kappa": pair.cohen_kappa,
-                    "kappa 95% CI": "-"
+                    "kappa 95% CI": "undefined"
                     if not pair.cohen_kappa_ci95
                     else f"{pair.cohen_kappa_ci95[0]:.3f} to {pair.cohen_kappa_ci95[1]:.3f}",
                     "Gwet's AC1": pair.gwet_ac1,
                 }
-                for name, pair in report.pairs.items()
+                for name, pair in comparable.items()
             ]
         ),
         hide_index=True,
         column_config={
+            "items": widgets.units_column("items"),
             "agreement": st.column_config.NumberColumn(format="percent"),
             "Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
             "Gwet's AC1": st.column_config.NumberColumn(format="%.3f"),
         },
     )
     shown_pair = st.selectbox(
-        "Confusion matrix",
-        list(report.pairs),
+        "Confusion matrix and per-class figures",
+        list(comparable),
         format_func=lambda n: n.replace("_", " "),
         key=f"quality_pair_{task_key}",
     )
     first, second = shown_pair.split("_vs_")
-    pair = report.pairs[shown_pair]
+    pair = comparable[shown_pair]
     left, right = st.columns(2)
     with left:
         widgets.plotly_chart(
@@ -224,9 +282,24 @@ if report.pairs:
             first,
             second,
         )
+    with right:
+        st.caption(f"Per class, with {second} as the reference")
+        widgets.table(
+            tables.class_rows(pair),
+            key=f"classes_{task_key}_{shown_pair}",
+            column_config={
+                column: st.column_config.NumberColumn(format="%.3f")
+                for column in ("precision", "recall", "F1")
+            },
+        )
     if report.weeks:
-        with right:
-            widgets.plotly_chart(trend_figure, report.weeks)
+        widgets.plotly_chart(trend_figure, report.weeks)
+        undefined = [w.week for w in report.weeks if w.cohen_kappa is None and w.items]
+        if undefined:
+            st.caption(
+                f"Kappa is undefined in week {', '.join(map(str, undefined))}: one side gave a "
+                "single label there, so chance agreement explains everything (no band is drawn)."
+            )
 
 if report.llm_test_retest:
     st.subheader("LLM test-retest")
@@ -255,23 +328,12 @@ if report.llm_test_retest:
     )
 
 if report.annotators:
-    st.subheader("Annotators")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "annotator": a.annotator,
-                    "labels": a.labels,
-                    "agreement with LLM": a.vs_llm.percent_agreement if a.vs_llm else None,
-                    "kappa with LLM": a.vs_llm.cohen_kappa if a.vs_llm else None,
-                    "agreement with gold": a.vs_gold.percent_agreement if a.vs_gold else None,
-                    "gold items": a.vs_gold.items if a.vs_gold else None,
-                }
-                for a in report.annotators
-            ]
-        ),
-        hide_index=True,
+    st.subheader("Annotators: volume, speed and agreement")
+    widgets.table(
+        tables.annotator_rows(report.annotators),
+        key=f"annotators_{task_key}",
         column_config={
+            "median seconds per label": st.column_config.NumberColumn(format="%.1f"),
             "agreement with LLM": st.column_config.NumberColumn(format="percent"),
             "agreement with gold": st.column_config.NumberColumn(format="percent"),
             "kappa with LLM": st.column_config.NumberColumn(format="%.3f"),
@@ -303,7 +365,13 @@ if selection.vendor:
         st.info("No vendor labels to fit Dawid-Skene on.")
     elif isinstance(fitted, dict):
         estimate = quality.DawidSkeneReport.from_json(fitted["result"])
-        st.markdown(f"**Dawid-Skene** ({estimate.iterations} iterations)")
+        if estimate.converged:
+            st.markdown(f"**Dawid-Skene** (converged after {estimate.iterations} iterations)")
+        else:
+            st.warning(
+                f"Dawid-Skene did not converge in {estimate.iterations} iterations: the "
+                "estimates below had not settled and should not be relied on."
+            )
         st.dataframe(
             pd.DataFrame(
                 [
@@ -321,43 +389,85 @@ if selection.vendor:
                 f"the majority vote {gold.majority:.1%}."
             )
 
-st.subheader("Disagreements to review")
-if not queue:
-    st.caption("No unreviewed items where the vendor and the LLM disagree.")
+st.subheader("Items to review")
+if report.llm_run is None:
+    st.caption(
+        "Without an LLM run only tied items are queued; import or run one to add disagreements."
+    )
+if not queue.items:
+    st.caption(
+        "Nothing to review: no unreviewed item without gold is tied or differs from the LLM."
+        if report.llm_run is None or report.llm_run.covered
+        else "Nothing to compare: the LLM run labels none of the selected items."
+    )
 else:
     st.caption(
-        "Vendor consensus and LLM differ on these items; the LLM's most confident disagreements come first. A review becomes gold."
+        f"{queue.total:,} items without gold or a review are tied in the vendor's consensus or "
+        f"differ from the LLM (showing {len(queue.items):,}; the LLM's most confident "
+        "disagreements first). Click a row to review it; a review counts as gold."
     )
-    table = pd.DataFrame(queue).rename(
-        columns={
-            "item_id": "item",
-            "vendor_consensus": "vendor consensus",
-            "llm_label": "LLM label",
-            "vendor_votes": "vendor votes",
-            "llm_confidence": "LLM confidence",
-        }
+    blind = st.toggle(
+        "Blind review (hide the vendor's and the LLM's answers)",
+        key=f"review_blind_{task_key}",
     )
-    if table.text.isna().all():
-        table = table.drop(columns="text")
-    st.dataframe(table, hide_index=True, key="queue_table")
+    picked = widgets.table(
+        quality.queue_rows(queue.items, blind=blind),
+        key=f"queue_{task_key}_{blind}",
+        download=widgets.file_name(task_type.name, "review queue", "blind" if blind else ""),
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={"LLM confidence": st.column_config.NumberColumn(format="%.2f")},
+    )
+    items = [q.item_id for q in queue.items]
+    rows = picked.selection.rows if picked is not None else []
     with st.form(f"review_form_{task_key}", clear_on_submit=True):
-        a, b, c = st.columns([2, 1, 1])
-        item = a.selectbox("Item", [q.item_id for q in queue], key=f"review_item_{task_key}")
-        label = b.selectbox("Correct label", report.labels, key=f"review_label_{task_key}")
+        a, b = st.columns([1, 2])
+        item = a.selectbox(
+            "Item",
+            items,
+            index=rows[0] if rows else 0,
+            key=f"review_item_{task_key}_{rows[0] if rows else 0}",
+        )
+        label = b.radio(
+            "Correct label",
+            report.labels,
+            index=None,
+            horizontal=True,
+            key=f"review_label_{task_key}_{item}",
+        )
+        c, d = st.columns([1, 2])
         reviewer = c.text_input("Reviewer", key=f"review_reviewer_{task_key}")
-        note = st.text_input("Note", key=f"review_note_{task_key}")
+        note = d.text_input("Note", key=f"review_note_{task_key}")
         if st.form_submit_button("Save review", type="primary"):
-            commit(
-                partial(
-                    add_review,
-                    task_type_key=task_key,
-                    item_id=item or "",
-                    label=label,
-                    reviewer=reviewer,
-                    note=note,
-                ),
-                f"Review of {item} saved; it counts as gold now.",
+            if label is None:
+                st.error("Choose the correct label first: there is no default.")
+            else:
+                commit(
+                    partial(
+                        add_review,
+                        task_type_key=task_key,
+                        item_id=item or "",
+                        label=label,
+                        reviewer=reviewer,
+                        note=note,
+                    ),
+                    f"Review of {item} saved; it counts as gold now.",
+                )
+
+reviews = cached.reviews(task_key)
+if reviews.reviews:
+    with st.expander(f"Reviews of this task type ({len(reviews.reviews):,})"):
+        if reviews.items_with_several_reviewers:
+            st.caption(
+                f"{reviews.items_with_several_reviewers:,} items were reviewed by several "
+                f"reviewers, who agree on {reviews.reviewer_agreement or 0:.1%} of their pairs of "
+                "verdicts. Each item's newest review is the gold label."
             )
+        widgets.table(
+            quality.review_rows(reviews),
+            key=f"reviews_{task_key}",
+            download=widgets.file_name(task_type.name, "reviews"),
+        )
 
 if labelled.batches:
     st.subheader("Batch acceptance")

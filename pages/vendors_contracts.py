@@ -139,7 +139,9 @@ with tab_types:
         frame = pd.DataFrame([t.model_dump() for t in task_types])
         frame["labels"] = frame["labels"].map(", ".join)
         st.dataframe(frame[["id", "key", "name", "unit", "label_kind", "labels"]], hide_index=True)
-    task_type = widgets.pick_record("Task type", task_types, lambda t: t.key, key="task_type_pick")
+    task_type = widgets.pick_record(
+        "Task type", task_types, lambda t: f"{t.name} ({t.key})", key="task_type_pick"
+    )
     type_id = task_type.id if task_type else None
     values = forms.task_type_form(
         f"task_type_form_{type_id}", task_type.model_dump() if task_type else None

@@ -7,13 +7,17 @@ interface has only when they apply (``against`` only with ``--against``).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 _OMITTED_WHEN_NONE = "omitted_when_none"
+CENT = Decimal("0.01")
 
 
 def decimal_text(amount: Decimal) -> str:
@@ -51,3 +55,45 @@ def to_json(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return str(value)  # as the CLI has always written them: 2026-11-19, 2026-11-19 10:00:00
     return value
+
+
+def csv_value(value: Any) -> str:
+    """A cell as finance reads it: amounts as exact decimals with at least cents (1400.00, not
+    $1,400.00), dates in ISO form, blanks for nothing, lists joined by '; '."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        cents = value.quantize(CENT)
+        return format(cents, "f") if cents == value else decimal_text(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(csv_value(v) for v in value)
+    return str(value)
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every column of ``rows`` in order of first appearance (rows may lack some columns)."""
+    return list(dict.fromkeys(column for row in rows for column in row))
+
+
+def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """Rows as CSV (UTF-8), one column per key in order of first appearance; a text cell that a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is written with a
+    leading ``'`` so that it stays text (OWASP, "CSV Injection")."""
+    buffer = io.StringIO()
+    columns = columns_of(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_inert(row.get(column)) for column in columns])
+    return buffer.getvalue().encode()
+
+
+def _inert(value: Any) -> str:
+    text = csv_value(value)
+    return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@") else text

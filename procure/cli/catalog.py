@@ -83,6 +83,30 @@ def task_type_add(
         typer.echo(f"task type {task_type.id}: {task_type.key}")
 
 
+@task_type_app.command("tie-break")
+def task_type_tie_break(
+    ctx: typer.Context,
+    key: str,
+    labels: Annotated[
+        list[str] | None,
+        typer.Argument(help="Labels in tie-break order (first wins); none: leave ties out."),
+    ] = None,
+) -> None:
+    """Set which label a tied consensus goes to, for every figure of this task type."""
+    from procure.records import set_tie_break
+
+    with _session(ctx) as session:
+        task_type = set_tie_break(key, labels or [], session=session)
+        typer.echo(
+            f"task type {task_type.key}: "
+            + (
+                f"a tie goes to the first of {', '.join(task_type.tie_break)}"
+                if task_type.tie_break
+                else "ties are left out of the consensus comparisons"
+            )
+        )
+
+
 @task_type_app.command("list")
 def task_type_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List task types."""

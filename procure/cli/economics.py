@@ -42,6 +42,13 @@ def economics(
             help="Write the scenario used (YAML, or JSON by extension) to edit and re-run."
         ),
     ] = None,
+    llm_run: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Measure LLMs from these runs (label set ids, repeatable; default: each model's "
+            "run with the most gold items)."
+        ),
+    ] = None,
     as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -61,7 +68,11 @@ def economics(
 
         with _session(ctx) as session:
             measured = measured_scenario(
-                _settings(ctx).label_store, task_type or "", _today(as_of), session=session
+                _settings(ctx).label_store,
+                task_type or "",
+                _today(as_of),
+                llm_runs=tuple(llm_run or ()),
+                session=session,
             )
         model, inputs = measured.scenario, measured.inputs
     if volume is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from procure.cli._common import (
+    AsOf,
     JsonFlag,
     _amount,
     _opened,
@@ -21,6 +22,9 @@ from procure.cli._common import (
     app,
 )
 from procure.errors import InputError
+
+if TYPE_CHECKING:
+    from procure.llm import Estimate, JobRow, Problem
 
 llm_price_app = typer.Typer(help="The dated LLM price table: prices per million tokens.")
 llm_app = typer.Typer(help="Label items with an LLM (any OpenAI-compatible endpoint).")
@@ -190,9 +194,11 @@ def llm_estimate(
     items: ItemsOption = None,
     prompt_version: PromptOption = None,
     max_output_tokens: MaxOutputOption = 50,
+    as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Estimated tokens and cost of labelling the items once, from the dated price table."""
+    """Estimated tokens and cost of labelling the items once, from the dated price table (a
+    price read more than 90 days before the estimate's date is flagged)."""
     from procure import llm
 
     settings = _settings(ctx)
@@ -207,6 +213,7 @@ def llm_estimate(
             model,
             prompt_version=prompt_version,
             max_output_tokens=max_output_tokens,
+            today=_today(as_of),
             session=session,
         )
     prompt, figures = planned.prompt, planned.estimate
@@ -218,8 +225,11 @@ def llm_estimate(
         "worst_case_cost": str(figures.worst_case),
         "currency": figures.currency,
         "price_read_on": figures.price_read_on,
+        "price_age_days": figures.price_age_days,
+        "price_stale": figures.price_stale,
         "prompt_version": prompt.version,
     }
+    _price_note(model, figures)
     if as_json:
         _print_json(payload)
         return
@@ -228,6 +238,11 @@ def llm_estimate(
         f"output tokens (estimated: ~4 characters per token): about {_amount(figures.cost)} "
         f"{figures.currency}, at most {_amount(figures.worst_case)} (prices read on {figures.price_read_on})"
     )
+
+
+def _price_note(model: str, figures: Estimate) -> None:
+    if figures.price_warning:
+        typer.echo(f"procure: note: {model}: {figures.price_warning}", err=True)
 
 
 @llm_app.command("run")
@@ -241,13 +256,20 @@ def llm_run(
     base_url: Annotated[
         str,
         typer.Option(
-            help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: OpenAI)."
+            help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default: the "
+            "endpoint of the model's provider in the price table)."
         ),
     ] = "",
-    provider: Annotated[str, typer.Option(help="Provider name recorded with the run.")] = "",
+    provider: Annotated[
+        str, typer.Option(help="Provider name recorded with the run (default: the price table's).")
+    ] = "",
     api_key_env: Annotated[
-        str, typer.Option(help="Environment variable holding the API key (never stored).")
-    ] = "OPENAI_API_KEY",
+        str | None,
+        typer.Option(
+            help="Environment variable holding the API key, never stored (default: the "
+            "provider's, e.g. ANTHROPIC_API_KEY; else OPENAI_API_KEY)."
+        ),
+    ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at a time.")] = 4,
     budget: Annotated[
         str | None, typer.Option(help="Stop before the job's spend would exceed this amount.")
@@ -262,10 +284,15 @@ def llm_run(
             "--structured-output/--no-structured-output", help="Ask for a JSON schema answer."
         ),
     ] = True,
+    repeat: Annotated[
+        bool, typer.Option(help="Run again what a finished job labelled (a test-retest run).")
+    ] = False,
+    as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Label a batch (or an items file) with an LLM; resumes an unfinished run of the same
-    items, model, prompt and endpoint; stores the labels as an LLM run when every item is answered."""
+    items, model, prompt and endpoint; refuses to repeat a finished one unless --repeat; stores
+    the labels as an LLM run when every item is answered."""
     import os
     from decimal import Decimal, InvalidOperation
 
@@ -273,28 +300,35 @@ def llm_run(
     from procure.db import session_scope
 
     settings = _settings(ctx)
-    api_key = os.environ.get(api_key_env, "")
-    if not base_url and not api_key:
-        raise InputError(
-            f"set {api_key_env} to your OpenAI API key, or give --base-url for a local server"
-        )
     try:
         cap = Decimal(budget) if budget is not None else None
     except InvalidOperation:
         raise InputError(f"expected a decimal amount, got {budget!r}", field="budget") from None
-    options = llm.RunOptions(
-        model=model,
-        base_url=base_url,
-        api_key=api_key,
-        concurrency=concurrency,
-        budget=cap,
-        max_retries=max_retries,
-        timeout=timeout,
-        temperature=temperature,
-        max_output_tokens=max_output_tokens,
-        structured=structured,
-    )
     with _opened(ctx) as workspace:
+        with session_scope(workspace.engine, read_only=True) as session:
+            price = llm.model_price(model, session=session)
+        url = llm.base_url_for(base_url, price)  # refuses a provider with no known endpoint
+        known = None if base_url.strip() else llm.provider_endpoint(price.provider)
+        key_name = api_key_env or (known.key_name if known else "OPENAI_API_KEY")
+        api_key = os.environ.get(key_name, "")
+        if known and not api_key:
+            raise InputError(
+                f"set {key_name} to your {known.provider} API key, or give --base-url for a "
+                "local server"
+            )
+        options = llm.RunOptions(
+            model=model,
+            base_url=url,
+            api_key=api_key,
+            concurrency=concurrency,
+            budget=cap,
+            max_retries=max_retries,
+            timeout=timeout,
+            temperature=temperature,
+            max_output_tokens=max_output_tokens,
+            structured=structured,
+            repeat=repeat,
+        )
         with session_scope(workspace.engine) as session:
             source = llm.job_source(
                 settings.label_store, batch_id=batch, items_file=items, session=session
@@ -307,12 +341,14 @@ def llm_run(
                 prompt_version,
                 provider,
                 session=session,
+                today=_today(as_of),
             )
             job_id = job.id or 0
+        _price_note(model, figures)
         if not as_json:
             typer.echo(
-                f"job {job_id}: {len(source.items):,} items, estimated {_amount(figures.cost)} {figures.currency} "
-                "(press Ctrl-C to stop; run the same command again to resume)",
+                f"job {job_id} ({source.name or source.key}): {len(source.items):,} items, estimated {_amount(figures.cost)} {figures.currency} "
+                f"on {job.base_url} (press Ctrl-C to stop; run the same command again to resume)",
                 err=True,
             )
         with typer.progressbar(length=len(source.items), label="labelling", file=sys.stderr) as bar:
@@ -334,7 +370,9 @@ def llm_run(
                 options,
                 progress=None if as_json else progress,
             )
-    payload = _job_payload(result)
+        with session_scope(workspace.engine, read_only=True) as session:
+            (row,) = llm.job_rows([result], session=session)
+    payload = _job_payload(row)
     if as_json:
         _print_json(payload)
     else:
@@ -348,40 +386,63 @@ def llm_run(
         raise typer.Exit(1)
 
 
-def _job_payload(job: Any) -> dict[str, Any]:
+def _job_payload(row: JobRow) -> dict[str, Any]:
+    job = row.job
     data: dict[str, Any] = job.model_dump(mode="json")
     data["estimate_difference"] = str(job.spent - job.estimated_cost)
+    data |= {"batch_ref": row.batch_ref, "items_file": row.items_file, "items_name": row.items_name}
     return data
 
 
 @llm_app.command("jobs")
-def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """LLM labelling jobs: progress, tokens, cost against the estimate."""
-    from procure.llm import list_jobs
+def llm_jobs(
+    ctx: typer.Context,
+    problems_of: Annotated[
+        int | None,
+        typer.Option(
+            "--problems",
+            metavar="JOB_ID",
+            help="List this job's invalid and failed items with the raw answer or the error.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """LLM labelling jobs: their items, progress, tokens, cost against the estimate; or one
+    job's invalid and failed items."""
+    from procure import llm
 
     with _session(ctx, read_only=True) as session:
-        jobs = list_jobs(session=session)
+        if problems_of is not None:
+            jobs = [llm.get_job(problems_of, session=session)]
+        else:
+            jobs = llm.list_jobs(session=session)
+        rows = llm.job_rows(jobs, session=session)
+    if problems_of is not None:
+        _job_problems(rows[0], llm.problems(_settings(ctx).llm_jobs, problems_of), as_json)
+        return
     if as_json:
-        _print_json({"jobs": [_job_payload(job) for job in jobs]})
+        _print_json({"jobs": [_job_payload(row) for row in rows]})
         return
     _table(
         [
             (
-                j.id,
-                j.model,
-                j.prompt_version,
-                j.status,
-                f"{j.done}/{j.items}",
-                j.invalid,
-                j.failed,
-                j.spent,
-                j.estimated_cost,
-                j.label_set_id or "-",
+                r.job.id,
+                r.items_name,
+                r.job.model,
+                r.job.prompt_version,
+                r.job.status,
+                f"{r.job.done}/{r.job.items}",
+                r.job.invalid,
+                r.job.failed,
+                r.job.spent,
+                r.job.estimated_cost,
+                r.job.label_set_id or "-",
             )
-            for j in jobs
+            for r in rows
         ],
         [
             "job",
+            "items",
             "model",
             "prompt",
             "status",
@@ -393,6 +454,31 @@ def llm_jobs(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             "LLM run",
         ],
     )
+
+
+def _job_problems(row: JobRow, found: list[Problem], as_json: bool) -> None:
+    if as_json:
+        _print_json({"job": _job_payload(row), "problems": found})
+        return
+    job = row.job
+    typer.echo(
+        f"job {job.id} ({row.items_name}, {job.model}): {job.invalid:,} invalid, "
+        f"{job.failed:,} failed"
+    )
+    # What the LLM or the endpoint wrote, with control characters (newlines, terminal escapes)
+    # shown escaped so they cannot break the table or drive the terminal; --json has it as is.
+    _table(
+        [
+            (p.item_id, p.status, "-" if p.answer is None else _plain(p.answer), _plain(p.problem))
+            for p in found
+        ],
+        ["item", "status", "answer", "problem or error"],
+    )
+
+
+def _plain(text: str, width: int = 80) -> str:
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 @llm_app.command("stop")

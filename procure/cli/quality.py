@@ -18,8 +18,18 @@ from procure.cli._common import (
 from procure.results import to_json
 
 if TYPE_CHECKING:
-    from procure.quality.results import FileAgreement
+    from procure.quality.results import FileAgreement, Ties
 from procure.kinds import Level
+
+LlmRunOption = Annotated[
+    int | None,
+    typer.Option(
+        help="The LLM run (its label set id, see `procure labels list`) to compare with "
+        "(default: the run that labels the most of the selected items)."
+    ),
+]
+
+CsvOption = Annotated[Path | None, typer.Option(help="Also write the rows to this CSV file.")]
 
 review_app = typer.Typer(
     help="The disagreement queue and reviewers' verdicts, which count as gold."
@@ -36,9 +46,7 @@ def quality(
     batch: Annotated[
         list[int] | None, typer.Option(help="Only these batches' vendor labels (repeatable).")
     ] = None,
-    llm_run: Annotated[
-        int | None, typer.Option(help="The LLM label set to compare with (default: newest).")
-    ] = None,
+    llm_run: LlmRunOption = None,
     dawid_skene: Annotated[
         bool,
         typer.Option(
@@ -52,7 +60,13 @@ def quality(
 
     settings = _settings(ctx)
     with _session(ctx, read_only=True) as session:
-        selection = select_labels(task_type, batch_ids=batch, llm_set_id=llm_run, session=session)
+        selection = select_labels(
+            task_type,
+            batch_ids=batch,
+            llm_set_id=llm_run,
+            store=settings.label_store,
+            session=session,
+        )
         report = quality_report(settings.label_store, selection, session=session)
         estimate = (
             dawid_skene_report(settings.label_store, selection, session=session)
@@ -67,6 +81,11 @@ def quality(
     def show(value: object) -> str:
         return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
+    if report.llm_run:
+        typer.echo(f"compared with {report.llm_run.title}")
+    tied = report.tied
+    if tied.items:
+        typer.echo(f"vendor consensus ties: {_ties_text(tied)}; {report.tie_policy.description}")
     human = report.human
     if human:
         typer.echo(
@@ -86,7 +105,13 @@ def quality(
             f"  week {week.week}: vendor vs LLM agreement {show(week.percent_agreement)}, kappa {show(week.cohen_kappa)} ({week.items:,} items)"
         )
     if estimate:
-        typer.echo(f"Dawid-Skene ({estimate.iterations} iterations): estimated annotator accuracy")
+        typer.echo(
+            f"Dawid-Skene (converged after {estimate.iterations} iterations): "
+            "estimated annotator accuracy"
+            if estimate.converged
+            else f"Dawid-Skene did NOT converge in {estimate.iterations} iterations; the "
+            "estimates below are not settled: estimated annotator accuracy"
+        )
         for annotator in estimate.annotators:
             typer.echo(f"  {annotator.annotator}: {annotator.estimated_accuracy:.3f}")
         gold = estimate.against_gold
@@ -106,33 +131,95 @@ def review_queue(
         list[int] | None, typer.Option(help="Only these batches (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option(min=0, help="How many items at most.")] = 50,
+    llm_run: LlmRunOption = None,
+    blind: Annotated[
+        bool, typer.Option("--blind", help="Hide the vendor's and the LLM's answers.")
+    ] = False,
+    csv: CsvOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Items where the vendor consensus and the LLM differ, most confident LLM first."""
+    """Items to review: the vendor's consensus is tied or differs from the LLM; items with gold
+    or a review are left out; the LLM's most confident disagreements first."""
     from procure.quality import disagreement_queue, select_labels
 
     settings = _settings(ctx)
     with _session(ctx, read_only=True) as session:
-        queue = disagreement_queue(
-            settings.label_store,
-            select_labels(task_type, batch_ids=batch, session=session),
-            limit,
+        selection = select_labels(
+            task_type,
+            batch_ids=batch,
+            llm_set_id=llm_run,
+            store=settings.label_store,
             session=session,
         )
+        queue = disagreement_queue(settings.label_store, selection, limit, session=session)
+    if csv is not None:
+        from procure.quality import queue_rows
+
+        _write_csv(csv, queue_rows(queue.items, blind=blind))
     if as_json:
-        _print_json({"items": queue})
+        _print_json(queue)
         return
     rows = [
-        (
-            q.item_id,
-            q.vendor_votes,
-            q.llm_label,
-            "-" if q.llm_confidence is None else f"{q.llm_confidence:.2f}",
-            (q.text or "")[:60],
+        (q.item_id, q.reason)
+        + (
+            ()
+            if blind
+            else (
+                q.vendor_votes,
+                q.llm_label or "-",
+                "-" if q.llm_confidence is None else f"{q.llm_confidence:.2f}",
+            )
         )
-        for q in queue
+        + ((q.text or "")[:60],)
+        for q in queue.items
     ]
-    _table(rows, ["item", "vendor votes", "LLM", "confidence", "text"])
+    answers = [] if blind else ["vendor votes", "LLM", "confidence"]
+    _table(rows, ["item", "why", *answers, "text"])
+    typer.echo(f"{len(queue.items):,} of {queue.total:,} items to review")
+
+
+@review_app.command("list")
+def review_list(
+    ctx: typer.Context,
+    task_type: Annotated[str, typer.Option(help="Task type key.")],
+    csv: CsvOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every review of a task type, and how far reviewers agree where several reviewed an item."""
+    from procure.quality import review_rows, review_summary
+
+    with _session(ctx, read_only=True) as session:
+        summary = review_summary(task_type, session=session)
+    if csv is not None:
+        _write_csv(csv, review_rows(summary))
+    if as_json:
+        _print_json(summary)
+        return
+    _table(
+        [
+            (
+                r.item_id,
+                r.label,
+                r.reviewer,
+                f"{r.reviewed_at:%Y-%m-%d %H:%M}",
+                "yes" if r.counts else "",
+            )
+            for r in summary.reviews
+        ],
+        ["item", "label", "reviewer", "reviewed (UTC)", "gold"],
+    )
+    if summary.items_with_several_reviewers:
+        typer.echo(
+            f"{summary.items_with_several_reviewers:,} items reviewed by several reviewers; "
+            f"agreement {summary.reviewer_agreement or 0:.1%} (the newest review is gold)"
+        )
+
+
+def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:
+    from procure.results import csv_bytes
+
+    path.write_bytes(csv_bytes(rows))
+    typer.echo(f"wrote {len(rows):,} rows to {path}", err=True)
 
 
 @review_app.command("add")
@@ -209,17 +296,35 @@ def agreement(
             help="Label order, comma-separated (ordinal data); numbers sort numerically otherwise."
         ),
     ] = None,
+    tie_break: Annotated[
+        str | None,
+        typer.Option(
+            help="Labels, comma-separated, that settle a tied consensus (first wins); "
+            "without it tied items are left out of the --against comparison."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Agreement among FILE's annotators and, with --against, between two files. No workspace needed."""
     from procure.quality import file_agreement
 
-    order = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
-    report = file_agreement(file, against, level=level, labels=order)
+    report = file_agreement(
+        file, against, level=level, labels=_label_list(labels), tie_break=_label_list(tie_break)
+    )
     if as_json:
         _print_json(report)
         return
     typer.echo(_agreement_text(report))
+
+
+def _label_list(text: str | None) -> list[str] | None:
+    """Comma-separated labels, each without the spaces around it (as labels in files are read)."""
+    return [label.strip() for label in text.split(",") if label.strip()] if text else None
+
+
+def _ties_text(ties: Ties) -> str:
+    share = "" if ties.share is None else f" ({ties.share:.1%})"
+    return f"{ties.tied:,} of {ties.items:,} items{share}"
 
 
 def _agreement_text(report: FileAgreement) -> str:
@@ -238,13 +343,17 @@ def _agreement_text(report: FileAgreement) -> str:
         f"Fleiss kappa        {show(report.fleiss_kappa)}",
         f"Gwet AC1            {show(report.gwet_ac1)}",
         f"Cohen kappa         {show(report.cohen_kappa)}",
+        f"consensus ties      {_ties_text(report.ties)}",
     ]
     other = report.against
     if other:
         ci = other.cohen_kappa_ci95
         lines += [
             "",
-            f"against: {other.items:,} items in both",
+            f"against: {other.items:,} items in both compared; {report.tie_policy.description}"
+            + (
+                f"; --against ties {_ties_text(report.against_ties)}" if report.against_ties else ""
+            ),
             f"percent agreement   {show(other.percent_agreement)}",
             f"Cohen kappa         {show(other.cohen_kappa)}"
             + (f"  95% CI {show(ci[0])} to {show(ci[1])}" if ci else ""),

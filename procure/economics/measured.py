@@ -8,8 +8,10 @@ For a task type:
   **acceptance rate** is accepted over delivered units of its decided batches (the contracts do
   not pay for rejected units, so ``pays_rejected`` is false); the **accuracy** is the share of
   its items whose vendor consensus equals gold (gold files and reviews);
-- one LLM strategy per model (its newest run): **tokens per item** from the run's recorded
-  usage, **prices** from the dated price table (or, without a price, the recorded cost per
+- one LLM strategy per model, measured from the run the user chooses (``llm_runs``) or by
+  default the model's run with the most gold items, the newest among equals: a run on
+  unrelated items does not replace a measured accuracy. **tokens per item** from the run's
+  recorded usage, **prices** from the dated price table (or, without a price, the recorded cost per
   item), **accuracy** against gold;
 - hybrids of the most accurate LLM with the cheapest vendor per correct label: humans review a
   10% sample; humans relabel the 20% least confident LLM items, with the **share of LLM errors**
@@ -99,7 +101,12 @@ def _accuracy(
 
 
 def measured_scenario(
-    store: Path, task_type_key: str, as_of: date, *, session: Session
+    store: Path,
+    task_type_key: str,
+    as_of: date,
+    *,
+    session: Session,
+    llm_runs: tuple[int, ...] = (),
 ) -> Measured:
     """A scenario for ``task_type_key`` built from the workspace (see the module docstring)."""
     task_type = get_task_type(task_type_key, session=session)
@@ -171,7 +178,9 @@ def measured_scenario(
                 f"{name}: acceptance_rate", Decimal(1), False, "no decided batch yet"
             )
         batch_ids = [b.id or 0 for b in contract.batches if b.task_type_id == task_type.id]
-        selection = select_labels(task_type.key, batch_ids=batch_ids, session=session)
+        selection = select_labels(
+            task_type.key, batch_ids=batch_ids, store=store, with_llm=False, session=session
+        )
         matches = (
             gold_matches(store, selection, "vendor", session=session)
             if selection.vendor
@@ -186,7 +195,7 @@ def measured_scenario(
         )
         humans.append(human)
 
-    runs = _llm_strategies(store, task_type, rates, note, session=session)
+    runs = _llm_strategies(store, task_type, rates, note, llm_runs, as_of, session=session)
     llms = [strategy for strategy, _ in runs]
     strategies = humans + llms
     if not strategies:
@@ -233,21 +242,46 @@ def _price_lines(contract_id: int, *, session: Session) -> list[PriceLine]:
 
 
 def _llm_strategies(
-    store: Path, task_type: TaskType, rates: RateTable, note: Note, *, session: Session
+    store: Path,
+    task_type: TaskType,
+    rates: RateTable,
+    note: Note,
+    chosen: tuple[int, ...],
+    as_of: date,
+    *,
+    session: Session,
 ) -> list[tuple[dict[str, Any], int]]:
-    """Each model's newest run as a strategy, with its label set's id."""
+    """One strategy per model from its chosen run (default: its run with the most gold items,
+    the newest among equals), with the run's label set id."""
     runs = session.exec(
         select(LlmRun, LabelSet)
         .join(LabelSet, col(LlmRun.label_set_id) == col(LabelSet.id))
         .where(LabelSet.task_type_id == task_type.id, col(LabelSet.retired_at).is_(None))
         .order_by(col(LabelSet.id))
     ).all()
-    newest: dict[str, tuple[LlmRun, LabelSet]] = {}
+    unknown = sorted(set(chosen) - {label_set.id for _, label_set in runs})
+    if unknown:
+        raise InputError(
+            f"no LLM run {', '.join(map(str, unknown))} for task type {task_type.key!r} "
+            f"(retired runs are not compared); runs: "
+            f"{', '.join(str(ls.id) for _, ls in runs) or 'none'}",
+            field="llm run",
+        )
+    measured: dict[int, tuple[int, int]] = {}
+    best: dict[str, tuple[LlmRun, LabelSet]] = {}
     for run, label_set in runs:
-        newest[run.model] = (run, label_set)  # ordered by id: the newest wins
+        if chosen and label_set.id not in chosen:
+            continue
+        selection = select_labels(
+            task_type.key, llm_set_id=label_set.id, store=store, session=session
+        )
+        gold = measured[label_set.id or 0] = gold_matches(store, selection, "llm", session=session)
+        name = f"{run.model} (run {label_set.id})" if chosen else run.model  # chosen: each one
+        if name not in best or gold[0] >= measured[best[name][1].id or 0][0]:
+            best[name] = (run, label_set)  # in id order: the newest wins among equals
     strategies = []
-    for model, (run, label_set) in newest.items():
-        name = model
+    for name, (run, label_set) in best.items():
+        model = run.model
         items = max(label_set.items, 1)
         strategy: dict[str, Any] = {"name": name, "kind": "llm"}
         price = price_for(model, session=session)
@@ -267,7 +301,7 @@ def _llm_strategies(
                     f"{name}: price_{part}_per_mtok",
                     getattr(price, f"price_{part}_per_mtok") * rate,
                     True,
-                    f"price table, read on {price.read_on}{fx}",
+                    f"price table, read on {price.read_on}{fx}{_stale(price.read_on, as_of)}",
                 )
         elif run.cost is not None:
             rate = rates.rate(run.currency)
@@ -282,11 +316,25 @@ def _llm_strategies(
                 f"LLM run of {model!r} has neither recorded token usage with a price in the price "
                 "table nor a recorded cost; add its price (`procure llm-price set`) first"
             )
-        selection = select_labels(task_type.key, llm_set_id=label_set.id, session=session)
-        matches = gold_matches(store, selection, "llm", session=session)
-        _accuracy(strategy, note, matches, "its label", ASSUMED["llm_accuracy"])
+        run_name = f"run {label_set.id} ({label_set.created_at.date()})"
+        _accuracy(
+            strategy,
+            note,
+            measured[label_set.id or 0],
+            f"its label in {run_name}",
+            ASSUMED["llm_accuracy"],
+        )
         strategies.append((strategy, label_set.id or 0))
     return strategies
+
+
+STALE_PRICE_DAYS = 90
+
+
+def _stale(read_on: date, as_of: date) -> str:
+    """A warning for a price read more than 90 days before the as-of date (prices change)."""
+    age = (as_of - read_on).days
+    return f"; STALE: read {age} days before {as_of}, check it" if age > STALE_PRICE_DAYS else ""
 
 
 def _per_correct(strategy: dict[str, Any]) -> Decimal:
@@ -323,7 +371,7 @@ def _hybrids(
         "policy": "relabel_uncertain",
         "review_fraction": RELABEL_SHARE,
     }
-    selection = select_labels(task_type.key, llm_set_id=label_set_id, session=session)
+    selection = select_labels(task_type.key, llm_set_id=label_set_id, store=store, session=session)
     captured = error_capture(store, selection, float(RELABEL_SHARE), session=session)
     if captured is not None:
         errors, caught = captured

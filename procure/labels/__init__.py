@@ -11,10 +11,12 @@ if TYPE_CHECKING:
     from procure.labels.files import preview
     from procure.labels.selection import (
         BatchFilter,
+        LlmRunChoice,
         Selection,
         batch_filter,
         batch_vendors,
         batches_of,
+        llm_run_choices,
         select_labels,
     )
     from procure.labels.store import (

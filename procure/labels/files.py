@@ -76,6 +76,10 @@ class TypedRelation:
     columns: tuple[str, ...]
 
 
+# What surrounds a label and is not part of it (a SQL literal of the characters).
+LABEL_SPACE = "' \t\n\r\f\v'"
+
+
 def typed_relation(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -110,8 +114,9 @@ def typed_relation(
         [
             "NULLIF(CAST(item_id AS VARCHAR), '') AS item_id",
             f"{annotator} AS annotator_id",
-            # Labels are compared as Unicode NFC, as the task type's labels are kept.
-            "nfc_normalize(NULLIF(CAST(label AS VARCHAR), '')) AS label",
+            # Labels are compared as the task type keeps its own: Unicode NFC, without the
+            # spaces, tabs and line breaks around them (as ``--labels`` is read too).
+            f"nfc_normalize(NULLIF(trim(CAST(label AS VARCHAR), {LABEL_SPACE}), '')) AS label",
             *(f"CAST({column} AS VARCHAR) AS {column}" for column in optional),
         ]
     )

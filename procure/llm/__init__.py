@@ -7,8 +7,21 @@ from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
     from procure.llm.client import RunOptions
-    from procure.llm.estimates import JobSource, Plan, estimate, job_source, model_price, plan
+    from procure.llm.endpoints import ENDPOINTS, Endpoint, base_url_for, provider_endpoint
+    from procure.llm.estimates import (
+        STALE_PRICE_DAYS,
+        Estimate,
+        JobSource,
+        Plan,
+        estimate,
+        job_source,
+        model_price,
+        plan,
+    )
     from procure.llm.jobs import (
+        DuplicateJobError,
+        finished_duplicate,
+        get_job,
         labelled_batches,
         list_jobs,
         prepare_job,
@@ -16,6 +29,7 @@ if TYPE_CHECKING:
         run_job,
         run_job_recording_failure,
     )
+    from procure.llm.listing import JobRow, Problem, job_rows, problems
     from procure.llm.prompts import (
         DEFAULT_VERSION,
         build_prompt,

@@ -64,6 +64,7 @@ class RunOptions:
     max_output_tokens: int = 50
     structured: bool = True
     backoff: float = 1.0  # seconds before the first retry; doubles each time
+    repeat: bool = False  # run again what a finished job labelled (a test-retest run)
 
 
 @dataclass
@@ -73,11 +74,15 @@ class Outcome:
     label: str | None = None
     confidence: float | None = None
     problem: str | None = None
+    answer: str | None = None  # an invalid item's last answer, as the endpoint sent it
     input_tokens: int = 0
     output_tokens: int = 0
     cost: str = "0"
     calls: int = 0
     retries: int = 0
+
+
+MAX_ANSWER_CHARS = 2000  # of an invalid answer kept in the journal (max_tokens bounds it anyway)
 
 
 class Cancelled(Exception):
@@ -160,8 +165,8 @@ def label_item(
             answer.problem,
         )
         if answer.label is not None:
-            outcome.status = "valid"
+            outcome.status, outcome.answer = "valid", None
             break
-        outcome.status = "invalid"
+        outcome.status, outcome.answer = "invalid", (content or "")[:MAX_ANSWER_CHARS]
     outcome.cost = str(cost)
     return outcome

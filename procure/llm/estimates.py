@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 from sqlmodel import Session, col, select
 
+from procure import config
 from procure.errors import InputError
 from procure.labels.store import parquet_columns
 from procure.llm.prompts import (
@@ -23,18 +25,20 @@ from procure.llm.prompts import (
     token_upper_bound,
 )
 from procure.records.llm_prices import price_for
-from procure.records.models import LabelSet, LlmPrice, TaskType
+from procure.records.models import Batch, LabelSet, LlmPrice, TaskType
 
 # --- items -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class JobSource:
-    """The items to label and what identifies them for resuming."""
+    """The items to label, what identifies them for resuming (``key``: the batch's id or the
+    file's sha256) and what a person calls them (``name``: the batch's ref or the file's name)."""
 
     key: str
     items: list[tuple[str, str]] = field(repr=False)
     batch_id: int | None = None
+    name: str = ""
 
 
 BATCH_ITEMS = """
@@ -80,8 +84,12 @@ def job_source(
     if (batch_id is None) == (items_file is None):
         raise InputError("give either a batch or an items file")
     if batch_id is not None:
+        batch = session.get(Batch, batch_id)
         return JobSource(
-            f"batch {batch_id}", batch_items(store, batch_id, session=session), batch_id
+            f"batch {batch_id}",
+            batch_items(store, batch_id, session=session),
+            batch_id,
+            batch.ref if batch is not None else "",
         )
     assert items_file is not None
     from procure.labels.readers import read_items
@@ -90,10 +98,15 @@ def job_source(
     if not items_file.is_file():
         raise InputError("no such file", source=display_name or str(items_file))
     items = read_items(items_file, display_name)
-    return JobSource(f"items {file_sha256(items_file)}", items)
+    return JobSource(
+        f"items {file_sha256(items_file)}", items, name=display_name or items_file.name
+    )
 
 
 # --- estimate ----------------------------------------------------------------------------------
+
+
+STALE_PRICE_DAYS = 90  # list prices change; one read longer ago than this is flagged
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,20 @@ class Estimate:
     worst_case: Decimal
     currency: str
     price_read_on: str
+    price_age_days: int  # from the day the price was read to the estimate's date
+    price_stale: bool  # read more than ``STALE_PRICE_DAYS`` before the estimate's date
+
+    @property
+    def price_warning(self) -> str | None:
+        """What to tell the user about a stale price, else ``None``."""
+        if not self.price_stale:
+            return None
+        return (
+            f"The price was read on {self.price_read_on}, {self.price_age_days:,} days before "
+            f"this estimate (more than {STALE_PRICE_DAYS}): list prices change, so check it "
+            "against the provider's price list and update the price table before relying on "
+            "the cost."
+        )
 
 
 def model_price(model: str, *, session: Session) -> LlmPrice:
@@ -119,11 +146,17 @@ def model_price(model: str, *, session: Session) -> LlmPrice:
 
 
 def estimate(
-    prompt: Prompt, items: list[tuple[str, str]], price: LlmPrice, max_output_tokens: int
+    prompt: Prompt,
+    items: list[tuple[str, str]],
+    price: LlmPrice,
+    max_output_tokens: int,
+    *,
+    today: date | None = None,
 ) -> Estimate:
     """Estimated tokens and cost of labelling ``items`` once (see the module docstring), and the
     worst case of one call per item (re-asks of invalid answers come on top). Costs are linear in
-    tokens, so the per-item worst cases add up to the cost of the summed bounds."""
+    tokens, so the per-item worst cases add up to the cost of the summed bounds. The price's age
+    is counted to ``today`` (default: ``procure.config.today()``)."""
     inputs = upper = 0
     for _, text in items:
         messages = prompt.messages(text)
@@ -131,6 +164,7 @@ def estimate(
         upper += token_upper_bound(messages)
     outputs = EXPECTED_OUTPUT_TOKENS * len(items)
     worst = call_cost(price, upper, max_output_tokens * len(items))
+    age = ((today or config.today()) - price.read_on).days
     return Estimate(
         len(items),
         inputs,
@@ -139,6 +173,8 @@ def estimate(
         worst,
         price.currency,
         str(price.read_on),
+        age,
+        age > STALE_PRICE_DAYS,
     )
 
 
@@ -162,12 +198,14 @@ def plan(
     session: Session,
     prompt_version: str | None = None,
     max_output_tokens: int = 50,
+    today: date | None = None,
 ) -> Plan:
     """The task type's prompt (the template ``prompt_version``, or the newest), the model's dated
-    price and the estimate of labelling ``source`` once."""
+    price and the estimate of labelling ``source`` once, as of ``today``."""
     task_type = task_type_of(task_type_key, session=session)
     prompt = build_prompt(
         store, task_type, template(task_type, prompt_version, session=session), session=session
     )
     price = model_price(model, session=session)
-    return Plan(task_type, prompt, price, estimate(prompt, source.items, price, max_output_tokens))
+    figures = estimate(prompt, source.items, price, max_output_tokens, today=today)
+    return Plan(task_type, prompt, price, figures)

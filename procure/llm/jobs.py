@@ -17,10 +17,15 @@ Ollama, llama.cpp) using the official ``openai`` client, with cost accounting.
 - **Estimate** before running: input tokens ~ characters / 4 (a rule of thumb for English; no
   tokenizer is available offline, so it is labelled an estimate) and the output of one JSON
   answer; afterwards the actual usage fields give the cost, and the difference is shown.
-- **Resumable**: every item's outcome is appended to a journal (JSON Lines) as it arrives;
-  running the same job again skips items already answered. When every item is answered, the
-  valid labels are stored as an LLM run (``procure.labels.store``) whose tokens and cost are the
-  job's actual totals, so the Quality and Economics pages use it at once.
+- **Resumable**: every item's outcome is appended to a journal (JSON Lines) as it arrives (an
+  invalid answer with its raw text); running the same job again skips items already answered.
+  When every item is answered, the valid labels are stored as an LLM run
+  (``procure.labels.store``) whose tokens and cost are the job's actual totals, so the Quality
+  and Economics pages use it at once.
+- **Once**: a job's settings are its task type, items, model, prompt version and endpoint (by
+  default, the endpoint of the model's provider in the price table). Running the settings of a
+  finished job again is refused unless asked for as a repeat (a test-retest run): it would pay
+  for the same labels twice.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import time
 from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,17 +49,20 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from procure.db import session_scope
 from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.llm.client import Cancelled, Outcome, RunOptions, label_item, redact, redact_url
+from procure.llm.endpoints import OPENAI_URL, base_url_for
 from procure.llm.estimates import Estimate, JobSource, model_price, plan
 from procure.llm.prompts import (
-    OPENAI_URL,
     Prompt,
     call_cost,
+    task_type_of,
+    template,
     token_upper_bound,
 )
 from procure.records.models import (
@@ -172,12 +180,63 @@ def last_problem(journal: dict[str, list[dict[str, Any]]]) -> str:
     return next((p for p in reversed(problems) if p), "")
 
 
-def running_key(task_type_id: int, items_source: str, options: RunOptions, version: str) -> str:
+def running_key(task_type_id: int, items_source: str, model: str, version: str, url: str) -> str:
     """What a job labels, as the digest the database keeps unique while the job runs."""
-    identity = "\x1f".join(
-        [str(task_type_id), items_source, options.model, version, redact_url(options.base_url)]
-    )
+    identity = "\x1f".join([str(task_type_id), items_source, model, version, redact_url(url)])
     return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _same_job(
+    task_type_id: int | None, items_source: str, model: str, version: str, url: str
+) -> SelectOfScalar[LlmJob]:
+    """The jobs of these settings (task type, items, model, prompt version, endpoint); a job
+    stored with no endpoint (before the price table's provider chose it) ran on OpenAI's."""
+    stored = redact_url(url)
+    urls = {stored, ""} if stored.rstrip("/") == OPENAI_URL else {stored}
+    return select(LlmJob).where(
+        LlmJob.task_type_id == task_type_id,
+        LlmJob.items_source == items_source,
+        LlmJob.model == model,
+        LlmJob.prompt_version == version,
+        col(LlmJob.base_url).in_(urls),
+    )
+
+
+class DuplicateJobError(InputError):
+    """A run of what a finished job labelled already, not asked for as a repeat."""
+
+    def __init__(self, job: LlmJob) -> None:
+        self.job_id = job.id
+        super().__init__(
+            f"job {job.id} labelled these items already ({job.model}, prompt "
+            f"{job.prompt_version}, {job.done:,} labels; finished {job.updated_at:%Y-%m-%d}); "
+            "to run them again for a test-retest, ask for a repeat (--repeat, or Repeat on the "
+            "page)"
+        )
+
+
+def finished_duplicate(
+    task_type_key: str,
+    source: JobSource,
+    options: RunOptions,
+    prompt_version: str | None = None,
+    *,
+    session: Session,
+) -> LlmJob | None:
+    """The newest finished job of these settings, which a new run would repeat; ``None`` when
+    there is none or the endpoint is unknown (the run itself then says so)."""
+    task_type = task_type_of(task_type_key, session=session)
+    version = template(task_type, prompt_version, session=session).version
+    try:
+        url = base_url_for(options.base_url, model_price(options.model, session=session))
+    except InputError:
+        return None
+    query = _same_job(task_type.id, source.key, options.model, version, url)
+    return session.exec(_finished(query)).first()
+
+
+def _finished(query: SelectOfScalar[LlmJob]) -> SelectOfScalar[LlmJob]:
+    return query.where(LlmJob.status == JobStatus.finished).order_by(col(LlmJob.id).desc())
 
 
 def prepare_job(
@@ -189,9 +248,13 @@ def prepare_job(
     provider: str = "",
     *,
     session: Session,
+    today: date | None = None,
 ) -> tuple[LlmJob, Prompt, Estimate]:
     """The job to run: an unfinished job of the same task, items, model, prompt and endpoint
-    (resumed), else a new one. Raises when such a job is running elsewhere."""
+    (resumed), else a new one. Raises when such a job is running elsewhere, and when such a job
+    finished already unless ``options.repeat`` asks for a test-retest run. The endpoint is
+    ``options.base_url``, else the one of the model's provider in the price table; the provider
+    recorded is ``provider``, else the price table's."""
     if options.budget is not None and options.budget <= 0:
         raise InputError(f"expected a budget above 0, got {options.budget}", field="budget")
     if options.concurrency < 1:
@@ -205,23 +268,23 @@ def prepare_job(
         options.model,
         prompt_version=prompt_version,
         max_output_tokens=options.max_output_tokens,
+        today=today,
         session=session,
     )
     prompt, figures = planned.prompt, planned.estimate
-    base_url = redact_url(options.base_url)  # a password in the URL is never stored
-    key = running_key(planned.task_type.id or 0, source.key, options, prompt.version)
+    url = base_url_for(options.base_url, planned.price)
+    base_url = redact_url(url)  # a password in the URL is never stored
+    key = running_key(planned.task_type.id or 0, source.key, options.model, prompt.version, url)
+    same = _same_job(planned.task_type.id, source.key, options.model, prompt.version, url)
     existing = session.exec(
-        select(LlmJob)
-        .where(
-            LlmJob.task_type_id == planned.task_type.id,
-            LlmJob.items_source == source.key,
-            LlmJob.model == options.model,
-            LlmJob.prompt_version == prompt.version,
-            LlmJob.base_url == base_url,
-            col(LlmJob.status) != JobStatus.finished,
+        same.where(col(LlmJob.status) != JobStatus.finished).order_by(
+            col(LlmJob.running_key).is_(None), col(LlmJob.id)
         )
-        .order_by(col(LlmJob.running_key).is_(None), col(LlmJob.id))
     ).first()
+    if existing is None and not options.repeat:
+        done = session.exec(_finished(same)).first()
+        if done is not None:
+            raise DuplicateJobError(done)
     now = datetime.now(UTC)
     if existing is not None:
         if existing.status in (JobStatus.running, JobStatus.stopping) and _recent(existing):
@@ -242,8 +305,9 @@ def prepare_job(
             task_type_id=planned.task_type.id or 0,
             batch_id=source.batch_id,
             items_source=source.key,
+            items_name="" if source.batch_id is not None else source.name,
             model=options.model,
-            provider=provider,
+            provider=provider or planned.price.provider,
             base_url=base_url,
             prompt_version=prompt.version,
             items=len(source.items),
@@ -303,7 +367,7 @@ def run_job(
         import openai
 
         client = openai.OpenAI(
-            base_url=options.base_url or OPENAI_URL,
+            base_url=base_url_for(options.base_url, price),
             api_key=options.api_key or "not-needed",
             max_retries=0,
         )
@@ -484,10 +548,15 @@ def list_jobs(*, session: Session) -> list[LlmJob]:
     return list(session.exec(select(LlmJob).order_by(col(LlmJob.id).desc())))
 
 
-def request_stop(job_id: int, *, session: Session) -> LlmJob:
+def get_job(job_id: int, *, session: Session) -> LlmJob:
     job = session.get(LlmJob, job_id)
     if job is None:
         raise NotFoundError(f"no LLM job {job_id}")
+    return job
+
+
+def request_stop(job_id: int, *, session: Session) -> LlmJob:
+    job = get_job(job_id, session=session)
     if job.status == JobStatus.running:
         job.status = JobStatus.stopping
         session.add(job)

@@ -33,7 +33,6 @@ DEFAULT_INSTRUCTIONS = (
 )
 MESSAGE_OVERHEAD = 4  # tokens the chat format adds per message (an allowance, not exact)
 EXPECTED_OUTPUT_TOKENS = 12  # {"label": "...", "confidence": 0.9}
-OPENAI_URL = "https://api.openai.com/v1"
 
 
 # --- prompts -----------------------------------------------------------------------------------

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
-    from procure.labels.selection import Selection, select_labels  # re-exported: the usual entry
+    from procure.labels.selection import (  # re-exported: the usual entry
+        LlmRunChoice,
+        Selection,
+        llm_run_choices,
+        select_labels,
+    )
     from procure.quality.acceptance import batch_evidence, set_rule
     from procure.quality.background import (
         RUNNING,
@@ -22,14 +27,28 @@ if TYPE_CHECKING:
     from procure.quality.reliability import dawid_skene_report
     from procure.quality.report import quality_report
     from procure.quality.results import (
+        AnnotatorFigures,
         BatchEvidence,
+        Comparison,
         DawidSkeneReport,
         FileAgreement,
         QualityPage,
         QualityReport,
         QueueItem,
+        ReviewQueue,
+        ReviewSummary,
+        TieGroup,
+        TiePolicy,
+        Ties,
         WeekAgreement,
     )
-    from procure.quality.reviews import add_review, disagreement_queue, quality_page
+    from procure.quality.reviews import (
+        add_review,
+        disagreement_queue,
+        quality_page,
+        queue_rows,
+        review_rows,
+        review_summary,
+    )
 
 __getattr__, __all__ = lazy_front(__name__)

@@ -135,7 +135,9 @@ def batch_evidence(store: Path, batch_id: int, *, session: Session) -> BatchEvid
         )
     ).first()
     max_rate, min_reviewed = (rule.max_error_rate, rule.min_reviewed) if rule else DEFAULT_RULE
-    selection = select_labels(task_type.key, batch_ids=[batch_id], session=session)
+    selection = select_labels(
+        task_type.key, batch_ids=[batch_id], store=store, with_llm=False, session=session
+    )
     reviewed = errors = 0
     if selection.vendor and (selection.gold or latest_reviews(task_type, session=session)):
         with loaded_labels(store, selection, ("vendor", "gold"), session=session) as (con, present):

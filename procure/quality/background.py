@@ -64,7 +64,9 @@ def compute_dawid_skene(
     """Fit Dawid-Skene for a selection and store the report (or the error) at ``path``."""
     try:
         with session_scope(engine) as session:
-            selection = select_labels(task_key, batch_ids=batch_ids, session=session)
+            selection = select_labels(
+                task_key, batch_ids=batch_ids, store=store, with_llm=False, session=session
+            )
             payload: dict[str, Any] = {
                 "result": to_json(dawid_skene_report(store, selection, session=session))
             }

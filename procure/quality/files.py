@@ -7,8 +7,12 @@ Choices (also in the README):
   and others as text. The same order is the one weighted kappa and ordinal alpha use.
 - An annotator's repeated identical judgement of an item counts once; two different labels from
   one annotator for one item are refused.
-- A file's per-item *consensus* is its most frequent label; a tie goes to the label that comes
-  first in the label order.
+- A file's per-item *consensus* is its most frequent label. When several labels are most
+  frequent the item is a *tie*: counted and reported, and by default left out of every
+  comparison of consensus labels; with a tie-break order (``--tie-break``, or the task type's)
+  it goes to the tied label that comes first in that order.
+- At interval and ratio level a label is its number: ``1``, ``01`` and ``1.0`` are one value,
+  so they agree in percent agreement, kappa and AC1 as they do in alpha.
 
 How it stays fast on millions of labels: each file is read once, inside one query, into items.
 An item's key is the sum of ``base^code`` over its labels: its count vector written in base
@@ -26,6 +30,7 @@ annotator) keeps every row and costs about as much as the rest of the query toge
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +48,8 @@ from procure.quality.results import (
     Comparison,
     Confusion,
     FileAgreement,
+    TiePolicy,
+    Ties,
     interval,
 )
 from procure.quality.stats import agreement as ag
@@ -104,10 +111,11 @@ def label_order(
     observed: set[str] | frozenset[str], given: list[str] | None, *, source: str = "--labels"
 ) -> list[str]:
     """The label order: ``given`` (which must cover every observed label), else numbers by
-    value when every label is a number, else text order.
+    value when every label is a finite number (labels equal as numbers, ``1`` and ``1.0``, by
+    their spelling), else text order. A total order: no hash seed or row order can change it.
 
-    >>> label_order({"10", "9", "2.5"}, None)
-    ['2.5', '9', '10']
+    >>> label_order({"10", "9", "2.5", "01", "1", "1.0"}, None)
+    ['01', '1', '1.0', '2.5', '9', '10']
     >>> label_order({"b", "a"}, ["b", "a", "c"])
     ['b', 'a', 'c']
     """
@@ -120,10 +128,37 @@ def label_order(
                 field=source,
             )
         return list(given)
+    values = {label: number_value(label) for label in observed}
+    if all(value is not None for value in values.values()):
+        return sorted(observed, key=lambda label: (values[label], label))
+    return sorted(observed)
+
+
+def number_value(label: str) -> float | None:
+    """A label's value as a finite number, else ``None`` (``nan`` and ``inf`` are not values)."""
     try:
-        return sorted(observed, key=float)
+        value = float(label)
     except ValueError:
-        return sorted(observed)
+        return None
+    return value if math.isfinite(value) else None
+
+
+def value_classes(order: list[str]) -> list[int]:
+    """At interval and ratio level a label *is* its number: each code's class, the first
+    position of its value among the distinct values of ``order`` (``1``, ``01`` and ``1.0`` are
+    one class), so that equal numbers agree in every figure.
+
+    >>> value_classes(["01", "1", "1.0", "2"])
+    [0, 0, 0, 1]
+    """
+    distinct: dict[float, int] = {}
+    classes = []
+    for label in order:
+        value = number_value(label)
+        if value is None:
+            raise InputError(f"{label!r} is not a number", field="label")
+        classes.append(distinct.setdefault(value, len(distinct)))
+    return classes
 
 
 @dataclass(frozen=True)
@@ -171,13 +206,36 @@ class PatternCodec:
         return tuple(vector)
 
 
-def consensus(vector: tuple[int, ...]) -> int:
-    """The most frequent label; a tie goes to the first in the label order.
+def consensus(vector: tuple[int, ...], tie_break: tuple[int, ...] = ()) -> int | None:
+    """The most frequent label's code; ``None`` for a tie (several labels equally frequent) unless
+    ``tie_break`` (codes, first wins; codes not in it come after, in code order) settles it.
 
-    >>> consensus((1, 2, 2))
-    1
+    >>> consensus((1, 2, 0)), consensus((2, 2, 0)), consensus((2, 2, 0), tie_break=(1,))
+    (1, None, 1)
     """
-    return max(range(len(vector)), key=lambda code: (vector[code], -code))
+    top = max(vector)
+    leaders = [code for code, n in enumerate(vector) if n == top]
+    if len(leaders) == 1:
+        return leaders[0]
+    if not tie_break or top == 0:
+        return None
+    rank = {code: position for position, code in enumerate(tie_break)}
+    return min(leaders, key=lambda code: (rank.get(code, len(rank)), code))
+
+
+def tie_break_codes(
+    order: list[str], tie_break: list[str] | None, *, source: str
+) -> tuple[int, ...]:
+    """The codes of a tie-break order given as labels (each must be one of ``order``)."""
+    code = {label: i for i, label in enumerate(order)}
+    unknown = [label for label in tie_break or [] if label not in code]
+    if unknown:
+        raise InputError(
+            f"tie-break labels not among the labels: {', '.join(map(repr, unknown))}; expected "
+            f"some of {', '.join(order)}",
+            field=source,
+        )
+    return tuple(code[label] for label in tie_break or [])
 
 
 @dataclass(frozen=True)
@@ -187,6 +245,23 @@ class KeyPairs:
 
     rows: list[tuple[tuple[int, ...] | None, tuple[int, ...] | None, int]]
     judgements: tuple[int, int]
+
+    def merged(self, classes: list[int]) -> KeyPairs:
+        """The same items with the codes of one class counted as one (``value_classes``)."""
+        width = max(classes) + 1
+
+        def merge(vector: tuple[int, ...] | None) -> tuple[int, ...] | None:
+            if vector is None:
+                return None
+            merged = [0] * width
+            for code, n in enumerate(vector):
+                merged[classes[code]] += n
+            return tuple(merged)
+
+        totals: dict[tuple[tuple[int, ...] | None, tuple[int, ...] | None], int] = defaultdict(int)
+        for a, b, n in self.rows:
+            totals[merge(a), merge(b)] += n
+        return KeyPairs([(a, b, n) for (a, b), n in totals.items()], self.judgements)
 
     def patterns(self, side: int) -> tuple[ag.IntArray, ag.IntArray]:
         counts: dict[tuple[int, ...], int] = defaultdict(int)
@@ -202,11 +277,24 @@ class KeyPairs:
     def items(self, side: int) -> int:
         return sum(row[2] for row in self.rows if row[side] is not None)
 
-    def consensus_confusion(self, k: int) -> ag.IntArray:
+    def ties(self, side: int) -> Ties:
+        """How many of a file's items are ties (whatever the tie-break: it settles, not hides)."""
+        items = tied = 0
+        for a, b, n in self.rows:
+            vector = a if side == 0 else b
+            if vector is not None:
+                items += n
+                tied += n if consensus(vector) is None else 0
+        return Ties.of(items, tied)
+
+    def consensus_confusion(self, k: int, tie_break: tuple[int, ...] = ()) -> ag.IntArray:
+        """Items in both files by their two consensus labels; ties left out unless broken."""
         confusion = np.zeros((k, k), dtype=np.int64)
         for a, b, n in self.rows:
             if a is not None and b is not None:
-                confusion[consensus(a), consensus(b)] += n
+                first, second = consensus(a, tie_break), consensus(b, tie_break)
+                if first is not None and second is not None:
+                    confusion[first, second] += n
         return confusion
 
 
@@ -270,9 +358,11 @@ def file_agreement(
     *,
     level: Level | str = Level.nominal,
     labels: list[str] | None = None,
+    tie_break: list[str] | None = None,
 ) -> FileAgreement:
     """The ``procure agreement`` report (DESIGN.md): agreement among FILE's annotators and, with
-    ``against``, FILE's per-item consensus against FILE2's."""
+    ``against``, FILE's per-item consensus against FILE2's (ties left out unless ``tie_break``
+    orders the labels that settle them)."""
     level = Level(level)
     numeric = level in (Level.interval, Level.ratio)
     with duckdb.connect() as con:
@@ -284,34 +374,49 @@ def file_agreement(
         order = label_order(frozenset().union(*(f.labels for f in files)), labels)
         codec = PatternCodec(len(order), max(f.annotators for f in files) + 1)
         pairs = key_pairs(con, files, order, codec)
-        values = np.array([float(label) for label in order]) if numeric else None
-        patterns, frequency = pairs.patterns(0)
-        return FileAgreement(
-            items=pairs.items(0),
-            annotators=files[0].annotators,
-            ratings=pairs.judgements[0],
-            level=level.value,
-            labels=order,
-            percent_agreement=ag.percent_agreement(patterns, frequency),
-            krippendorff_alpha=ag.krippendorff_alpha(patterns, level, values, frequency),
-            krippendorff_alpha_ci95=interval(
-                ag.alpha_bootstrap(patterns, level, values, frequency)
-            ),
-            fleiss_kappa=ag.fleiss_kappa(patterns, frequency),
-            gwet_ac1=ag.gwet_ac1(patterns, frequency),
-            cohen_kappa=_two_annotator_kappa(con, files[0], order)
-            if files[0].annotators == 2
-            else None,
-            against=None
-            if against is None
-            else against_report(pairs.consensus_confusion(codec.k), order, level),
-        )
+        cohen = _two_annotator_confusion(con, files[0], order) if files[0].annotators == 2 else None
+    values = None
+    if numeric:  # one category per value; the first spelling of each names it
+        classes = value_classes(order)
+        pairs = pairs.merged(classes)
+        order = [order[classes.index(c)] for c in range(max(classes) + 1)]
+        values = np.array([float(label) for label in order])
+        cohen = None if cohen is None else _merge_confusion(cohen, classes)
+    breaks = tie_break_codes(order, tie_break, source="--tie-break")
+    patterns, frequency = pairs.patterns(0)
+    return FileAgreement(
+        items=pairs.items(0),
+        annotators=files[0].annotators,
+        ratings=pairs.judgements[0],
+        level=level.value,
+        labels=order,
+        percent_agreement=ag.percent_agreement(patterns, frequency),
+        krippendorff_alpha=ag.krippendorff_alpha(patterns, level, values, frequency),
+        krippendorff_alpha_ci95=interval(ag.alpha_bootstrap(patterns, level, values, frequency)),
+        fleiss_kappa=ag.fleiss_kappa(patterns, frequency),
+        gwet_ac1=ag.gwet_ac1(patterns, frequency),
+        cohen_kappa=None if cohen is None else ag.cohen_kappa(cohen),
+        ties=pairs.ties(0),
+        tie_policy=TiePolicy(list(tie_break or [])),
+        against=None
+        if against is None
+        else against_report(pairs.consensus_confusion(len(order), breaks), order, level),
+        against_ties=None if against is None else pairs.ties(1),
+    )
 
 
-def _two_annotator_kappa(
+def _merge_confusion(confusion: ag.IntArray, classes: list[int]) -> ag.IntArray:
+    """A confusion matrix with the codes of one class added together."""
+    merge = np.zeros((len(classes), max(classes) + 1), dtype=np.int64)
+    merge[np.arange(len(classes)), classes] = 1
+    merged: ag.IntArray = merge.T @ confusion @ merge
+    return merged
+
+
+def _two_annotator_confusion(
     con: duckdb.DuckDBPyConnection, file: LabelFile, order: list[str]
-) -> float | None:
-    """Cohen's kappa between a file's two annotators, on the items both labelled."""
+) -> ag.IntArray:
+    """The confusion matrix of a file's two annotators, on the items both labelled."""
     first, second = (
         row[0]
         for row in con.execute(
@@ -322,7 +427,7 @@ def _two_annotator_kappa(
         TWO_ANNOTATORS.format(judgements=JUDGEMENTS.format(relation=file.relation)),
         {"labels": order, "first": first, "second": second, **file.params},
     ).fetchall()
-    return ag.cohen_kappa(ag.confusion_from_counts(rows, len(order)))
+    return ag.confusion_from_counts(rows, len(order))
 
 
 def against_report(confusion: ag.IntArray, order: list[str], level: Level) -> Comparison:

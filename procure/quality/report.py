@@ -2,7 +2,8 @@
 the vendor's own annotators' agreement as the human ceiling, per-annotator figures and the
 trend by delivery week. DuckDB reduces the stored labels to confusion matrices and count
 patterns; the statistics are those of ``procure.quality.stats.agreement`` (choices documented there and in
-``procure.quality.files``: consensus is the most frequent label, ties to the first in the label order).
+``procure.quality.files``: consensus is the most frequent label; a tie is left out of the
+consensus comparisons, or goes to the task type's tie-break order when it has one).
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from sqlmodel import Session, col, select
 from procure.errors import InputError
 from procure.kinds import LabelKind, Level
 from procure.labels.selection import Selection
-from procure.quality.files import TEXT_KEY, PatternCodec, against_report, consensus
+from procure.labels.store import parquet_columns
+from procure.quality.files import (
+    TEXT_KEY,
+    PatternCodec,
+    against_report,
+    consensus,
+    tie_break_codes,
+)
 from procure.quality.results import (
     Agreement,
     AnnotatorFigures,
@@ -27,16 +35,22 @@ from procure.quality.results import (
     HumanCeiling,
     QualityReport,
     TestRetest,
+    TieGroup,
+    TiePolicy,
+    Ties,
     WeekAgreement,
 )
 from procure.quality.stats import agreement as ag
-from procure.records.models import LabelSet, LlmRun, Review, TaskType
+from procure.records.models import Batch, LabelSet, LlmRun, Review, TaskType
 
 # A view, not a table: the labels stay in their Parquet files and are read where needed. Views
 # cannot take parameters, so the store's own file paths are written in as quoted literals.
 # Each file's week is a constant of its own scan (no join on file names).
 LABELS = "CREATE OR REPLACE TEMP VIEW {name} AS {scans}"
-LABEL_SCAN = "SELECT item_id, annotator_id, label_code AS code, {week}::BIGINT AS week FROM read_parquet({file})"
+LABEL_SCAN = (
+    "SELECT item_id, annotator_id, label_code AS code, {week}::BIGINT AS week, "
+    "{batch}::BIGINT AS batch FROM read_parquet({file})"
+)
 REVIEWS = """
 CREATE OR REPLACE TEMP TABLE reviews AS
 SELECT unnest(CAST($review_items AS VARCHAR[])) AS item_id, unnest(CAST($review_codes AS INTEGER[])) AS code
@@ -54,22 +68,32 @@ SELECT item_id, code, week FROM gold_files_consensus WHERE item_id NOT IN (SELEC
 # the consensus of each distinct vector is worked out once and joined back.
 ITEM_KEYS = """
 CREATE OR REPLACE TEMP TABLE {name}_items AS
-SELECT item_id, {key_sum} AS key, min(week) AS week
+SELECT item_id, {key_sum} AS key, min(week) AS week, min(batch) AS batch
 FROM {name} GROUP BY item_id
 """
 # The same with the count vector written as text, when base^k does not fit in 128 bits.
 TEXT_ITEM_KEYS = f"""
 CREATE OR REPLACE TEMP TABLE {{name}}_items AS
-SELECT item_id, {TEXT_KEY} AS key, min(week) AS week
-FROM (SELECT item_id, code, count(*) AS n, min(week) AS week FROM {{name}} GROUP BY ALL)
+SELECT item_id, {TEXT_KEY} AS key, min(week) AS week, min(batch) AS batch
+FROM (SELECT item_id, code, count(*) AS n, min(week) AS week, min(batch) AS batch
+      FROM {{name}} GROUP BY ALL)
 GROUP BY item_id
 """
 DISTINCT_KEYS = "SELECT DISTINCT key FROM {name}_items"
+# Each distinct vector's consensus code (NULL for a tie left out) and whether it is a tie.
 KEY_CONSENSUS = """
-CREATE OR REPLACE TEMP TABLE {name}_consensus AS
-SELECT item_id, c.code, week FROM {name}_items
-JOIN (SELECT unnest(CAST($keys AS {key_type}[])) AS key, unnest($codes) AS code) AS c USING (key)
+CREATE OR REPLACE TEMP TABLE {name}_keys AS
+SELECT unnest(CAST($keys AS {key_type}[])) AS key, unnest(CAST($codes AS INTEGER[])) AS code,
+       unnest(CAST($tied AS BOOLEAN[])) AS tied
 """
+CONSENSUS_OF_KEYS = """
+CREATE OR REPLACE TEMP TABLE {name}_consensus AS
+SELECT item_id, k.code, week FROM {name}_items JOIN {name}_keys AS k USING (key)
+WHERE k.code IS NOT NULL
+"""
+# Items by batch and count vector (a few rows per batch): ties and labels per item come from
+# the vectors, without another pass over the labels.
+TIES = "SELECT batch, key, count(*) FROM vendor_items GROUP BY ALL"
 # One label set of one annotator holds one label per item (the import drops an annotator's
 # repeats and refuses conflicts): its rows are the consensus, read in place.
 ONE_ANNOTATOR_CONSENSUS = (
@@ -86,6 +110,11 @@ SELECT v.annotator_id, v.code, r.code, count(*) FROM vendor AS v JOIN {reference
 GROUP BY ALL
 """
 VOLUME = "SELECT annotator_id, count(*) FROM vendor GROUP BY annotator_id ORDER BY 2 DESC, 1"
+# Time per judgement, from the files that record it.
+DURATION = """
+SELECT annotator_id, median(CAST(duration_s AS DOUBLE)), count(duration_s)
+FROM read_parquet($files, union_by_name = true) GROUP BY annotator_id
+"""
 # The base of a source's keys: one more than its annotators, the most labels an item can have.
 BASE = "CREATE OR REPLACE TEMP TABLE {name}_base AS SELECT count(DISTINCT annotator_id) + 1 AS base FROM {name}"
 
@@ -95,13 +124,18 @@ def _literal(value: str) -> str:
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, name: str, store: Path, sets: list[tuple[LabelSet, int | None]]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    store: Path,
+    sets: list[tuple[LabelSet, Batch | None]],
 ) -> None:
     scans = " UNION ALL ".join(
         LABEL_SCAN.format(
-            file=_literal(str(store / s.path)), week="NULL" if week is None else int(week)
+            file=_literal(str(store / s.path)),
+            week="NULL" if batch is None else int(batch.week),
+            batch="NULL" if batch is None else int(batch.id or 0),
         )
-        for s, week in sets
+        for s, batch in sets
     )
     con.execute(LABELS.format(name=name, scans=scans))
 
@@ -113,9 +147,12 @@ def codec_of(con: duckdb.DuckDBPyConnection, name: str, k: int) -> PatternCodec:
     return PatternCodec(k, int(row[0]))
 
 
-def _consensus(con: duckdb.DuckDBPyConnection, name: str, k: int) -> None:
-    """``{name}_items`` (each item's count vector as a key) and ``{name}_consensus`` (each
-    item's consensus code and week)."""
+def _consensus(
+    con: duckdb.DuckDBPyConnection, name: str, k: int, tie_break: tuple[int, ...]
+) -> None:
+    """``{name}_items`` (each item's count vector as a key), ``{name}_keys`` (each vector's
+    consensus and whether it is a tie) and ``{name}_consensus`` (each item's consensus code and
+    week; ties only when ``tie_break`` settles them)."""
     con.execute(BASE.format(name=name))
     codec = codec_of(con, name, k)
     if codec.numeric:
@@ -123,13 +160,16 @@ def _consensus(con: duckdb.DuckDBPyConnection, name: str, k: int) -> None:
     else:
         con.execute(TEXT_ITEM_KEYS.format(name=name))
     keys = [row[0] for row in con.execute(DISTINCT_KEYS.format(name=name)).fetchall()]
+    vectors = [codec.decode(key) for key in keys]
     con.execute(
         KEY_CONSENSUS.format(name=name, key_type=codec.key_type if codec.numeric else "VARCHAR"),
         {
             "keys": [str(key) for key in keys],
-            "codes": [consensus(codec.decode(key)) for key in keys],
+            "codes": [consensus(vector, tie_break) for vector in vectors],
+            "tied": [consensus(vector) is None for vector in vectors],
         },
     )
+    con.execute(CONSENSUS_OF_KEYS.format(name=name))
 
 
 def _vendor_patterns(con: duckdb.DuckDBPyConnection, k: int) -> tuple[ag.IntArray, ag.IntArray]:
@@ -190,6 +230,7 @@ def quality_report(
     human = None
     annotators: list[AnnotatorFigures] = []
     weeks: list[WeekAgreement] = []
+    ties: list[TieGroup] = []
     if "vendor" in present:
         patterns, frequency = _vendor_patterns(con, k)
         human = HumanCeiling(
@@ -199,7 +240,7 @@ def quality_report(
             gwet_ac1=ag.gwet_ac1(patterns, frequency),
             fleiss_kappa=ag.fleiss_kappa(patterns, frequency),
         )
-        annotators = _annotators(con, present, k)
+        annotators = _annotators(con, present, k, _durations(con, store, selection))
         by_week_cells: dict[int, list[tuple[int, int, int]]] = {}
         for week, a, b, n in by_week:
             by_week_cells.setdefault(int(week), []).append((a, b, n))
@@ -207,6 +248,7 @@ def quality_report(
             WeekAgreement(week=week, **vars(Agreement.of(ag.confusion_from_counts(rows, k))))
             for week, rows in sorted(by_week_cells.items())
         ]
+        ties = _ties(con, selection, k)
     return QualityReport(
         task_type=task_type.key,
         labels=order,
@@ -218,7 +260,10 @@ def quality_report(
         annotators=annotators,
         weeks=weeks,
         llm_test_retest=test_retest(store, selection.llm_runs, k, session=session),
+        tie_policy=TiePolicy(list(task_type.tie_break)),
+        ties=ties,
         llm=llm,
+        llm_run=selection.llm_choice,
     )
 
 
@@ -227,6 +272,27 @@ SELECT a.label_code, b.label_code, count(*)
 FROM read_parquet($first) AS a JOIN read_parquet($second) AS b USING (item_id, annotator_id)
 GROUP BY ALL
 """
+
+
+def _ties(con: duckdb.DuckDBPyConnection, selection: Selection, k: int) -> list[TieGroup]:
+    """The vendor's tied items by batch and by how many labels each item has."""
+    codec = codec_of(con, "vendor", k)
+    counts: dict[tuple[int, int], list[int]] = {}
+    for batch, key, n in con.execute(TIES).fetchall():
+        vector = codec.decode(key)
+        group = counts.setdefault((int(batch), sum(vector)), [0, 0])
+        group[0] += n
+        group[1] += n if consensus(vector) is None else 0
+    refs = {b.id: b.ref for _, b in selection.vendor}
+    return [
+        TieGroup(
+            **vars(Ties.of(items, tied)),
+            batch_id=batch,
+            batch_ref=refs.get(batch, str(batch)),
+            labels_per_item=labels,
+        )
+        for (batch, labels), (items, tied) in sorted(counts.items())
+    ]
 
 
 def test_retest(
@@ -253,6 +319,8 @@ def test_retest(
                 rows = con.execute(
                     RUN_PAIR, {"first": str(store / first.path), "second": str(store / repeat.path)}
                 ).fetchall()
+                if not rows:  # runs on different items: nothing to compare
+                    continue
                 results.append(
                     TestRetest(
                         model=model,
@@ -276,8 +344,8 @@ def load_all(
     """Load vendor, LLM and gold labels (those in ``sources``) with a consensus per item; gold is
     the gold files plus the reviews, the newest review of an item winning. Returns which of the
     three are present."""
-    sets: dict[str, list[tuple[LabelSet, int | None]]] = {
-        "vendor": [(s, b.week) for s, b in selection.vendor] if "vendor" in sources else [],
+    sets: dict[str, list[tuple[LabelSet, Batch | None]]] = {
+        "vendor": list(selection.vendor) if "vendor" in sources else [],
         "llm": [(selection.llm, None)] if selection.llm and "llm" in sources else [],
         "gold_files": [(s, None) for s in selection.gold] if "gold" in sources else [],
     }
@@ -288,13 +356,18 @@ def load_all(
             if name != "vendor" and len(files) == 1 and files[0][0].annotators == 1:
                 con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name))
             else:
-                _consensus(con, name, k)
+                _consensus(con, name, k, tie_break_of(selection.task_type))
     reviews = latest_reviews(selection.task_type, session=session) if "gold" in sources else {}
     con.execute(REVIEWS, {"review_items": list(reviews), "review_codes": list(reviews.values())})
     has_gold = bool(reviews or sets["gold_files"])
     if has_gold:
         con.execute(GOLD.format(files=GOLD_FILES if sets["gold_files"] else ""))
     return [name for name in ("vendor", "llm") if sets[name]] + (["gold"] if has_gold else [])
+
+
+def tie_break_of(task_type: TaskType) -> tuple[int, ...]:
+    """The codes of a task type's tie-break order (empty: ties are left out)."""
+    return tie_break_codes(list(task_type.labels), task_type.tie_break, source="tie-break")
 
 
 def latest_reviews(task_type: TaskType, *, session: Session) -> dict[str, int]:
@@ -308,10 +381,26 @@ def latest_reviews(task_type: TaskType, *, session: Session) -> dict[str, int]:
     return {review.item_id: code[review.label] for review in rows if review.label in code}
 
 
+def _durations(
+    con: duckdb.DuckDBPyConnection, store: Path, selection: Selection
+) -> dict[str, tuple[float, int]]:
+    """annotator -> (median seconds per judgement, judgements timed), where files have
+    ``duration_s``."""
+    files = [str(store / s.path) for s, _ in selection.vendor]
+    timed = [path for path in files if "duration_s" in parquet_columns(con, path)]
+    if not timed:
+        return {}
+    rows = con.execute(DURATION, {"files": timed}).fetchall()
+    return {who: (float(median), int(n)) for who, median, n in rows if n}
+
+
 def _annotators(
-    con: duckdb.DuckDBPyConnection, present: list[str], k: int
+    con: duckdb.DuckDBPyConnection,
+    present: list[str],
+    k: int,
+    durations: dict[str, tuple[float, int]],
 ) -> list[AnnotatorFigures]:
-    """Each vendor annotator's volume and agreement with the LLM and with gold."""
+    """Each vendor annotator's volume, time per item and agreement with the LLM and with gold."""
     versus: dict[str, dict[str, Agreement]] = {"llm": {}, "gold": {}}
     for reference, figures in versus.items():
         if reference not in present:
@@ -325,6 +414,7 @@ def _annotators(
         AnnotatorFigures(
             annotator=who,
             labels=int(n),
+            median_seconds=durations[who][0] if who in durations else None,
             vs_llm=versus["llm"].get(who),
             vs_gold=versus["gold"].get(who),
         )

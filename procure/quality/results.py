@@ -5,10 +5,14 @@ undefined (see ``procure.quality.stats.agreement``); intervals are ``(low, high)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from procure.quality.stats import agreement as ag
 from procure.results import optional
+
+if TYPE_CHECKING:  # the file agreement reads no records: sqlmodel stays unloaded
+    from procure.labels.selection import LlmRunChoice
 
 Interval = tuple[float, float]
 
@@ -71,6 +75,42 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Ties:
+    """Items whose consensus is a tie (several labels equally most frequent), of ``items``."""
+
+    items: int
+    tied: int
+    share: float | None
+
+    @classmethod
+    def of(cls, items: int, tied: int) -> Ties:
+        return cls(items, tied, None if items == 0 else tied / items)
+
+
+@dataclass(frozen=True)
+class TiePolicy:
+    """What the consensus figures do with ties: leave them out (``tie_break`` empty) or give each
+    to the tied label that comes first in ``tie_break``."""
+
+    tie_break: list[str]
+
+    @property
+    def description(self) -> str:
+        if not self.tie_break:
+            return "ties are left out of the consensus comparisons"
+        return f"a tie goes to the tied label first in: {', '.join(self.tie_break)}"
+
+
+@dataclass(frozen=True)
+class TieGroup(Ties):
+    """Ties among the items of one batch with one number of labels (annotators) per item."""
+
+    batch_id: int
+    batch_ref: str
+    labels_per_item: int
+
+
+@dataclass(frozen=True)
 class FileAgreement:
     """``procure agreement``: FILE's annotators among themselves and, with ``--against``, FILE's
     per-item consensus against FILE2's."""
@@ -86,7 +126,10 @@ class FileAgreement:
     fleiss_kappa: float | None
     gwet_ac1: float | None
     cohen_kappa: float | None
+    ties: Ties
+    tie_policy: TiePolicy
     against: Comparison | None = optional()
+    against_ties: Ties | None = optional()
 
 
 @dataclass(frozen=True)
@@ -102,8 +145,12 @@ class HumanCeiling:
 
 @dataclass(frozen=True)
 class AnnotatorFigures:
+    """An annotator's volume, median seconds per judgement (where files record ``duration_s``)
+    and agreement with the LLM and with gold."""
+
     annotator: str
     labels: int
+    median_seconds: float | None
     vs_llm: Agreement | None = optional()
     vs_gold: Agreement | None = optional()
 
@@ -138,7 +185,15 @@ class QualityReport:
     annotators: list[AnnotatorFigures]
     weeks: list[WeekAgreement]
     llm_test_retest: list[TestRetest]
+    tie_policy: TiePolicy
+    ties: list[TieGroup]  # the vendor's, by batch and labels per item
     llm: dict[str, Any] | None = optional()  # the LLM run's record, when one is compared
+    llm_run: LlmRunChoice | None = optional()  # which run, and how much of the selection it covers
+
+    @property
+    def tied(self) -> Ties:
+        """The vendor's ties over every batch of the selection."""
+        return Ties.of(sum(t.items for t in self.ties), sum(t.tied for t in self.ties))
 
 
 @dataclass(frozen=True)
@@ -159,6 +214,9 @@ class GoldCheck:
 
 @dataclass(frozen=True)
 class DawidSkeneReport:
+    """Dawid-Skene's estimates; ``converged`` is false when EM stopped at its iteration cap
+    (``procure.quality.stats.dawid_skene``) before the posteriors settled: not a result to use."""
+
     iterations: int
     converged: bool
     priors: dict[str, float]
@@ -180,22 +238,54 @@ class DawidSkeneReport:
 
 @dataclass(frozen=True)
 class QueueItem:
-    """An item where the vendor's consensus and the LLM disagree, with the vendor's votes."""
+    """An item to review: the vendor's consensus is a ``tie`` (``vendor_consensus`` is then
+    ``None`` unless a tie-break settled it) or a ``disagreement`` with the LLM's label."""
 
     item_id: str
-    vendor_consensus: str
-    llm_label: str
+    reason: str
+    vendor_consensus: str | None
+    llm_label: str | None
     vendor_votes: str
     llm_confidence: float | None
     text: str | None
 
 
 @dataclass(frozen=True)
+class ReviewQueue:
+    """The first items to review and how many there are in all."""
+
+    items: list[QueueItem]
+    total: int
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    item_id: str
+    label: str
+    reviewer: str
+    note: str
+    reviewed_at: datetime
+    counts: bool  # the item's newest review: the one that is gold
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """A task type's reviews, and the agreement of reviewers on the items several reviewed
+    (the mean share of agreeing pairs of their verdicts)."""
+
+    reviews: list[ReviewRecord]
+    items: int
+    reviewers: int
+    items_with_several_reviewers: int
+    reviewer_agreement: float | None
+
+
+@dataclass(frozen=True)
 class QualityPage:
-    """The report and the disagreement queue from one load of the labels."""
+    """The report and the review queue from one load of the labels."""
 
     report: QualityReport
-    queue: list[QueueItem]
+    queue: ReviewQueue
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,55 @@
-"""Reviews (a reviewer's verdict counts as gold) and the queue of items where the vendor and the
-LLM disagree, most confident first; the page's report and queue from one load of the labels."""
+"""Reviews (a reviewer's verdict counts as gold) and the queue of items to review (the vendor's
+consensus is a tie, or differs from the LLM), most confident first; the page's report and queue
+from one load of the labels."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
-from sqlmodel import Session
+import numpy as np
+from sqlmodel import Session, col, select
 
 from procure.errors import InputError
 from procure.labels.selection import Selection
 from procure.labels.store import parquet_columns
 from procure.quality.report import Loaded, codec_of, loaded_labels, quality_report
-from procure.quality.results import QualityPage, QueueItem
+from procure.quality.results import (
+    QualityPage,
+    QueueItem,
+    ReviewQueue,
+    ReviewRecord,
+    ReviewSummary,
+)
+from procure.quality.stats import agreement as ag
 from procure.records.catalog import get_task_type
 from procure.records.models import Review
 from procure.records.workspace import record_event
 
 # --- reviews and the disagreement queue ------------------------------------------------------
 
-# The vendor's votes are its count vector (the key in vendor_items), decoded by the caller.
+# Items to review: the vendor's consensus is a tie, or it differs from the LLM's label, and
+# nobody has given the item a gold label (a gold file or a review). The vendor's votes are its
+# count vector (the key in vendor_items), decoded by the caller.
 QUEUE = """
 WITH candidates AS (
-    SELECT v.item_id, v.code AS vendor_code, l.code AS llm_code, {confidence} AS confidence
-    FROM vendor_consensus AS v JOIN llm_consensus AS l USING (item_id) {confidence_join}
-    WHERE v.code <> l.code AND v.item_id NOT IN (SELECT item_id FROM reviews)
-    ORDER BY confidence DESC NULLS LAST, v.item_id
+    SELECT i.item_id, k.code AS vendor_code, {llm_code} AS llm_code, k.tied,
+           {confidence} AS confidence, count(*) OVER () AS total
+    FROM vendor_items AS i JOIN vendor_keys AS k USING (key) {llm_join} {confidence_join}
+    WHERE (k.tied OR {llm_code} <> k.code)
+      AND i.item_id NOT IN (SELECT item_id FROM reviews) {not_gold}
+    ORDER BY confidence DESC NULLS LAST, i.item_id
     LIMIT $limit
 )
-SELECT c.item_id, c.vendor_code, c.llm_code, votes.key, c.confidence, {text} AS text
+SELECT c.item_id, c.vendor_code, c.llm_code, c.tied, votes.key, c.confidence, {text} AS text,
+       c.total
 FROM candidates AS c
 JOIN vendor_items AS votes USING (item_id) {text_join}
 ORDER BY c.confidence DESC NULLS LAST, c.item_id
 """
+LLM_JOIN = "LEFT JOIN llm_consensus AS l USING (item_id)"
+NOT_GOLD = "AND i.item_id NOT IN (SELECT item_id FROM gold_files)"
 CONFIDENCE_JOIN = """
 LEFT JOIN (SELECT item_id, max(confidence) AS confidence FROM read_parquet($llm_path) GROUP BY item_id)
     AS c USING (item_id)
@@ -80,23 +98,27 @@ def disagreement_queue(
     loaded: Loaded | None = None,
     *,
     session: Session,
-) -> list[QueueItem]:
-    """Items where the vendor consensus and the LLM differ and nobody has reviewed yet, the LLM's
-    most confident disagreements first (when its file has a confidence column)."""
-    if not selection.vendor or selection.llm is None:
-        return []
+) -> ReviewQueue:
+    """Items to review: the vendor's consensus is a tie, or it differs from the LLM's label;
+    items with a gold label or a review are left out. The LLM's most confident disagreements
+    come first (when its file has a confidence column), then by item id."""
+    if not selection.vendor:
+        return ReviewQueue([], 0)
     if loaded is None:
         with loaded_labels(store, selection, session=session) as fresh:
             return disagreement_queue(store, selection, limit, fresh, session=session)
     order = list(selection.task_type.labels)
-    con, _ = loaded
-    llm_path = str(store / selection.llm.path)
-    text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path]
-    has_confidence = "confidence" in parquet_columns(con, llm_path)
-    text_paths = [path for path in text_paths if "text" in parquet_columns(con, path)]
+    con, present = loaded
+    llm_path = str(store / selection.llm.path) if "llm" in present and selection.llm else None
+    text_paths = [str(store / s.path) for s, _ in selection.vendor] + [llm_path or ""]
+    has_confidence = llm_path is not None and "confidence" in parquet_columns(con, llm_path)
+    text_paths = [p for p in text_paths if p and "text" in parquet_columns(con, p)]
     sql = QUEUE.format(  # files without the optional columns give NULLs
+        llm_code="l.code" if llm_path else "NULL::INTEGER",
+        llm_join=LLM_JOIN if llm_path else "",
         confidence="c.confidence" if has_confidence else "NULL::DOUBLE",
         confidence_join=CONFIDENCE_JOIN if has_confidence else "",
+        not_gold=NOT_GOLD if selection.gold else "",
         text="texts.text" if text_paths else "NULL::VARCHAR",
         text_join=TEXT_JOIN if text_paths else "",
     )
@@ -107,18 +129,95 @@ def disagreement_queue(
         params["text_paths"] = text_paths
     rows = con.execute(sql, params).fetchall()
     codec = codec_of(con, "vendor", len(order))
-    return [
+    items = [
         QueueItem(
             item_id=item,
-            vendor_consensus=order[vendor],
-            llm_label=order[llm],
+            reason="tie" if tied else "disagreement",
+            vendor_consensus=None if vendor is None else order[vendor],
+            llm_label=None if llm is None else order[llm],
             vendor_votes=", ".join(
                 f"{order[code]} x{n}" for code, n in enumerate(codec.decode(key)) if n
             ),
             llm_confidence=confidence,
             text=text,
         )
-        for item, vendor, llm, key, confidence, text in rows
+        for item, vendor, llm, tied, key, confidence, text, _ in rows
+    ]
+    return ReviewQueue(items, int(rows[0][-1]) if rows else 0)
+
+
+def review_summary(task_type_key: str, *, session: Session) -> ReviewSummary:
+    """Every review of a task type, oldest first, and how far reviewers agree where several
+    reviewed one item. Each reviewer's newest verdict on an item is theirs; the item's gold
+    label is the newest review of all (adjudication by the last word, documented in the README)."""
+    task_type = get_task_type(task_type_key, session=session)
+    rows = list(
+        session.exec(
+            select(Review)
+            .where(Review.task_type_id == task_type.id)
+            .order_by(col(Review.created_at), col(Review.id))
+        )
+    )
+    newest = {review.item_id: review.id for review in rows}
+    verdicts: dict[str, dict[str, str]] = defaultdict(dict)
+    for review in rows:
+        verdicts[review.item_id][review.reviewer or "(unnamed)"] = review.label
+    code = {label: i for i, label in enumerate(task_type.labels)}
+    several = [
+        [code[label] for label in by_reviewer.values() if label in code]
+        for by_reviewer in verdicts.values()
+        if len(by_reviewer) > 1
+    ]
+    counts = np.zeros((len(several), max(len(code), 1)), dtype=np.int64)
+    for i, codes in enumerate(several):
+        np.add.at(counts[i], codes, 1)
+    return ReviewSummary(
+        reviews=[
+            ReviewRecord(
+                item_id=r.item_id,
+                label=r.label,
+                reviewer=r.reviewer,
+                note=r.note,
+                reviewed_at=r.created_at,
+                counts=newest[r.item_id] == r.id,
+            )
+            for r in rows
+        ],
+        items=len(verdicts),
+        reviewers=len({r.reviewer or "(unnamed)" for r in rows}),
+        items_with_several_reviewers=len(several),
+        reviewer_agreement=ag.percent_agreement(counts) if several else None,
+    )
+
+
+def queue_rows(queue: Sequence[QueueItem], *, blind: bool) -> list[dict[str, object]]:
+    """The review queue; ``blind`` hides what the vendor and the LLM answered."""
+    rows: list[dict[str, object]] = []
+    for q in queue:
+        row: dict[str, object] = {"item": q.item_id, "why": q.reason}
+        if not blind:
+            row |= {
+                "vendor consensus": q.vendor_consensus or "(tie)",
+                "vendor votes": q.vendor_votes,
+                "LLM label": q.llm_label,
+                "LLM confidence": q.llm_confidence,
+            }
+        rows.append(row | {"text": q.text})
+    return rows
+
+
+def review_rows(summary: ReviewSummary) -> list[dict[str, object]]:
+    """The reviews as the page's table and the CSV export show them (times in UTC)."""
+    return [
+        {
+            "item": r.item_id,
+            "label": r.label,
+            "reviewer": r.reviewer,
+            "note": r.note,
+            "reviewed": r.reviewed_at.isoformat(sep=" ", timespec="seconds"),
+            "counts as gold": r.counts,
+        }
+        for r in summary.reviews
     ]
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         list_vendors,
         save_task_type,
         save_vendor,
+        set_tie_break,
     )
     from procure.records.contracts import (
         contract_spec,

@@ -97,6 +97,24 @@ def save_task_type(
     return task_type
 
 
+def set_tie_break(key: str, tie_break: list[str], *, session: Session) -> TaskType:
+    """Set which tied label a task type's tied consensus goes to (first wins); an empty order
+    leaves ties out of the consensus comparisons. Figures already decided on keep their record."""
+    task_type = get_task_type(key, session=session)
+    spec = validate(TaskTypeBase, {**task_type.model_dump(), "tie_break": tie_break}, "task type")
+    task_type.tie_break = spec.tie_break
+    session.add(task_type)
+    session.flush()
+    record_event(
+        "update",
+        "task_type",
+        task_type.id,
+        f"{key}: tie-break {', '.join(spec.tie_break) or 'none (ties left out)'}",
+        session=session,
+    )
+    return task_type
+
+
 def delete_task_type(task_type_id: int, *, session: Session) -> None:
     task_type = session.get(TaskType, task_type_id)
     if task_type is None:

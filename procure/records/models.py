@@ -87,6 +87,8 @@ class TaskTypeBase(SQLModel):
     unit: str = Field(max_length=80)
     label_kind: LabelKind = Field(sa_type=StrEnumType(LabelKind))
     labels: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Which tied label a tied consensus goes to (first wins); empty: ties are left out.
+    tie_break: list[str] = Field(default_factory=list, sa_type=JSON)
 
     _texts = field_validator("name", "unit")(_not_blank)
 
@@ -97,7 +99,7 @@ class TaskTypeBase(SQLModel):
             raise ValueError(f"expected a key of lower-case letters, digits, _ and -, got {key!r}")
         return key
 
-    @field_validator("labels")
+    @field_validator("labels", "tie_break")
     @classmethod
     def _labels(cls, labels: list[str]) -> list[str]:
         # NFC, as labels in files are compared: "é" typed two ways is one label.
@@ -111,6 +113,11 @@ class TaskTypeBase(SQLModel):
     def _enough_labels(self) -> TaskTypeBase:
         if self.label_kind in (LabelKind.categorical, LabelKind.ordinal) and len(self.labels) < 2:
             raise ValueError(f"a {self.label_kind.value} task type needs at least two labels")
+        unknown = [label for label in self.tie_break if label not in self.labels]
+        if unknown:
+            raise ValueError(
+                f"tie-break labels not among the task type's labels: {', '.join(unknown)}"
+            )
         if self.label_kind is LabelKind.rating:
             for label in self.labels:
                 try:
@@ -415,6 +422,7 @@ class LlmJob(SQLModel, table=True):
     task_type_id: int = Field(foreign_key="task_type.id", index=True)
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     items_source: str = Field(max_length=400)  # "batch N" or the items file's sha256
+    items_name: str = Field(default="", max_length=400)  # the items file's name, as uploaded
     model: str = Field(max_length=200)
     provider: str = Field(default="", max_length=200)
     base_url: str = Field(default="", max_length=400)

@@ -10,7 +10,17 @@ from typing import Any
 import streamlit as st
 
 from procure.economics import measured_scenario
-from procure.quality import BatchEvidence, QualityPage, batch_evidence, quality_page, select_labels
+from procure.quality import (
+    BatchEvidence,
+    LlmRunChoice,
+    QualityPage,
+    ReviewSummary,
+    batch_evidence,
+    llm_run_choices,
+    quality_page,
+    review_summary,
+    select_labels,
+)
 from procure.records import data_version
 from procure.ui.state import session, workspace
 
@@ -22,13 +32,57 @@ def version() -> int:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _page(
-    database: str, version: int, task_key: str, batch_ids: tuple[int, ...] | None, limit: int
+    database: str,
+    version: int,
+    task_key: str,
+    batch_ids: tuple[int, ...] | None,
+    llm_run: int | None,
+    limit: int,
 ) -> QualityPage:
+    choices = _llm_runs(database, version, task_key, batch_ids)  # cached: computed once
     with session() as db:
         selection = select_labels(
-            task_key, batch_ids=list(batch_ids) if batch_ids else None, session=db
+            task_key,
+            batch_ids=list(batch_ids) if batch_ids else None,
+            llm_set_id=llm_run,
+            llm_choices=choices,
+            store=workspace().settings.label_store,
+            session=db,
         )
         return quality_page(workspace().settings.label_store, selection, limit, session=db)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _llm_runs(
+    database: str, version: int, task_key: str, batch_ids: tuple[int, ...] | None
+) -> list[LlmRunChoice]:
+    store = workspace().settings.label_store
+    with session() as db:
+        selection = select_labels(
+            task_key,
+            batch_ids=list(batch_ids) if batch_ids else None,
+            store=store,
+            with_llm=False,
+            session=db,
+        )
+        return llm_run_choices(store, selection, session=db)
+
+
+def llm_runs(task_key: str, batch_ids: tuple[int, ...] | None = None) -> list[LlmRunChoice]:
+    """The LLM runs a task type's selection can be compared with, the default (the run that
+    labels the most selected items) first."""
+    return _llm_runs(workspace().settings.database_label, version(), task_key, batch_ids)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _reviews(database: str, version: int, task_key: str) -> ReviewSummary:
+    with session() as db:
+        return review_summary(task_key, session=db)
+
+
+def reviews(task_key: str) -> ReviewSummary:
+    """A task type's reviews and the reviewers' agreement."""
+    return _reviews(workspace().settings.database_label, version(), task_key)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -38,11 +92,17 @@ def _evidence(database: str, version: int, batch_id: int) -> BatchEvidence:
 
 
 def quality(
-    task_key: str, batch_ids: tuple[int, ...] | None = None, limit: int = 100
+    task_key: str,
+    batch_ids: tuple[int, ...] | None = None,
+    llm_run: int | None = None,
+    limit: int = 100,
 ) -> QualityPage:
-    """The quality report and the disagreement queue of a task type, for some of its batches
-    or all (copies; cached until the workspace changes)."""
-    return _page(workspace().settings.database_label, version(), task_key, batch_ids, limit)
+    """The quality report and the review queue of a task type, for some of its batches or all,
+    against an LLM run (default: the one covering the most selected items); copies, cached
+    until the workspace changes."""
+    return _page(
+        workspace().settings.database_label, version(), task_key, batch_ids, llm_run, limit
+    )
 
 
 def evidence(batch_id: int) -> BatchEvidence:
@@ -52,13 +112,18 @@ def evidence(batch_id: int) -> BatchEvidence:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _measured(
-    database: str, version: int, task_key: str, as_of: date
+    database: str, version: int, task_key: str, as_of: date, llm_runs: tuple[int, ...]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with session() as db:
-        measured = measured_scenario(workspace().settings.label_store, task_key, as_of, session=db)
+        measured = measured_scenario(
+            workspace().settings.label_store, task_key, as_of, llm_runs=llm_runs, session=db
+        )
     return measured.scenario.model_dump(), [asdict(i) for i in measured.inputs]
 
 
-def measured(task_key: str, as_of: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A task type's measured economics scenario (as a dict) and where each input came from."""
-    return _measured(workspace().settings.database_label, version(), task_key, as_of)
+def measured(
+    task_key: str, as_of: date, llm_runs: tuple[int, ...] = ()
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A task type's measured economics scenario (as a dict) and where each input came from,
+    the LLMs measured from ``llm_runs`` (default: each model's run with the most gold items)."""
+    return _measured(workspace().settings.database_label, version(), task_key, as_of, llm_runs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -22,6 +23,11 @@ def _title(text: str) -> str:
     # Plotly's text (titles, axis categories, legend and hover) takes a subset of HTML, links
     # included: user text is shown as typed.
     return html.escape(text, quote=False)
+
+
+def _wrapped(text: str, width: int = 26) -> str:
+    """User text as typed, in lines of about ``width`` characters (long axis categories)."""
+    return "<br>".join(_title(line) for line in textwrap.wrap(text, width) or [""])
 
 
 def _cumulative_layout(figure: go.Figure, title: str, y_title: str) -> go.Figure:
@@ -161,6 +167,7 @@ def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
     figure.add_scatter(
         x=x,
         y=low,
+        mode="lines",
         fill="tonexty",
         fillcolor="rgba(59,130,246,0.15)",
         line={"width": 0},
@@ -189,7 +196,7 @@ def trend_figure(weeks: Sequence[WeekAgreement]) -> go.Figure:
 
 def strategies_figure(strategies: Sequence[StrategyReport], currency: str) -> go.Figure:
     """All-in cost per correct label by strategy, with the 5-95% Monte Carlo band as error bars."""
-    names = [_title(s.name) for s in strategies]
+    names = [_wrapped(s.name) for s in strategies]
     cost = [float(s.all_in_cost_per_correct_label) for s in strategies]
     bands = [s.all_in_cost_per_correct_label_p05_p95 for s in strategies]
     figure = go.Figure()
@@ -208,7 +215,7 @@ def strategies_figure(strategies: Sequence[StrategyReport], currency: str) -> go
     )
     wide = min(cost) > 0 and max(cost) / min(cost) > 20  # orders of magnitude apart: log scale
     figure.update_layout(
-        xaxis_title=f"{currency} per correct label (all-in{', log scale' if wide else ''})",
+        xaxis_title=f"{currency} per correct label<br>(all-in{', log scale' if wide else ''})",
         xaxis_type="log" if wide else "linear",
         yaxis={"autorange": "reversed"},
         margin={"t": 20, "b": 10},

@@ -12,13 +12,20 @@ from procure.records import Batch, BatchEdit
 
 
 def batch_form(
-    key: str, task_types: list[str], weeks: int, default_week: int, delivered_by: date
+    key: str, task_types: dict[str, str], weeks: int, default_week: int, delivered_by: date
 ) -> dict[str, Any] | None:
-    """A delivered batch; ``delivered_by`` (the report date) is the latest delivery day."""
+    """A delivered batch of one of ``task_types`` (key -> name); ``delivered_by`` (the report
+    date) is the latest delivery day."""
     statuses = [s.value for s in BatchStatus]
     with st.form(key, clear_on_submit=True):
         a, b, c = st.columns(3)
-        task_type = a.selectbox("Task type", task_types, key=f"{key}_task_type")
+        keys: list[str] = list(task_types)
+        task_type = a.selectbox(
+            "Task type",
+            keys,
+            format_func=lambda k: task_types.get(k, k),
+            key=f"{key}_task_type",
+        )
         week = b.number_input(
             "Schedule week",
             min_value=1,

@@ -17,15 +17,16 @@ from procure.ui.state import session, workspace
 KEY_NAME = "OPENAI_API_KEY"
 
 
-def api_key() -> tuple[str, str]:
-    """The API key and where it was found: Streamlit secrets, else the environment."""
+def api_key(name: str = KEY_NAME) -> tuple[str, str]:
+    """The API key kept under ``name`` (the provider's usual variable) and where it was found:
+    Streamlit secrets, else the environment."""
     try:
-        secret = st.secrets.get(KEY_NAME)
+        secret = st.secrets.get(name)
     except Exception:
         secret = None
     if secret:
         return str(secret), "Streamlit secrets"
-    value = os.environ.get(KEY_NAME, "")
+    value = os.environ.get(name, "")
     return value, "the environment" if value else ""
 
 

@@ -13,6 +13,11 @@ from typing import Any
 
 from procure.delivery import MONEY_FIELDS, ContractReport, PortfolioReport, money_of
 from procure.money import format_amount
+from procure.quality import (
+    AnnotatorFigures,
+    Comparison,
+    TieGroup,
+)
 from procure.records import Batch, BatchEvent, LabelSet, Reconciliation, VersionView
 
 Row = dict[str, Any]
@@ -97,11 +102,17 @@ def ending_rows(reports: Sequence[ContractReport], as_of: date) -> list[Row]:
     return rows
 
 
+def task_type_names(report: ContractReport) -> dict[str, str]:
+    """Each task type key of a contract's report -> its name (tables show names)."""
+    return {t.key: t.name for t in report.task_types.values()}
+
+
 def schedule_rows(report: ContractReport) -> list[Row]:
+    names = task_type_names(report)
     return [
         {
             "week": row.week,
-            "task type": row.task_type,
+            "task type": names.get(row.task_type, row.task_type),
             "due": row.due_date,
             "planned": row.planned,
             "delivered": row.delivered,
@@ -136,7 +147,7 @@ def batch_rows(report: ContractReport) -> list[Row]:
         {
             "id": batch.id,
             "ref": batch.ref,
-            "task type": report.task_types[batch.task_type_id].key,
+            "task type": report.task_types[batch.task_type_id].name,
             "week": batch.week,
             "delivered on": batch.delivered_on,
             "units": batch.quantity,
@@ -294,4 +305,52 @@ def label_set_rows(sets: Sequence[LabelSet], refs: Mapping[int | None, str]) -> 
             "imported": when(s.created_at),
         }
         for s in sets
+    ]
+
+
+# --- labels & quality ------------------------------------------------------------------------
+
+
+def tie_rows(ties: Sequence[TieGroup]) -> list[Row]:
+    return [
+        {
+            "batch": t.batch_ref,
+            "labels per item": t.labels_per_item,
+            "items": t.items,
+            "ties": t.tied,
+            "share tied": t.share,
+        }
+        for t in ties
+    ]
+
+
+def class_rows(pair: Comparison) -> list[Row]:
+    """Per-class figures of a comparison, the second source as the reference."""
+    return [
+        {
+            "label": label,
+            "reference items": figures.support,
+            "precision": figures.precision,
+            "recall": figures.recall,
+            "F1": figures.f1,
+        }
+        for label, figures in pair.per_class.items()
+    ]
+
+
+def annotator_rows(annotators: Sequence[AnnotatorFigures]) -> list[Row]:
+    """Volume, speed (where files record ``duration_s``) and accuracy side by side: a fast
+    annotator with low agreement stands out."""
+    timed = any(a.median_seconds is not None for a in annotators)
+    return [
+        {
+            "annotator": a.annotator,
+            "labels": a.labels,
+            **({"median seconds per label": a.median_seconds} if timed else {}),
+            "agreement with LLM": a.vs_llm.percent_agreement if a.vs_llm else None,
+            "kappa with LLM": a.vs_llm.cohen_kappa if a.vs_llm else None,
+            "agreement with gold": a.vs_gold.percent_agreement if a.vs_gold else None,
+            "gold items": a.vs_gold.items if a.vs_gold else None,
+        }
+        for a in annotators
     ]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -21,7 +18,7 @@ from procure.delivery import Alert, ContractReport, Severity, Totals
 from procure.errors import InputError
 from procure.money import format_money
 from procure.records import Batch
-from procure.results import decimal_text
+from procure.results import columns_of, csv_bytes, csv_value
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -147,8 +144,6 @@ def batch_choice(batches: Sequence[Batch], key: str, *, show_status: bool = Fals
 
 # --- tables: money as numbers on screen, exact decimals in the CSV ----------------------------
 
-CENT = Decimal("0.01")
-
 
 def money_column(label: str | None = None, **options: Any) -> Any:
     """A column of amounts (the currency is in the column's name): grouped, two decimals."""
@@ -162,40 +157,6 @@ def price_column(label: str | None = None) -> Any:
 
 def units_column(label: str | None = None) -> Any:
     return st.column_config.NumberColumn(label, format="localized")
-
-
-def csv_value(value: Any) -> str:
-    """A cell as finance reads it: amounts as exact decimals with at least cents (1400.00, not
-    $1,400.00), dates in ISO form, blanks for nothing, lists joined by '; '."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        cents = value.quantize(CENT)
-        return format(cents, "f") if cents == value else decimal_text(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "; ".join(csv_value(v) for v in value)
-    return str(value)
-
-
-def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every column of ``rows`` in order of first appearance (rows may lack some columns)."""
-    return list(dict.fromkeys(column for row in rows for column in row))
-
-
-def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    columns = columns_of(rows)
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_value(row.get(column)) for column in columns])
-    return buffer.getvalue().encode()
 
 
 def file_name(*parts: object, suffix: str = "csv") -> str:
@@ -221,12 +182,13 @@ def table(
     column_config: Mapping[str, Any] | None = None,
     empty: str = "Nothing yet.",
     **options: Any,
-) -> None:
+) -> Any:
     """``rows`` as a sortable table (Decimal columns as amounts, booleans as ticks) with, when
-    ``download`` names a file, a CSV of the exact values under it."""
+    ``download`` names a file, a CSV of the exact values under it. Returns what ``st.dataframe``
+    returns (the selection, with ``on_select``)."""
     if not rows:
         st.caption(empty)
-        return
+        return None
     columns = columns_of(rows)
     frame = pd.DataFrame([[_shown(row.get(c)) for c in columns] for row in rows], columns=columns)
     config: dict[str, Any] = {}
@@ -239,7 +201,7 @@ def table(
         elif values and all(isinstance(v, int) for v in values):
             config[column] = units_column(column)
     config.update(column_config or {})
-    st.dataframe(
+    shown = st.dataframe(
         frame,
         hide_index=True,
         column_config=config,
@@ -250,6 +212,7 @@ def table(
     )
     if download:
         _csv_download(rows, download, key)
+    return shown
 
 
 def money_metrics(totals: Totals, currency: str) -> None:

@@ -12,15 +12,6 @@ from typing import Any
 import pytest
 
 from procure.cli import run
-from tests.conftest import SAMPLE_TODAY
-
-
-@pytest.fixture
-def home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    home = str(tmp_path / "ws")
-    assert run(["--home", home, "init", "--with-sample", "--today", SAMPLE_TODAY.isoformat()]) == 0
-    capsys.readouterr()
-    return home
 
 
 def cli(capsys: pytest.CaptureFixture[str], home: str, *args: str) -> tuple[int, str, str]:

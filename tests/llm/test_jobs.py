@@ -241,10 +241,10 @@ def test_repeated_runs_give_test_retest_consistency(
 ) -> None:
     todo = items(12)
     first = execute(workspace, server, todo)
-    second = execute(workspace, server, todo)  # the first is finished: a new run of the same prompt
+    second = execute(workspace, server, todo, repeat=True)  # a new run of the finished one
     assert first.id != second.id and second.status == JobStatus.finished
     with Session(workspace.engine) as db:
-        selection = select_labels("topic", session=db)
+        selection = select_labels("topic", store=workspace.settings.label_store, session=db)
         report = quality_report(workspace.settings.label_store, selection, session=db)
     retest = report.llm_test_retest
     assert retest and retest[0].percent_agreement == 1.0 and retest[0].items == 12
@@ -347,7 +347,7 @@ def test_the_cli_labels_an_items_file(
     [
         (
             ["run", "--task-type", "topic", "--model", "tiny", "--items", "{items}"],
-            "set OPENAI_API_KEY",
+            "the price table gives model 'tiny' no provider",
         ),
         (
             [

@@ -15,6 +15,7 @@ import pytest
 from procure.cli import run
 from procure.errors import InputError
 from procure.quality.files import file_agreement, label_order
+from procure.quality.results import Ties
 from tests.conftest import DATA
 
 LABELS = DATA / "labels"
@@ -28,19 +29,23 @@ def test_hand_computed_pairs_against_gold() -> None:
     # a vs b: p_o = 2/3, p_e = (1*2 + 2*1) / 9 = 4/9, kappa = (2/9) / (5/9)
     assert report.cohen_kappa == pytest.approx(0.4)
     assert report.fleiss_kappa is None  # item 4 has one label
+    assert report.ties == Ties(items=4, tied=1, share=0.25)  # item 2: x once, y once
     against = report.against
-    assert against is not None
-    # consensus: 1 x, 2 tie -> x (first in order), 3 y, 4 x; gold: 1 x, 2 y, 3 y, 9 x
-    assert against.items == 3
-    assert (against.confusion.labels, against.confusion.counts) == (
-        ["x", "y"],
-        [[1, 1], [0, 1]],
-    )
-    assert against.percent_agreement == pytest.approx(2 / 3)
-    assert against.weighted_kappa is None  # nominal data
-    assert against.cohen_kappa_ci95 is not None and against.cohen_kappa is not None
-    low, high = against.cohen_kappa_ci95
-    assert low < against.cohen_kappa < high
+    assert against is not None and report.against_ties == Ties(4, 0, 0.0)
+    # consensus: 1 x, 2 tie (left out), 3 y, 4 x; gold: 1 x, 2 y, 3 y, 9 x
+    assert against.items == 2
+    assert against.confusion.counts == [[1, 0], [0, 1]]
+    # a tie-break order settles item 2: to x (then 1 error) or to y
+    broken = file_agreement(LABELS / "pairs.csv", LABELS / "gold.jsonl", tie_break=["x"]).against
+    assert broken is not None and broken.items == 3
+    assert (broken.confusion.labels, broken.confusion.counts) == (["x", "y"], [[1, 1], [0, 1]])
+    assert broken.percent_agreement == pytest.approx(2 / 3)
+    assert broken.weighted_kappa is None  # nominal data
+    assert broken.cohen_kappa_ci95 is not None and broken.cohen_kappa is not None
+    low, high = broken.cohen_kappa_ci95
+    assert low < broken.cohen_kappa < high
+    to_y = file_agreement(LABELS / "pairs.csv", LABELS / "gold.jsonl", tie_break=["y", "x"])
+    assert to_y.against is not None and to_y.against.confusion.counts == [[1, 0], [0, 2]]
 
 
 def _random_labels(seed: int, items: int = 400) -> list[dict[str, str]]:
@@ -311,3 +316,24 @@ def test_bigint_hugeint_and_text_keys_agree(tmp_path: Path, labels: int) -> None
     report = file_agreement(path, labels=[str(v) for v in range(labels)])
     expected = krippendorff.alpha(reliability_data=grid, level_of_measurement="nominal")
     assert report.krippendorff_alpha == pytest.approx(expected, abs=1e-9)
+
+
+def test_labels_are_read_without_the_spaces_around_them(tmp_path: Path) -> None:
+    # In the file and in --labels alike: " b" in a file is the label b that --labels names.
+    path = tmp_path / "spaced.csv"
+    path.write_text('item_id,annotator_id,label\n1,x," b"\n1,y,b\n2,x,"a\t"\n2,y,a\n')
+    report = file_agreement(path, labels=["b", "a"])
+    assert report.labels == ["b", "a"] and report.percent_agreement == 1.0
+    assert file_agreement(path).labels == ["a", "b"]
+
+
+def test_a_degenerate_kappa_is_undefined_not_certain() -> None:
+    from procure.quality.results import Agreement
+
+    # One source said only "A": kappa is 0 by construction, with a standard error of 0.
+    metrics = pytest.importorskip("sklearn.metrics")
+    first, second = ["A"] * 5, ["A", "A", "A", "B", "B"]
+    assert metrics.cohen_kappa_score(first, second) == 0.0
+    agreement = Agreement.of(np.array([[3, 2], [0, 0]]))
+    assert (agreement.cohen_kappa, agreement.cohen_kappa_ci95) == (None, None)
+    assert agreement.percent_agreement == pytest.approx(0.6)

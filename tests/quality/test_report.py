@@ -13,8 +13,8 @@ from procure.db import session_scope
 from procure.errors import InputError
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.quality import quality_report, select_labels
-from procure.quality.results import AcceptanceRuleFigures, GoldCheck
-from procure.records.catalog import save_task_type
+from procure.quality.results import AcceptanceRuleFigures, GoldCheck, Ties
+from procure.records.catalog import save_task_type, set_tie_break
 from procure.records.models import Batch, TaskType
 from procure.records.workspace import Workspace
 
@@ -66,20 +66,27 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
     _import(sample, tmp_path, "gold.csv", "item_id,label\n1,A\n2,B\n4,B\n", source="gold")
     with Session(sample.engine) as db:
         report = quality_report(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
         )
-    # vendor consensus: 1 A, 2 tie(A,B) -> A (first in order), 3 tie, 4 B
+    # vendor consensus: 1 A, 2 a tie of A and B (left out), 3 "tie", 4 B
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
-        [1, 1, 0],
+        [1, 0, 0],
         [1, 0, 0],
         [0, 0, 1],
     ]
-    assert report.pairs["vendor_vs_llm"].percent_agreement == pytest.approx(2 / 4)
-    assert report.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(2 / 3)
+    assert report.pairs["vendor_vs_llm"].percent_agreement == pytest.approx(2 / 3)
+    assert report.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(2 / 2)
     assert report.pairs["llm_vs_gold"].percent_agreement == pytest.approx(2 / 3)
     assert report.human.percent_agreement == pytest.approx(3 / 4)  # items 1, 3, 4 agree
+    assert [(t.batch_ref, t.labels_per_item, t.items, t.tied) for t in report.ties] == [
+        ("NW-PP-01", 2, 3, 1),
+        ("NW-PP-02", 2, 1, 0),
+    ]
+    assert report.tied == Ties(4, 1, 0.25) and report.tie_policy.tie_break == []
     weeks = {w.week: w for w in report.weeks}
-    assert weeks[1].items == 3 and weeks[1].percent_agreement == pytest.approx(2 / 3)
+    assert weeks[1].items == 2 and weeks[1].percent_agreement == pytest.approx(1.0)
     assert (weeks[2].items, weeks[2].percent_agreement) == (1, 0.0)
     annotators = {a.annotator: a for a in report.annotators}
     # annotator a vs LLM: A/A, B/B, tie/tie, B/A -> 3 of 4; vs gold: A/A, B/B, B/B -> 3 of 3
@@ -88,6 +95,18 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
     assert annotators["a"].vs_gold.percent_agreement == pytest.approx(1.0)
     assert annotators["b"].vs_gold.percent_agreement == pytest.approx(2 / 3)
     assert report.llm is not None and report.llm["model"] == "model-x"
+    # A tie-break order settles item 2 (to B: it agrees with the LLM and gold), in every figure
+    with session_scope(sample.engine) as db:
+        set_tie_break("pref_pair", ["B", "A"], session=db)
+    with Session(sample.engine) as db:
+        broken = quality_report(
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
+        )
+    assert broken.pairs["vendor_vs_llm"].confusion.counts == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+    assert broken.pairs["vendor_vs_gold"].percent_agreement == pytest.approx(3 / 3)
+    assert broken.tied == report.tied and broken.tie_policy.tie_break == ["B", "A"]
 
 
 def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
@@ -112,12 +131,14 @@ def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
     )
     with Session(sample.engine) as db:
         report = quality_report(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
         )
-    # LLM consensus: 1 A, 2 tie(A, B) -> A (first in order), 3 tie
+    # LLM consensus: 1 A, 2 a tie of A and B (left out), 3 "tie"
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 0, 0],
-        [1, 0, 0],
+        [0, 0, 0],
         [0, 0, 1],
     ]
 
@@ -146,7 +167,9 @@ def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None
     )
     with Session(sample.engine) as db:
         report = quality_report(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
         )
     pair = report.pairs["vendor_vs_llm"]
     assert pair.cohen_kappa == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
@@ -189,12 +212,16 @@ def test_many_labels_take_text_keys(sample: Workspace, tmp_path: Path) -> None:
         )
     with Session(sample.engine) as db:
         report = quality_report(
-            sample.settings.label_store, select_labels("wide", session=db), session=db
+            sample.settings.label_store,
+            select_labels("wide", store=sample.settings.label_store, session=db),
+            session=db,
         )
     counts = np.stack([np.bincount(grid[:, i], minlength=90) for i in range(300)])
-    consensus = counts.argmax(axis=1)  # numpy's argmax takes the first of tied labels
+    consensus = counts.argmax(axis=1)
+    single = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) == 1  # ties left out
     expected = np.zeros((90, 90), dtype=int)
-    np.add.at(expected, (consensus, llm), 1)
+    np.add.at(expected, (consensus[single], llm[single]), 1)
+    assert report.tied.tied == int((~single).sum()) > 0
     assert report.pairs["vendor_vs_llm"].confusion.counts == expected.tolist()
     assert report.human.krippendorff_alpha == pytest.approx(
         krippendorff.alpha(reliability_data=grid.astype(float), level_of_measurement="nominal"),
@@ -235,7 +262,9 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     with Session(sample.engine) as db:
         reports = {
             key: quality_report(
-                sample.settings.label_store, select_labels(key, session=db), session=db
+                sample.settings.label_store,
+                select_labels(key, store=sample.settings.label_store, session=db),
+                session=db,
             )
             for key in ("pref_pair", "sft_instruction", "expert_report")
         }
@@ -249,8 +278,10 @@ def test_the_sample_labels_tell_their_stories(sample: Workspace) -> None:
     assert llm_run is not None and llm_run["cost"] is not None
     with Session(sample.engine) as db:
         queue = disagreement_queue(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
-        )
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
+        ).items
     confidences = [q.llm_confidence for q in queue]
     assert confidences == sorted(confidences, reverse=True) and confidences[0] > 0.9
     [retest] = reports["pref_pair"].llm_test_retest
@@ -290,8 +321,10 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
     )
     with Session(sample.engine) as db:
         queue = disagreement_queue(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
-        )
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
+        ).items
     assert [(q.item_id, q.vendor_consensus, q.llm_label, q.llm_confidence) for q in queue] == [
         ("2", "B", "A", 0.95),
         ("1", "A", "B", 0.6),
@@ -302,10 +335,10 @@ def test_reviews_become_gold_and_leave_the_queue(sample: Workspace, tmp_path: Pa
         add_review("pref_pair", "1", "B", session=db)
         add_review("pref_pair", "1", "A", note="second look", session=db)  # the newest review wins
     with Session(sample.engine) as db:
-        selection = select_labels("pref_pair", session=db)
+        selection = select_labels("pref_pair", store=sample.settings.label_store, session=db)
         assert [
             q.item_id
-            for q in disagreement_queue(sample.settings.label_store, selection, session=db)
+            for q in disagreement_queue(sample.settings.label_store, selection, session=db).items
         ] == []
         report = quality_report(sample.settings.label_store, selection, session=db)
     # gold from reviews: 1 A, 2 A; vendor: 1 A, 2 B -> 1 of 2; llm: 1 B, 2 A -> 1 of 2
@@ -381,7 +414,9 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
     )
     with Session(sample.engine) as db:
         report = quality_report(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
         )
     [retest] = report.llm_test_retest
     # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
@@ -409,7 +444,9 @@ def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) 
         add_review("pref_pair", "1", "A", session=db)
     with Session(sample.engine) as db:
         estimate = dawid_skene_report(
-            sample.settings.label_store, select_labels("pref_pair", session=db), session=db
+            sample.settings.label_store,
+            select_labels("pref_pair", store=sample.settings.label_store, session=db),
+            session=db,
         )
     assert estimate is not None
     accuracy = {a.annotator: a.estimated_accuracy for a in estimate.annotators}

@@ -260,12 +260,16 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
 
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
-    first = at.selectbox(key="review_item_pref_pair").options[0]
-    at.selectbox(key="review_label_pref_pair").select("tie")
+    first = at.selectbox(key="review_item_pref_pair_0").options[0]
+    # No label is chosen for the reviewer: saving without one says so and saves nothing.
+    assert at.radio(key=f"review_label_pref_pair_{first}").value is None
+    at.button(key="FormSubmitter:review_form_pref_pair-Save review").click().run()
+    assert [e.value for e in at.error] == ["Choose the correct label first: there is no default."]
+    at.radio(key=f"review_label_pref_pair_{first}").set_value("tie")
     at.button(key="FormSubmitter:review_form_pref_pair-Save review").click().run()
     assert not at.exception and not at.error
     assert f"Review of {first} saved; it counts as gold now." in [s.value for s in at.success]
-    assert first not in at.selectbox(key="review_item_pref_pair").options
+    assert first not in at.selectbox(key="review_item_pref_pair_0").options
     with records(sample_home) as db:
         assert [(r.item_id, r.label) for r in db.exec(select(Review))] == [(first, "tie")]
         batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-04")).one()
@@ -345,14 +349,23 @@ def test_upload_labels_on_the_quality_page(
 
 
 def test_quality_page_filters_by_week(sample_home: Path) -> None:
+    from procure.quality import quality_report, select_labels
+
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
     everything = comparisons(at)["items"].iloc[0]
+    with records(sample_home) as db:
+        store = Settings(home=sample_home).label_store
+        report = quality_report(
+            store, select_labels("pref_pair", store=store, session=db), session=db
+        )
+    weeks = {w.week: w.items for w in report.weeks}
+    assert everything == sum(weeks.values()) == report.pairs["vendor_vs_llm"].items
     at.multiselect(key="quality_weeks_pref_pair").select(1).run()
     assert not at.exception and not at.error
-    assert comparisons(at)["items"].iloc[0] == everything / 4  # one of four weekly batches
+    assert comparisons(at)["items"].iloc[0] == weeks[1]  # the first of four weekly batches
     at.multiselect(key="quality_vendors_pref_pair").select("Northwind Annotation").run()
-    assert comparisons(at)["items"].iloc[0] == everything / 4
+    assert comparisons(at)["items"].iloc[0] == weeks[1]
 
 
 def test_economics_page_compares_strategies_and_explores(sample_home: Path) -> None:
@@ -391,9 +404,18 @@ def test_label_a_batch_with_an_llm_from_the_page(sample_home: Path) -> None:
             time.sleep(0.2)
     assert job.status == JobStatus.finished, job.message
     assert job.done == 300 and len(server.usages) == 300
+    store = Settings(home=sample_home).label_store
     with records(sample_home) as db:
-        newest = select_labels("pref_pair", session=db).llm  # the run the Quality page compares
-    assert newest is not None and newest.id == job.label_set_id
+        compared = select_labels("pref_pair", store=store, session=db)
+        chosen = select_labels(
+            "pref_pair", store=store, llm_set_id=job.label_set_id, session=db
+        ).llm_choice
+    # A run on one batch's items does not replace the sample's run over all four batches...
+    assert compared.llm_choice is not None and compared.llm_choice.covered == 1200
+    assert compared.llm is not None and compared.llm.id != job.label_set_id
+    # ... until it is chosen; then every heading says how much it covers.
+    assert chosen is not None and (chosen.covered, chosen.selected) == (300, 1200)
+    assert "labels 300 of the 1,200 selected items" in chosen.title
     at.run()
     assert not at.exception
 

@@ -334,9 +334,16 @@ def cohen_kappa_ci(confusion: IntArray) -> KappaEstimate | None:
     ``var = [sum_i p_ii (1 - (p_i. + p_.i)(1 - k))^2 + (1 - k)^2 sum_{i != j} p_ij (p_.i + p_j.)^2
     - (k - p_e (1 - k))^2] / (N (1 - p_e)^2)``; interval ``k +/- 1.96 se``, cut to [-1, 1]
     (kappa cannot leave it; the normal approximation can, on few items near perfect agreement).
+
+    Undefined (``None``) when either source gave a single label: kappa is then 0 (or 0/0) by
+    construction, not a measurement, and its standard error of 0 would read as certainty.
+
+    >>> cohen_kappa_ci(np.array([[3, 2], [0, 0]])) is None  # the first source said only "yes"
+    True
     """
     kappa = cohen_kappa(confusion)
-    if kappa is None:
+    used_rows, used_columns = (confusion.sum(axis=1) > 0).sum(), (confusion.sum(axis=0) > 0).sum()
+    if kappa is None or used_rows < 2 or used_columns < 2:
         return None
     total = confusion.sum()
     p = confusion / total

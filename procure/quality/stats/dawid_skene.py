@@ -23,6 +23,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 SMOOTHING = 0.01
+# EM stops when no item's posterior moves by more than TOLERANCE in a step; slow sets (ordinary
+# ones take 100-200 steps) stop at MAX_ITERATIONS and say that they did not converge.
+TOLERANCE = 1e-6
+MAX_ITERATIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,8 @@ def dawid_skene(
     labels: NDArray[np.int64],
     k: int,
     *,
-    max_iterations: int = 100,
-    tolerance: float = 1e-6,
+    max_iterations: int = MAX_ITERATIONS,
+    tolerance: float = TOLERANCE,
 ) -> DawidSkene:
     """Fit the model to observations (``items[n]``, ``annotators[n]``, ``labels[n]``), codes from 0.
 

@@ -68,3 +68,28 @@ def test_matches_the_equations_step_for_step() -> None:
         assert fit.posteriors == pytest.approx(
             _direct(items, annotators, labels, 3, iterations), abs=1e-9
         )
+
+
+def _binary_labels(
+    accuracy: list[float], seed: int, n: int = 1500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n)
+    items = np.repeat(np.arange(n), len(accuracy))
+    annotators = np.tile(np.arange(len(accuracy)), n)
+    right = rng.random(len(items)) < np.array(accuracy)[annotators]
+    return items, annotators, np.where(right, truth[items], 1 - truth[items])
+
+
+def test_em_runs_to_its_tolerance_and_says_when_it_did_not_get_there() -> None:
+    from procure.quality.stats.dawid_skene import MAX_ITERATIONS, TOLERANCE
+
+    # An ordinary set needs more than the 100 steps EM was once capped at.
+    slow = dawid_skene(*_binary_labels([0.75, 0.7, 0.65], seed=1), 2)
+    assert slow.converged and 100 < slow.iterations < MAX_ITERATIONS
+    capped = dawid_skene(*_binary_labels([0.75, 0.7, 0.65], seed=1), 2, max_iterations=100)
+    assert not capped.converged and np.abs(capped.posteriors - slow.posteriors).max() > TOLERANCE
+    # Weak annotators: the posteriors never settle, and the fit says so instead of passing off
+    # its last step as a result.
+    weak = dawid_skene(*_binary_labels([0.7, 0.65, 0.6], seed=0), 2)
+    assert (weak.converged, weak.iterations) == (False, MAX_ITERATIONS)

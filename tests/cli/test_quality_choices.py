@@ -1,0 +1,187 @@
+"""Which sources a quality figure compares, ties and reviews, from the command line on the sample
+workspace (Northwind's 1,200 preference pairs by three annotators, 120 gold items, one LLM run)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.cli.test_history_cli import cli
+from tests.conftest import SAMPLE_TODAY
+
+
+def as_json(capsys: pytest.CaptureFixture[str], home: str, *args: str) -> Any:
+    code, out, err = cli(capsys, home, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def stray_run(capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path) -> int:
+    """An LLM run of the sample's model and prompt on items no batch holds (a job on another
+    items file): the newest run, labelling none of the selected items."""
+    path = tmp_path / "stray.csv"
+    path.write_text("item_id,label,cost\n" + "".join(f"elsewhere-{i},A,0.001\n" for i in range(50)))
+    code, _, err = cli(
+        capsys,
+        home,
+        "labels",
+        "import",
+        str(path),
+        "--task-type",
+        "pref_pair",
+        "--llm-model",
+        "gpt-4o-mini",
+        "--prompt-version",
+        "sample-v1",
+    )
+    assert code == 0, err
+    sets = as_json(capsys, home, "labels", "list")["label_sets"]
+    return int(max(s["id"] for s in sets if s["source"] == "llm"))
+
+
+def test_a_stray_llm_run_changes_no_figure_until_it_is_chosen(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    commands = [
+        ("quality", "--task-type", "pref_pair"),
+        ("review", "queue", "--task-type", "pref_pair"),
+        ("economics", "--task-type", "pref_pair", "--as-of", SAMPLE_TODAY.isoformat()),
+    ]
+    before = [as_json(capsys, home, *command) for command in commands]
+    sample_run = before[0]["llm_run"]
+    assert (sample_run["covered"], sample_run["selected"]) == (1200, 1200)
+    stray = stray_run(capsys, home, tmp_path)
+    assert stray > sample_run["label_set_id"]
+    # The newest run labels none of the selected items: every figure stays as it was.
+    assert [as_json(capsys, home, *command) for command in commands] == before
+    code, out, _ = cli(capsys, home, "quality", "--task-type", "pref_pair")
+    assert code == 0 and f"compared with LLM run {sample_run['label_set_id']} (gpt-4o-mini" in out
+    # Chosen, it is named with what it covers, and nothing is compared with it.
+    chosen = as_json(capsys, home, "quality", "--task-type", "pref_pair", "--llm-run", str(stray))
+    assert chosen["llm_run"]["label_set_id"] == stray and chosen["llm_run"]["chosen"] is True
+    assert (chosen["llm_run"]["covered"], chosen["llm_run"]["items"]) == (0, 50)
+    assert chosen["pairs"]["vendor_vs_llm"]["items"] == 0
+    queue = as_json(
+        capsys, home, "review", "queue", "--task-type", "pref_pair", "--llm-run", str(stray)
+    )
+    assert {item["reason"] for item in queue["items"]} == {"tie"}  # no LLM label to differ from
+    # Economics measures the model from the chosen run, and says it has no gold items there.
+    economics = as_json(
+        capsys, home, "economics", "--task-type", "pref_pair", "--llm-run", str(stray)
+    )
+    notes = {i["input"]: i for i in economics["inputs"]}
+    accuracy = notes[f"gpt-4o-mini (run {stray}): accuracy"]
+    assert accuracy["measured"] is False and accuracy["note"] == "no gold or reviewed items"
+    default = {i["input"]: i for i in before[2]["inputs"]}["gpt-4o-mini: accuracy"]
+    assert default["measured"] is True and default["note"].startswith(
+        f"its label in run {sample_run['label_set_id']} ("
+    )
+    # A run that is not the task type's is refused with the runs there are.
+    code, _, err = cli(capsys, home, "quality", "--task-type", "pref_pair", "--llm-run", "9999")
+    assert code == 2 and "no LLM run 9999 for task type 'pref_pair'" in err
+    # Retired (with its reason, kept in the history), it can no longer be chosen.
+    code, _, _ = cli(capsys, home, "labels", "retire", str(stray), "--reason", "stray", "--yes")
+    assert code == 0
+    code, _, err = cli(capsys, home, "quality", "--task-type", "pref_pair", "--llm-run", str(stray))
+    assert code == 2 and "retired runs are not compared" in err
+
+
+def test_ties_are_reported_and_follow_the_task_types_policy(
+    capsys: pytest.CaptureFixture[str], home: str
+) -> None:
+    report = as_json(capsys, home, "quality", "--task-type", "pref_pair")
+    # 92 of the 1,200 items are 1-1-1 ties of the three annotators (by batch: 40, 23, 18, 11)
+    assert [(t["batch_ref"], t["items"], t["tied"]) for t in report["ties"]] == [
+        ("NW-PP-01", 300, 40),
+        ("NW-PP-02", 300, 23),
+        ("NW-PP-03", 300, 18),
+        ("NW-PP-04", 300, 11),
+    ]
+    assert report["tie_policy"] == {"tie_break": []}
+    assert report["pairs"]["vendor_vs_llm"]["items"] == 1200 - 92  # ties left out
+    queue = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--limit", "400")
+    tied = [item for item in queue["items"] if item["reason"] == "tie"]
+    assert tied and all(item["vendor_consensus"] is None for item in tied)
+    # The cautious order settles every tie; the ties are still counted.
+    code, out, _ = cli(capsys, home, "task-type", "tie-break", "pref_pair", "tie", "B", "A")
+    assert code == 0 and "a tie goes to the first of tie, B, A" in out
+    broken = as_json(capsys, home, "quality", "--task-type", "pref_pair")
+    assert broken["pairs"]["vendor_vs_llm"]["items"] == 1200
+    assert broken["ties"] == report["ties"] and broken["tie_policy"] == {
+        "tie_break": ["tie", "B", "A"]
+    }
+    code, _, err = cli(capsys, home, "task-type", "tie-break", "pref_pair", "maybe")
+    assert code == 2 and "tie-break labels not among the task type's labels: maybe" in err
+
+
+def test_the_queue_leaves_out_gold_and_reviewed_items(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    queue = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--limit", "2000")
+    [task_type] = [
+        t
+        for t in as_json(capsys, home, "task-type", "list")["task_types"]
+        if t["key"] == "pref_pair"
+    ]
+    [gold_set] = [
+        s
+        for s in as_json(capsys, home, "labels", "list")["label_sets"]
+        if s["source"] == "gold" and s["task_type_id"] == task_type["id"]
+    ]
+    gold = {
+        item
+        for (item,) in duckdb.execute(
+            "SELECT item_id FROM read_parquet($p)",
+            {"p": str(Path(home) / "labels" / gold_set["path"])},
+        ).fetchall()
+    }
+    assert len(gold) == 120
+    listed = [item["item_id"] for item in queue["items"]]
+    assert len(listed) == queue["total"] > 0 and not set(listed) & gold
+    first, second = listed[:2]
+    for reviewer, label in (("ana", "A"), ("ben", "B"), ("ana", "A")):
+        code, _, err = cli(
+            capsys, home, "review", "add", first, label, "--task-type", "pref_pair",
+            "--reviewer", reviewer,
+        )  # fmt: skip
+        assert code == 0, err
+    assert cli(capsys, home, "review", "add", second, "A", "--task-type", "pref_pair")[0] == 0
+    after = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--limit", "2000")
+    assert [item["item_id"] for item in after["items"]] == listed[2:]
+    # Several reviewers of one item: every review kept, the newest is gold, agreement shown.
+    summary = as_json(capsys, home, "review", "list", "--task-type", "pref_pair")
+    assert [(r["item_id"], r["reviewer"], r["counts"]) for r in summary["reviews"]] == [
+        (first, "ana", False),
+        (first, "ben", False),
+        (first, "ana", True),
+        (second, "", True),
+    ]
+    # On the one item two reviewers judged, ana (newest: A) and ben (B) disagree.
+    assert (summary["items_with_several_reviewers"], summary["reviewer_agreement"]) == (1, 0.0)
+    # Blind, the queue hides the vendor's and the LLM's answers, also in the CSV.
+    exported = tmp_path / "queue.csv"
+    code, out, _ = cli(
+        capsys, home, "review", "queue", "--task-type", "pref_pair", "--blind", "--csv",
+        str(exported),
+    )  # fmt: skip
+    assert code == 0 and "vendor votes" not in out and "LLM" not in out
+    with exported.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["item", "why", "text"] and len(rows) == 50
+    reviews = tmp_path / "reviews.csv"
+    assert (
+        cli(capsys, home, "review", "list", "--task-type", "pref_pair", "--csv", str(reviews))[0]
+        == 0
+    )
+    with reviews.open() as handle:
+        assert [r["counts as gold"] for r in csv.DictReader(handle)] == [
+            "false",
+            "false",
+            "true",
+            "true",
+        ]
