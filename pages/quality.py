@@ -209,8 +209,10 @@ tied = report.tied
 if tied.items:
     st.subheader("Ties in the vendor's consensus")
     st.caption(
-        f"{tied.tied:,} of {tied.items:,} items ({tied.share or 0:.1%}) have no single most "
-        f"frequent label; {report.tie_policy.description}. Tied items are in the review queue."
+        widgets.escape(
+            f"{tied.tied:,} of {tied.items:,} items ({tied.share or 0:.1%}) have no single most "
+            f"frequent label; {report.tie_policy.description}. Tied items are in the review queue."
+        )
     )
     left, right = st.columns([3, 2])
     with left:
