@@ -42,7 +42,7 @@ from procure.labels.selection import select_labels
 from procure.quality.acceptance import error_capture, gold_matches
 from procure.records.catalog import get_task_type
 from procure.records.fx import RateTable
-from procure.records.llm_prices import price_for
+from procure.records.llm_prices import is_stale, price_for
 from procure.records.models import LabelSet, LlmRun, PriceLine, TaskType
 from procure.records.pricing import PENDING, accepted_units
 
@@ -328,13 +328,10 @@ def _llm_strategies(
     return strategies
 
 
-STALE_PRICE_DAYS = 90
-
-
 def _stale(read_on: date, as_of: date) -> str:
-    """A warning for a price read more than 90 days before the as-of date (prices change)."""
+    """A warning for a price read more than ``STALE_PRICE_DAYS`` before the as-of date."""
     age = (as_of - read_on).days
-    return f"; STALE: read {age} days before {as_of}, check it" if age > STALE_PRICE_DAYS else ""
+    return f"; STALE: read {age} days before {as_of}, check it" if is_stale(read_on, as_of) else ""
 
 
 def _per_correct(strategy: dict[str, Any]) -> Decimal:

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     from procure.llm.client import RunOptions
     from procure.llm.endpoints import ENDPOINTS, Endpoint, base_url_for, provider_endpoint
     from procure.llm.estimates import (
-        STALE_PRICE_DAYS,
         Estimate,
         JobSource,
         Plan,

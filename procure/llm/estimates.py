@@ -24,7 +24,7 @@ from procure.llm.prompts import (
     template,
     token_upper_bound,
 )
-from procure.records.llm_prices import price_for
+from procure.records.llm_prices import STALE_PRICE_DAYS, is_stale, price_for
 from procure.records.models import Batch, LabelSet, LlmPrice, TaskType
 
 # --- items -------------------------------------------------------------------------------------
@@ -106,9 +106,6 @@ def job_source(
 # --- estimate ----------------------------------------------------------------------------------
 
 
-STALE_PRICE_DAYS = 90  # list prices change; one read longer ago than this is flagged
-
-
 @dataclass(frozen=True)
 class Estimate:
     items: int
@@ -164,7 +161,8 @@ def estimate(
         upper += token_upper_bound(messages)
     outputs = EXPECTED_OUTPUT_TOKENS * len(items)
     worst = call_cost(price, upper, max_output_tokens * len(items))
-    age = ((today or config.today()) - price.read_on).days
+    today = today or config.today()
+    age = (today - price.read_on).days
     return Estimate(
         len(items),
         inputs,
@@ -174,7 +172,7 @@ def estimate(
         price.currency,
         str(price.read_on),
         age,
-        age > STALE_PRICE_DAYS,
+        is_stale(price.read_on, today),
     )
 
 

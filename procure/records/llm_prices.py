@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -10,6 +11,13 @@ from procure.documents import validate
 from procure.errors import NotFoundError
 from procure.records.models import LlmPrice, LlmPriceBase
 from procure.records.workspace import record_event
+
+STALE_PRICE_DAYS = 90  # list prices change; one read longer ago than this is flagged
+
+
+def is_stale(read_on: date, today: date) -> bool:
+    """Whether a price read on ``read_on`` is older than ``STALE_PRICE_DAYS`` on ``today``."""
+    return (today - read_on).days > STALE_PRICE_DAYS
 
 
 def list_prices(*, session: Session) -> list[LlmPrice]:
