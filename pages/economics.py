@@ -30,13 +30,13 @@ task = by_key[
         "Task type", list(by_key), format_func=lambda k: by_key[k].name, key="economics_task"
     )
 ]
-runs = {run.label_set_id: run for run in cached.llm_runs(task.key)}
+runs = {run.label_set_id: run for run in cached.economics_runs(task.key)}
 chosen_runs = st.multiselect(
     "Measure the LLMs from these runs",
     list(runs),
-    format_func=lambda i: runs[i].title,
+    format_func=lambda i: runs[i].title + (" (the default)" if runs[i].used else ""),
     key=f"economics_llm_runs_{task.key}",
-    placeholder="each model's run with the most gold items",
+    placeholder="each model's run with the most gold items, of those whose cost is known",
     help="An LLM's accuracy is measured against gold on the run's items; the inputs below name "
     "the run each figure comes from.",
 )

@@ -186,7 +186,7 @@ if source is not None and figures is not None:
     if st.button("Run", type="primary", key="llm_run", disabled=done is not None and not repeat):
         launched = None
         with reported_errors():
-            if not api_key and any(base_url.strip() == e.url for e in llm.ENDPOINTS.values()):
+            if not api_key and llm.hosted_endpoint(base_url.strip() or endpoint_of(model)):
                 st.error(f"Set {key_name} (secrets or environment), or give a local endpoint.")
             else:
                 launched = jobs.launch(

@@ -143,7 +143,7 @@ if sets:
                 f"Label set {by_id[retired].name} retired.",
             )
 
-if not selection.vendor and not selection.llm and not selection.gold:
+if not selection.vendor and not selection.llm_runs and not selection.gold:
     st.info(
         "No labels for this task type yet: import a batch's labels, an LLM run or a gold set above."
     )
@@ -387,8 +387,13 @@ if selection.vendor:
         gold = estimate.against_gold
         if gold and gold.items:
             st.caption(
-                f"On {gold.items} gold items, Dawid-Skene's labels are right {gold.dawid_skene:.1%} of the time, "
-                f"the majority vote {gold.majority:.1%}."
+                f"On {gold.items:,} gold items, Dawid-Skene's labels are right {gold.dawid_skene:.1%} of the time, "
+                f"the majority vote {gold.majority:.1%}"
+                + (
+                    f" ({gold.majority_tied:,} tied items counted as wrong)."
+                    if gold.majority_tied
+                    else "."
+                )
             )
 
 st.subheader("Items to review")
@@ -399,7 +404,7 @@ if report.llm_run is None:
 if not queue.items:
     st.caption(
         "Nothing to review: no unreviewed item without gold is tied or differs from the LLM."
-        if report.llm_run is None or report.llm_run.covered
+        if report.llm_run is None or report.llm_run.covered != 0  # None: no items selected
         else "Nothing to compare: the LLM run labels none of the selected items."
     )
 else:
@@ -434,6 +439,7 @@ else:
             "Correct label",
             report.labels,
             index=None,
+            format_func=widgets.escape,  # radio options render Markdown; labels are data
             horizontal=True,
             key=f"review_label_{task_key}_{item}",
         )
@@ -459,10 +465,10 @@ else:
 reviews = cached.reviews(task_key)
 if reviews.reviews:
     with st.expander(f"Reviews of this task type ({len(reviews.reviews):,})"):
-        if reviews.items_with_several_reviewers:
+        if reviews.reviewer_agreement is not None:
             st.caption(
-                f"{reviews.items_with_several_reviewers:,} items were reviewed by several "
-                f"reviewers, who agree on {reviews.reviewer_agreement or 0:.1%} of their pairs of "
+                f"{reviews.items_with_several_reviewers:,} items were reviewed by several named "
+                f"reviewers, who agree on {reviews.reviewer_agreement:.1%} of their pairs of "
                 "verdicts. Each item's newest review is the gold label."
             )
         widgets.table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,17 +84,24 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """Rows as CSV (UTF-8), one column per key in order of first appearance; a text cell that a
-    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is written with a
-    leading ``'`` so that it stays text (OWASP, "CSV Injection")."""
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or carriage return
+    first, and not a plain number such as ``-1``) is written with a leading ``'`` so that it
+    stays text (OWASP, "CSV Injection")."""
     buffer = io.StringIO()
     columns = columns_of(rows)
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes a cell holding a lone CR as well as an LF.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_inert(row.get(column)) for column in columns])
     return buffer.getvalue().encode()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _inert(value: Any) -> str:
     text = csv_value(value)
-    return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@") else text
+    runs = text.startswith(FORMULA_START) and not NUMBER.fullmatch(text)  # -1 is a number
+    return "'" + text if isinstance(value, str) and runs else text

@@ -46,7 +46,7 @@ def economics(
         list[int] | None,
         typer.Option(
             help="Measure LLMs from these runs (label set ids, repeatable; default: each model's "
-            "run with the most gold items)."
+            "run with the most gold items, of those whose cost is known; listed in the output)."
         ),
     ] = None,
     as_of: AsOf = None,
@@ -59,6 +59,7 @@ def economics(
     if (scenario is None) == (task_type is None):
         raise InputError("give either --scenario FILE or --task-type KEY")
     inputs: list[Any] = []
+    runs: list[Any] = []
     if scenario is not None:
         if not scenario.is_file():
             raise InputError("no such file", source=str(scenario))
@@ -74,7 +75,7 @@ def economics(
                 llm_runs=tuple(llm_run or ()),
                 session=session,
             )
-        model, inputs = measured.scenario, measured.inputs
+        model, inputs, runs = measured.scenario, measured.inputs, measured.llm_runs
     if volume is not None:
         model = model.model_copy(update={"volume": volume})
     if save_scenario is not None:
@@ -82,7 +83,7 @@ def economics(
         save_scenario.write_text(ec.scenario_text(model, fmt), encoding="utf-8")
     report = ec.report(model)
     if as_json:
-        _print_json({**to_json(report), "inputs": inputs})
+        _print_json({**to_json(report), "inputs": inputs, "llm_runs": runs})
         return
     currency = report.currency
     _table(
@@ -113,3 +114,5 @@ def economics(
     for i in inputs:
         kind = "measured" if i.measured else "ASSUMED "
         typer.echo(f"  {kind} {i.input} = {_amount(i.value)}: {i.note}")
+    for run in runs:
+        typer.echo(f"  {'used' if run.used else 'not used'}: {run.title}")

@@ -308,7 +308,7 @@ def llm_run(
         with session_scope(workspace.engine, read_only=True) as session:
             price = llm.model_price(model, session=session)
         url = llm.base_url_for(base_url, price)  # refuses a provider with no known endpoint
-        known = None if base_url.strip() else llm.provider_endpoint(price.provider)
+        known = llm.hosted_endpoint(url)  # given or the provider's: its key is needed
         key_name = api_key_env or (known.key_name if known else "OPENAI_API_KEY")
         api_key = os.environ.get(key_name, "")
         if known and not api_key:

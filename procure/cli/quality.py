@@ -62,7 +62,7 @@ def quality(
     with _session(ctx, read_only=True) as session:
         selection = select_labels(
             task_type,
-            batch_ids=batch,
+            batch_ids=batch or None,  # none given: every batch
             llm_set_id=llm_run,
             store=settings.label_store,
             session=session,
@@ -118,6 +118,11 @@ def quality(
         if gold:
             typer.echo(
                 f"  against gold ({gold.items} items): Dawid-Skene labels {show(gold.dawid_skene)}, majority {show(gold.majority)}"
+                + (
+                    f" ({gold.majority_tied} tied items counted as wrong)"
+                    if gold.majority_tied
+                    else ""
+                )
             )
     if not report.pairs and not human:
         typer.echo("no labels imported for this selection yet (procure labels import)")
@@ -146,7 +151,7 @@ def review_queue(
     with _session(ctx, read_only=True) as session:
         selection = select_labels(
             task_type,
-            batch_ids=batch,
+            batch_ids=batch or None,  # none given: every batch
             llm_set_id=llm_run,
             store=settings.label_store,
             session=session,
@@ -157,7 +162,9 @@ def review_queue(
 
         _write_csv(csv, queue_rows(queue.items, blind=blind))
     if as_json:
-        _print_json(queue)
+        from procure.quality import blind_json
+
+        _print_json(blind_json(queue) if blind else queue)
         return
     rows = [
         (q.item_id, q.reason)
@@ -208,10 +215,10 @@ def review_list(
         ],
         ["item", "label", "reviewer", "reviewed (UTC)", "gold"],
     )
-    if summary.items_with_several_reviewers:
+    if summary.reviewer_agreement is not None:
         typer.echo(
-            f"{summary.items_with_several_reviewers:,} items reviewed by several reviewers; "
-            f"agreement {summary.reviewer_agreement or 0:.1%} (the newest review is gold)"
+            f"{summary.items_with_several_reviewers:,} items reviewed by several named "
+            f"reviewers; agreement {summary.reviewer_agreement:.1%} (the newest review is gold)"
         )
 
 

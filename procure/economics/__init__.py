@@ -14,7 +14,7 @@ if TYPE_CHECKING:
         report,
     )
     from procure.economics.formulas import all_in_per_correct
-    from procure.economics.measured import measured_scenario
+    from procure.economics.measured import MeasuredRun, llm_run_options, measured_scenario
     from procure.economics.scenario import (
         KINDS,
         POLICIES,

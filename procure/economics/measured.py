@@ -26,8 +26,8 @@ is the task type's contracted units.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from procure.errors import InputError
 from procure.kinds import BatchStatus
 from procure.labels.selection import select_labels
 from procure.quality.acceptance import error_capture, gold_matches
+from procure.quality.results import GoldMatches
 from procure.records.catalog import get_task_type
 from procure.records.fx import RateTable
 from procure.records.llm_prices import is_stale, price_for
@@ -67,10 +68,34 @@ class Provenance:
     note: str
 
 
+@dataclass(frozen=True)
+class MeasuredRun:
+    """An LLM run the economics model can measure a model from: its labels against gold,
+    whether its cost is known, and whether it is used."""
+
+    label_set_id: int
+    model: str
+    prompt_version: str
+    imported_at: datetime
+    gold: GoldMatches
+    costable: bool
+    used: bool
+
+    @property
+    def title(self) -> str:
+        prompt = f", prompt {self.prompt_version}" if self.prompt_version else ""
+        cost = "" if self.costable else "; no price or recorded cost"
+        return (
+            f"LLM run {self.label_set_id} ({self.model}{prompt}, {self.imported_at:%Y-%m-%d}): "
+            f"{self.gold.items:,} gold items{cost}"
+        )
+
+
 @dataclass
 class Measured:
     scenario: Scenario
     inputs: list[Provenance] = field(default_factory=list)
+    llm_runs: list[MeasuredRun] = field(default_factory=list)  # those measured, in id order
 
 
 def _share(numerator: int, denominator: int) -> Decimal:
@@ -81,22 +106,27 @@ Note = Callable[[str, Any, bool, str], Any]  # records where an input came from,
 
 
 def _accuracy(
-    strategy: dict[str, Any], note: Note, matches: tuple[int, int], whose: str, assumed: Decimal
+    strategy: dict[str, Any], note: Note, matches: GoldMatches, whose: str, assumed: Decimal
 ) -> None:
     """The share of gold items where ``whose`` label equals gold (with n for the bands), or the
-    assumption when there is no gold, or none right (a cost per correct label needs q > 0)."""
-    gold, correct = matches
+    assumption when there is no gold, or none right (a cost per correct label needs q > 0). An
+    item left tied is not a correct label: it counts in n, not in the matches."""
     name = f"{strategy['name']}: accuracy"
-    if gold and correct:
+    ties = f" ({matches.tied:,} left tied, counted as wrong)" if matches.tied else ""
+    if matches.items and matches.matches:
         strategy["accuracy"] = note(
             name,
-            _share(correct, gold),
+            _share(matches.matches, matches.items),
             True,
-            f"{whose} equals gold on {correct:,} of {gold:,} items",
+            f"{whose} equals gold on {matches.matches:,} of {matches.items:,} items{ties}",
         )
-        strategy["accuracy_n"] = gold
+        strategy["accuracy_n"] = matches.items
     else:
-        why = f"0 of {gold:,} gold items right" if gold else "no gold or reviewed items"
+        why = (
+            f"0 of {matches.items:,} gold items right{ties}"
+            if matches.items
+            else "no gold or reviewed items"
+        )
         strategy["accuracy"] = note(name, assumed, False, why)
 
 
@@ -177,14 +207,18 @@ def measured_scenario(
             human["acceptance_rate"] = note(
                 f"{name}: acceptance_rate", Decimal(1), False, "no decided batch yet"
             )
-        batch_ids = [b.id or 0 for b in contract.batches if b.task_type_id == task_type.id]
+        batch_ids = [
+            b.id or 0
+            for b in contract.batches
+            if b.task_type_id == task_type.id and b.voided_at is None
+        ]
         selection = select_labels(
             task_type.key, batch_ids=batch_ids, store=store, with_llm=False, session=session
         )
         matches = (
             gold_matches(store, selection, "vendor", session=session)
             if selection.vendor
-            else (0, 0)
+            else GoldMatches(0, 0, 0)
         )
         _accuracy(human, note, matches, "vendor consensus", ASSUMED["vendor_accuracy"])
         human["review_share"] = note(
@@ -195,7 +229,9 @@ def measured_scenario(
         )
         humans.append(human)
 
-    runs = _llm_strategies(store, task_type, rates, note, llm_runs, as_of, session=session)
+    runs, measured_runs = _llm_strategies(
+        store, task_type, rates, note, llm_runs, as_of, session=session
+    )
     llms = [strategy for strategy, _ in runs]
     strategies = humans + llms
     if not strategies:
@@ -234,25 +270,20 @@ def measured_scenario(
             "strategies": strategies,
         }
     )
-    return Measured(scenario, inputs)
+    return Measured(scenario, inputs, measured_runs)
 
 
 def _price_lines(contract_id: int, *, session: Session) -> list[PriceLine]:
     return list(session.exec(select(PriceLine).where(PriceLine.contract_id == contract_id)))
 
 
-def _llm_strategies(
-    store: Path,
-    task_type: TaskType,
-    rates: RateTable,
-    note: Note,
-    chosen: tuple[int, ...],
-    as_of: date,
-    *,
-    session: Session,
-) -> list[tuple[dict[str, Any], int]]:
-    """One strategy per model from its chosen run (default: its run with the most gold items,
-    the newest among equals), with the run's label set id."""
+def _runs_measured(
+    store: Path, task_type: TaskType, chosen: tuple[int, ...], *, session: Session
+) -> list[tuple[LlmRun, LabelSet, MeasuredRun]]:
+    """The task type's LLM runs (only ``chosen`` when given, each then its own strategy) with
+    their gold matches and whether each is used: by default each model's run with the most gold
+    items among those whose cost is known (a run that cannot be costed only when its model has
+    no other), the newest among equals."""
     runs = session.exec(
         select(LlmRun, LabelSet)
         .join(LabelSet, col(LlmRun.label_set_id) == col(LabelSet.id))
@@ -267,20 +298,65 @@ def _llm_strategies(
             f"{', '.join(str(ls.id) for _, ls in runs) or 'none'}",
             field="llm run",
         )
-    measured: dict[int, tuple[int, int]] = {}
-    best: dict[str, tuple[LlmRun, LabelSet]] = {}
+    measured = []
     for run, label_set in runs:
         if chosen and label_set.id not in chosen:
             continue
         selection = select_labels(
             task_type.key, llm_set_id=label_set.id, store=store, session=session
         )
-        gold = measured[label_set.id or 0] = gold_matches(store, selection, "llm", session=session)
-        name = f"{run.model} (run {label_set.id})" if chosen else run.model  # chosen: each one
-        if name not in best or gold[0] >= measured[best[name][1].id or 0][0]:
-            best[name] = (run, label_set)  # in id order: the newest wins among equals
+        tokens_known = run.input_tokens is not None and run.output_tokens is not None
+        priced = tokens_known and price_for(run.model, session=session) is not None
+        figures = MeasuredRun(
+            label_set_id=label_set.id or 0,
+            model=run.model,
+            prompt_version=run.prompt_version,
+            imported_at=label_set.created_at,
+            gold=gold_matches(store, selection, "llm", session=session),
+            costable=priced or run.cost is not None,
+            used=bool(chosen),
+        )
+        measured.append((run, label_set, figures))
+    if chosen:
+        return measured
+    best: dict[str, int] = {}  # model -> its position in ``measured``
+    for i, (run, _, figures) in enumerate(measured):  # in id order: the newest wins among equals
+        if run.model not in best or _rank(figures) >= _rank(measured[best[run.model]][2]):
+            best[run.model] = i
+    return [
+        (run, label_set, replace(figures, used=i in best.values()))
+        for i, (run, label_set, figures) in enumerate(measured)
+    ]
+
+
+def _rank(run: MeasuredRun) -> tuple[bool, int]:
+    return run.costable, run.gold.items
+
+
+def llm_run_options(store: Path, task_type_key: str, *, session: Session) -> list[MeasuredRun]:
+    """Every LLM run the economics model can measure a task type's models from, in id order,
+    with its gold items and whether it is used by default."""
+    task_type = get_task_type(task_type_key, session=session)
+    return [figures for _, _, figures in _runs_measured(store, task_type, (), session=session)]
+
+
+def _llm_strategies(
+    store: Path,
+    task_type: TaskType,
+    rates: RateTable,
+    note: Note,
+    chosen: tuple[int, ...],
+    as_of: date,
+    *,
+    session: Session,
+) -> tuple[list[tuple[dict[str, Any], int]], list[MeasuredRun]]:
+    """One strategy per model from its run used (``_runs_measured``), with the run's label set
+    id; and the runs measured."""
+    runs = _runs_measured(store, task_type, chosen, session=session)
+    used = [(run, label_set, figures) for run, label_set, figures in runs if figures.used]
     strategies = []
-    for name, (run, label_set) in best.items():
+    for run, label_set, figures in used:
+        name = f"{run.model} (run {label_set.id})" if chosen else run.model
         model = run.model
         items = max(label_set.items, 1)
         strategy: dict[str, Any] = {"name": name, "kind": "llm"}
@@ -313,19 +389,21 @@ def _llm_strategies(
             )
         else:
             raise InputError(
-                f"LLM run of {model!r} has neither recorded token usage with a price in the price "
-                "table nor a recorded cost; add its price (`procure llm-price set`) first"
+                f"LLM run {label_set.id} of {model!r} has neither recorded token usage with a "
+                "price in the price table nor a recorded cost; add its price "
+                "(`procure llm-price set`), or retire the run, first",
+                field="llm run",
             )
         run_name = f"run {label_set.id} ({label_set.created_at.date()})"
         _accuracy(
             strategy,
             note,
-            measured[label_set.id or 0],
+            figures.gold,
             f"its label in {run_name}",
             ASSUMED["llm_accuracy"],
         )
         strategies.append((strategy, label_set.id or 0))
-    return strategies
+    return strategies, [figures for _, _, figures in runs]
 
 
 def _stale(read_on: date, as_of: date) -> str:

@@ -80,7 +80,8 @@ def select_labels(
     with_llm: bool = True,
     llm_choices: list[LlmRunChoice] | None = None,
 ) -> Selection:
-    """The vendor labels of the given batches (default: every labelled batch of the task type),
+    """The vendor labels of the given batches (``None``: every labelled batch of the task type;
+    an empty list: none),
     the given LLM run (default: the one covering the most selected items; none without
     ``with_llm``) and all gold sets of the task type. ``llm_choices`` are the runs'
     ``llm_run_choices`` for the same batches, when the caller has them already."""
@@ -98,12 +99,19 @@ def select_labels(
             select(Batch).where(Batch.task_type_id == task_type.id, col(Batch.voided_at).is_(None))
         )
     }
+    unknown = sorted(set(batch_ids or ()) - set(batches))
+    if unknown:
+        raise NotFoundError(
+            f"no batch {', '.join(map(str, unknown))} of task type {task_type_key!r} (voided "
+            "batches are not compared)",
+            field="batch",
+        )
     vendor = [
         (s, batches[s.batch_id])
         for s in sets
         if s.source == LabelSource.vendor
         and s.batch_id in batches
-        and (not batch_ids or s.batch_id in batch_ids)
+        and (batch_ids is None or s.batch_id in batch_ids)
     ]
     runs = tuple(s for s in sets if s.source == LabelSource.llm)
     gold = [s for s in sets if s.source == LabelSource.gold]

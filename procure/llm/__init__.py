@@ -7,7 +7,13 @@ from procure._lazy import lazy_front
 
 if TYPE_CHECKING:
     from procure.llm.client import RunOptions
-    from procure.llm.endpoints import ENDPOINTS, Endpoint, base_url_for, provider_endpoint
+    from procure.llm.endpoints import (
+        ENDPOINTS,
+        Endpoint,
+        base_url_for,
+        hosted_endpoint,
+        provider_endpoint,
+    )
     from procure.llm.estimates import (
         Estimate,
         JobSource,

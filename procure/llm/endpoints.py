@@ -9,7 +9,7 @@ from procure.errors import InputError
 from procure.records.models import LlmPrice
 
 OPENAI_URL = "https://api.openai.com/v1"
-ANTHROPIC_URL = "https://api.anthropic.com/v1/"  # Anthropic's OpenAI SDK compatibility layer
+ANTHROPIC_URL = "https://api.anthropic.com/v1"  # Anthropic's OpenAI SDK compatibility layer
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,34 @@ def provider_endpoint(provider: str) -> Endpoint | None:
     """The known endpoint of a provider (as the price table names it), else ``None``.
 
     >>> provider_endpoint("Anthropic").url
-    'https://api.anthropic.com/v1/'
+    'https://api.anthropic.com/v1'
     >>> provider_endpoint("") is None
     True
     """
     return ENDPOINTS.get(provider.strip().lower())
 
 
+def normal_url(url: str) -> str:
+    """An endpoint as procure stores and compares it: no surrounding spaces, no trailing slash
+    (the OpenAI client adds its own).
+
+    >>> normal_url(" https://api.anthropic.com/v1/ ")
+    'https://api.anthropic.com/v1'
+    """
+    return url.strip().rstrip("/")
+
+
+def hosted_endpoint(url: str) -> Endpoint | None:
+    """The provider's endpoint ``url`` is (which needs an API key), else ``None`` (a local
+    server)."""
+    return next((e for e in ENDPOINTS.values() if e.url == normal_url(url)), None)
+
+
 def base_url_for(base_url: str, price: LlmPrice) -> str:
-    """``base_url`` when given, else the endpoint of the model's provider in the price table;
-    raises when there is neither."""
+    """``base_url`` when given, else the endpoint of the model's provider in the price table
+    (``normal_url``); raises when there is neither."""
     if base_url.strip():
-        return base_url.strip()
+        return normal_url(base_url)
     known = provider_endpoint(price.provider)
     if known is None:
         named = (

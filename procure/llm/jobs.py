@@ -56,7 +56,7 @@ from procure.errors import InputError, NotFoundError
 from procure.kinds import JobStatus, LabelSource
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.llm.client import Cancelled, Outcome, RunOptions, label_item, redact, redact_url
-from procure.llm.endpoints import OPENAI_URL, base_url_for
+from procure.llm.endpoints import OPENAI_URL, base_url_for, normal_url
 from procure.llm.estimates import Estimate, JobSource, model_price, plan
 from procure.llm.prompts import (
     Prompt,
@@ -191,8 +191,8 @@ def _same_job(
 ) -> SelectOfScalar[LlmJob]:
     """The jobs of these settings (task type, items, model, prompt version, endpoint); a job
     stored with no endpoint (before the price table's provider chose it) ran on OpenAI's."""
-    stored = redact_url(url)
-    urls = {stored, ""} if stored.rstrip("/") == OPENAI_URL else {stored}
+    stored = redact_url(url)  # normal (base_url_for); older jobs may end in a slash
+    urls = {stored, stored + "/"} | ({""} if normal_url(stored) == OPENAI_URL else set())
     return select(LlmJob).where(
         LlmJob.task_type_id == task_type_id,
         LlmJob.items_source == items_source,

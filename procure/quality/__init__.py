@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from procure.quality.reviews import (
         add_review,
+        blind_json,
         disagreement_queue,
         quality_page,
         queue_rows,

@@ -12,7 +12,7 @@ from procure.errors import InputError, NotFoundError
 from procure.labels.selection import Selection, select_labels
 from procure.labels.store import parquet_columns
 from procure.quality.report import latest_reviews, loaded_labels
-from procure.quality.results import AcceptanceRuleFigures, BatchEvidence, interval
+from procure.quality.results import AcceptanceRuleFigures, BatchEvidence, GoldMatches, interval
 from procure.quality.stats.acceptance import recommend
 from procure.records.catalog import get_task_type
 from procure.records.models import AcceptanceRule, Batch, TaskType
@@ -20,9 +20,10 @@ from procure.records.workspace import record_event
 
 # --- figures for the economics model ---------------------------------------------------------
 
+# Every gold item the source labelled; an unsettled tie (NULL) is not a match.
 GOLD_MATCHES = """
-SELECT count(*), count(*) FILTER (WHERE s.code = g.code)
-FROM {name}_consensus AS s JOIN gold_consensus AS g USING (item_id)
+SELECT count(*), count(*) FILTER (WHERE s.code = g.code), count(*) FILTER (WHERE s.code IS NULL)
+FROM {name}_verdicts AS s JOIN gold_consensus AS g USING (item_id)
 """
 # The LLM's errors against gold, and how many of them fall among its least confident share.
 ERROR_CAPTURE = """
@@ -40,13 +41,14 @@ FROM scored
 
 def gold_matches(
     store: Path, selection: Selection, source: str, *, session: Session
-) -> tuple[int, int]:
-    """(items with gold, items whose ``source`` consensus equals gold) for ``vendor`` or ``llm``."""
+) -> GoldMatches:
+    """How often the ``vendor`` or ``llm`` consensus equals gold, on every gold item it
+    labelled; an item it left tied counts as not matching."""
     with loaded_labels(store, selection, (source, "gold"), session=session) as (con, present):
         if source not in present or "gold" not in present:
-            return 0, 0
+            return GoldMatches(0, 0, 0)
         row = con.execute(GOLD_MATCHES.format(name=source)).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return GoldMatches(*(int(v) for v in row)) if row else GoldMatches(0, 0, 0)
 
 
 def error_capture(
@@ -66,9 +68,11 @@ def error_capture(
 
 # --- batch acceptance ------------------------------------------------------------------------
 
+# A reviewed item the vendor left tied is an error: the vendor delivered no answer for it.
 EVIDENCE = """
-SELECT count(*), count(*) FILTER (WHERE v.code <> g.code)
-FROM vendor_consensus AS v JOIN gold_consensus AS g USING (item_id)
+SELECT count(*), count(*) FILTER (WHERE v.code IS DISTINCT FROM g.code),
+       count(*) FILTER (WHERE v.code IS NULL)
+FROM vendor_verdicts AS v JOIN gold_consensus AS g USING (item_id)
 """
 
 
@@ -135,15 +139,24 @@ def batch_evidence(store: Path, batch_id: int, *, session: Session) -> BatchEvid
         )
     ).first()
     max_rate, min_reviewed = (rule.max_error_rate, rule.min_reviewed) if rule else DEFAULT_RULE
-    selection = select_labels(
-        task_type.key, batch_ids=[batch_id], store=store, with_llm=False, session=session
+    selection = (  # a voided batch's labels are compared with nothing
+        None
+        if batch.voided_at is not None
+        else select_labels(
+            task_type.key, batch_ids=[batch_id], store=store, with_llm=False, session=session
+        )
     )
-    reviewed = errors = 0
-    if selection.vendor and (selection.gold or latest_reviews(task_type, session=session)):
+    labelled = selection is not None and bool(selection.vendor)
+    reviewed = errors = tied = 0
+    if (
+        selection is not None
+        and labelled
+        and (selection.gold or latest_reviews(task_type, session=session))
+    ):
         with loaded_labels(store, selection, ("vendor", "gold"), session=session) as (con, present):
             if "gold" in present:
                 row = con.execute(EVIDENCE).fetchone()
-                reviewed, errors = (int(v or 0) for v in (row or (0, 0)))
+                reviewed, errors, tied = (int(v or 0) for v in (row or (0, 0, 0)))
     advice = recommend(
         errors,
         reviewed,
@@ -156,15 +169,23 @@ def batch_evidence(store: Path, batch_id: int, *, session: Session) -> BatchEvid
         ref=batch.ref,
         quantity=batch.quantity,
         status=str(batch.status),
-        labelled=bool(selection.vendor),
+        labelled=labelled,
         rule=AcceptanceRuleFigures(
             max_error_rate=float(max_rate), min_reviewed=min_reviewed, default=rule is None
         ),
         reviewed=advice.reviewed,
         errors=advice.errors,
+        tied=tied,
         error_rate=advice.error_rate,
         error_rate_ci95=interval(advice.interval),
         recommendation=advice.verdict.value,
         suggested_accepted_quantity=advice.suggested_accepted_quantity,
-        reason=advice.reason,
+        reason=advice.reason
+        + (
+            f"; {tied:,} of the {reviewed:,} reviewed items "
+            + ("is a tie" if tied == 1 else "are ties")
+            + " the vendor's annotators left unsettled, counted as errors"
+            if tied
+            else ""
+        ),
     )

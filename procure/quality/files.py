@@ -108,19 +108,34 @@ ANNOTATOR_NAMES = "SELECT DISTINCT annotator_id FROM ({relation}) ORDER BY annot
 
 
 def label_order(
-    observed: set[str] | frozenset[str], given: list[str] | None, *, source: str = "--labels"
+    observed: set[str] | frozenset[str],
+    given: list[str] | None,
+    *,
+    source: str = "--labels",
+    by_value: bool = False,
 ) -> list[str]:
     """The label order: ``given`` (which must cover every observed label), else numbers by
     value when every label is a finite number (labels equal as numbers, ``1`` and ``1.0``, by
     their spelling), else text order. A total order: no hash seed or row order can change it.
+    ``by_value`` (interval and ratio level): ``given`` covers a label with the same number, and
+    the other spellings follow it (``value_classes`` names each value by its first spelling).
 
     >>> label_order({"10", "9", "2.5", "01", "1", "1.0"}, None)
     ['01', '1', '1.0', '2.5', '9', '10']
     >>> label_order({"b", "a"}, ["b", "a", "c"])
     ['b', 'a', 'c']
+    >>> label_order({"01", "2"}, ["1", "2"], by_value=True)
+    ['1', '2', '01']
     """
     if given:
-        unknown = sorted(set(observed) - set(given))
+        if by_value:
+            given_values = {number_value(label) for label in given} - {None}
+            unknown = sorted(label for label in observed if number_value(label) not in given_values)
+            others = sorted(set(observed) - set(given) - set(unknown))
+            if not unknown:
+                return list(given) + sorted(others, key=lambda label: (number_value(label), label))
+        else:
+            unknown = sorted(set(observed) - set(given))
         if unknown:
             raise InputError(
                 f"labels not in the given order: {', '.join(map(repr, unknown))}; expected only "
@@ -371,7 +386,7 @@ def file_agreement(
             files.append(open_label_file(con, against, name="b", numeric=numeric))
         for file in files:
             check_gzip_complete(file.source)
-        order = label_order(frozenset().union(*(f.labels for f in files)), labels)
+        order = label_order(frozenset().union(*(f.labels for f in files)), labels, by_value=numeric)
         codec = PatternCodec(len(order), max(f.annotators for f in files) + 1)
         pairs = key_pairs(con, files, order, codec)
         cohen = _two_annotator_confusion(con, files[0], order) if files[0].annotators == 2 else None
@@ -382,6 +397,8 @@ def file_agreement(
         order = [order[classes.index(c)] for c in range(max(classes) + 1)]
         values = np.array([float(label) for label in order])
         cohen = None if cohen is None else _merge_confusion(cohen, classes)
+        named = {number_value(label): label for label in order}  # a tie-break label by value
+        tie_break = [named.get(number_value(label), label) for label in tie_break or []]
     breaks = tie_break_codes(order, tie_break, source="--tie-break")
     patterns, frequency = pairs.patterns(0)
     return FileAgreement(

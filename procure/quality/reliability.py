@@ -20,9 +20,11 @@ SELECT dense_rank() OVER (ORDER BY item_id) - 1 AS item, dense_rank() OVER (ORDE
        code, item_id, annotator_id
 FROM vendor ORDER BY item, annotator
 """
+# On every gold item; where the majority is an unsettled tie (NULL) it does not match gold.
 DS_AGAINST_GOLD = """
-SELECT count(*), count(*) FILTER (WHERE e.code = g.code), count(*) FILTER (WHERE v.code = g.code)
-FROM estimates AS e JOIN gold_consensus AS g USING (item_id) JOIN vendor_consensus AS v USING (item_id)
+SELECT count(*), count(*) FILTER (WHERE e.code = g.code), count(*) FILTER (WHERE v.code = g.code),
+       count(*) FILTER (WHERE v.code IS NULL)
+FROM estimates AS e JOIN gold_consensus AS g USING (item_id) JOIN vendor_verdicts AS v USING (item_id)
 """
 
 
@@ -53,11 +55,12 @@ def dawid_skene_report(
                 "CREATE TEMP TABLE estimates AS SELECT unnest($items) AS item_id, unnest($codes) AS code",
                 {"items": item_ids.tolist(), "codes": fit.labels.tolist()},
             )
-            n, estimated, majority = con.execute(DS_AGAINST_GOLD).fetchone() or (0, 0, 0)
+            n, estimated, majority, tied = con.execute(DS_AGAINST_GOLD).fetchone() or (0, 0, 0, 0)
             against_gold = GoldCheck(
                 items=n,
                 dawid_skene=estimated / n if n else None,
                 majority=majority / n if n else None,
+                majority_tied=tied,
             )
     return DawidSkeneReport(
         iterations=fit.iterations,

@@ -86,10 +86,15 @@ CREATE OR REPLACE TEMP TABLE {name}_keys AS
 SELECT unnest(CAST($keys AS {key_type}[])) AS key, unnest(CAST($codes AS INTEGER[])) AS code,
        unnest(CAST($tied AS BOOLEAN[])) AS tied
 """
+# Every item with its consensus: NULL where a tie is left unsettled. Figures about items (is
+# the vendor right on this gold item?) read this; comparisons of two consensuses read the table.
+VERDICTS_OF_KEYS = """
+CREATE OR REPLACE TEMP VIEW {name}_verdicts AS
+SELECT item_id, k.code, week FROM {name}_items JOIN {name}_keys AS k USING (key)
+"""
 CONSENSUS_OF_KEYS = """
 CREATE OR REPLACE TEMP TABLE {name}_consensus AS
-SELECT item_id, k.code, week FROM {name}_items JOIN {name}_keys AS k USING (key)
-WHERE k.code IS NOT NULL
+SELECT item_id, code, week FROM {name}_verdicts WHERE code IS NOT NULL
 """
 # Items by batch and count vector (a few rows per batch): ties and labels per item come from
 # the vectors, without another pass over the labels.
@@ -97,7 +102,7 @@ TIES = "SELECT batch, key, count(*) FROM vendor_items GROUP BY ALL"
 # One label set of one annotator holds one label per item (the import drops an annotator's
 # repeats and refuses conflicts): its rows are the consensus, read in place.
 ONE_ANNOTATOR_CONSENSUS = (
-    "CREATE OR REPLACE TEMP VIEW {name}_consensus AS SELECT item_id, code, week FROM {name}"
+    "CREATE OR REPLACE TEMP VIEW {name}_{view} AS SELECT item_id, code, week FROM {name}"
 )
 PATTERNS = "SELECT key, count(*) FROM vendor_items GROUP BY key ORDER BY key"
 # By the first source's week (a vendor batch's delivery week; none for LLM and gold labels).
@@ -151,8 +156,9 @@ def _consensus(
     con: duckdb.DuckDBPyConnection, name: str, k: int, tie_break: tuple[int, ...]
 ) -> None:
     """``{name}_items`` (each item's count vector as a key), ``{name}_keys`` (each vector's
-    consensus and whether it is a tie) and ``{name}_consensus`` (each item's consensus code and
-    week; ties only when ``tie_break`` settles them)."""
+    consensus and whether it is a tie), ``{name}_verdicts`` (each item's consensus code, NULL
+    for a tie ``tie_break`` does not settle, and week) and ``{name}_consensus`` (the settled
+    ones)."""
     con.execute(BASE.format(name=name))
     codec = codec_of(con, name, k)
     if codec.numeric:
@@ -169,6 +175,7 @@ def _consensus(
             "tied": [consensus(vector) is None for vector in vectors],
         },
     )
+    con.execute(VERDICTS_OF_KEYS.format(name=name))
     con.execute(CONSENSUS_OF_KEYS.format(name=name))
 
 
@@ -298,8 +305,9 @@ def _ties(con: duckdb.DuckDBPyConnection, selection: Selection, k: int) -> list[
 def test_retest(
     store: Path, runs: tuple[LabelSet, ...], k: int, *, session: Session
 ) -> list[TestRetest]:
-    """Consistency of repeated LLM runs: each repeat of a model and prompt version against its
-    first run, on the items both labelled (same item and annotator)."""
+    """Consistency of repeated LLM runs: each repeat of a model and prompt version against the
+    earliest earlier run it shares items with, on the items both labelled (same item and
+    annotator); a repeat that shares no items with an earlier run is not compared."""
     details = {
         r.label_set_id: r
         for r in session.exec(
@@ -314,21 +322,22 @@ def test_retest(
     results = []
     with duckdb.connect() as con:
         for (model, prompt), sets in groups.items():
-            first = sets[0]
-            for repeat in sets[1:]:
-                rows = con.execute(
-                    RUN_PAIR, {"first": str(store / first.path), "second": str(store / repeat.path)}
-                ).fetchall()
-                if not rows:  # runs on different items: nothing to compare
-                    continue
-                results.append(
-                    TestRetest(
-                        model=model,
-                        prompt_version=prompt,
-                        runs=(first.id or 0, repeat.id or 0),
-                        **vars(Agreement.of(ag.confusion_from_counts(rows, k))),
-                    )
-                )
+            for n, repeat in enumerate(sets[1:], start=1):
+                for first in sets[:n]:  # the earliest earlier run with items in common
+                    rows = con.execute(
+                        RUN_PAIR,
+                        {"first": str(store / first.path), "second": str(store / repeat.path)},
+                    ).fetchall()
+                    if rows:
+                        results.append(
+                            TestRetest(
+                                model=model,
+                                prompt_version=prompt,
+                                runs=(first.id or 0, repeat.id or 0),
+                                **vars(Agreement.of(ag.confusion_from_counts(rows, k))),
+                            )
+                        )
+                        break
     return results
 
 
@@ -354,7 +363,8 @@ def load_all(
             _load(con, name, store, files)
             # The vendor's item keys are kept for the patterns and the queue.
             if name != "vendor" and len(files) == 1 and files[0][0].annotators == 1:
-                con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name))
+                for view in ("verdicts", "consensus"):
+                    con.execute(ONE_ANNOTATOR_CONSENSUS.format(name=name, view=view))
             else:
                 _consensus(con, name, k, tie_break_of(selection.task_type))
     reviews = latest_reviews(selection.task_type, session=session) if "gold" in sources else {}
@@ -370,15 +380,28 @@ def tie_break_of(task_type: TaskType) -> tuple[int, ...]:
     return tie_break_codes(list(task_type.labels), task_type.tie_break, source="tie-break")
 
 
+def task_type_reviews(task_type: TaskType, *, session: Session) -> list[Review]:
+    """Every review of a task type, oldest first."""
+    return list(
+        session.exec(
+            select(Review)
+            .where(Review.task_type_id == task_type.id)
+            .order_by(col(Review.created_at), col(Review.id))
+        )
+    )
+
+
+def gold_reviews(task_type: TaskType, reviews: list[Review]) -> dict[str, Review]:
+    """item -> the review that is its gold label: the newest of ``reviews`` (oldest first)
+    whose label is still one of the task type's."""
+    return {review.item_id: review for review in reviews if review.label in task_type.labels}
+
+
 def latest_reviews(task_type: TaskType, *, session: Session) -> dict[str, int]:
-    """item -> label code of the newest review of each item of a task type."""
+    """item -> label code of each item's gold review (``gold_reviews``)."""
     code = {label: i for i, label in enumerate(task_type.labels)}
-    rows = session.exec(
-        select(Review)
-        .where(Review.task_type_id == task_type.id)
-        .order_by(col(Review.created_at), col(Review.id))
-    ).all()
-    return {review.item_id: code[review.label] for review in rows if review.label in code}
+    reviews = gold_reviews(task_type, task_type_reviews(task_type, session=session))
+    return {item: code[review.label] for item, review in reviews.items()}
 
 
 def _durations(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from procure.quality.stats import agreement as ag
 from procure.results import optional
@@ -205,11 +205,13 @@ class AnnotatorReliability:
 
 @dataclass(frozen=True)
 class GoldCheck:
-    """How often Dawid-Skene's labels and the plain majority agree with gold, on ``items``."""
+    """How often Dawid-Skene's labels and the plain majority agree with gold, on ``items``; an
+    item whose majority is an unsettled tie (``majority_tied`` of them) counts as a miss."""
 
     items: int
     dawid_skene: float | None
     majority: float | None
+    majority_tied: int
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,10 @@ class DawidSkeneReport:
     priors: dict[str, float]
     annotators: list[AnnotatorReliability]
     against_gold: GoldCheck | None
+
+    # The stored result's shape and meaning: bump it when either changes, so that results
+    # stored by an older procure are computed again rather than misread.
+    FORMAT: ClassVar[int] = 2  # 2: the majority counts an unsettled tie as wrong
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DawidSkeneReport:
@@ -270,12 +276,12 @@ class ReviewRecord:
 
 @dataclass(frozen=True)
 class ReviewSummary:
-    """A task type's reviews, and the agreement of reviewers on the items several reviewed
-    (the mean share of agreeing pairs of their verdicts)."""
+    """A task type's reviews, and the agreement of reviewers on the items several named
+    reviewers reviewed (the mean share of agreeing pairs of their verdicts)."""
 
     reviews: list[ReviewRecord]
     items: int
-    reviewers: int
+    reviewers: int  # named ones
     items_with_several_reviewers: int
     reviewer_agreement: float | None
 
@@ -286,6 +292,16 @@ class QualityPage:
 
     report: QualityReport
     queue: ReviewQueue
+
+
+@dataclass(frozen=True)
+class GoldMatches:
+    """A source's consensus on the gold items it labelled: how many, how many equal gold, and
+    how many it left tied (counted as not equal)."""
+
+    items: int
+    matches: int
+    tied: int
 
 
 @dataclass(frozen=True)
@@ -307,6 +323,7 @@ class BatchEvidence:
     rule: AcceptanceRuleFigures
     reviewed: int
     errors: int
+    tied: int  # errors that are items the vendor left tied (no tie-break settles them)
     error_rate: float | None
     error_rate_ci95: Interval | None
     recommendation: str

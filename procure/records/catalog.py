@@ -86,6 +86,9 @@ def save_task_type(
         task_type = session.get(TaskType, task_type_id)
         if task_type is None:
             raise NotFoundError(f"no task type with id {task_type_id}")
+        if "tie_break" not in raw:  # a form without the order keeps it (less removed labels)
+            kept = [label for label in task_type.tie_break if label in spec.labels]
+            spec = spec.model_copy(update={"tie_break": kept})
     else:
         task_type = TaskType.model_validate(spec)
     task_type.sqlmodel_update(spec.model_dump())

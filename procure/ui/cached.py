@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from procure.economics import measured_scenario
+from procure.economics import MeasuredRun, llm_run_options, measured_scenario
 from procure.quality import (
     BatchEvidence,
     LlmRunChoice,
@@ -125,5 +125,17 @@ def measured(
     task_key: str, as_of: date, llm_runs: tuple[int, ...] = ()
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A task type's measured economics scenario (as a dict) and where each input came from,
-    the LLMs measured from ``llm_runs`` (default: each model's run with the most gold items)."""
+    the LLMs measured from ``llm_runs`` (default: each model's run with the most gold items
+    among those whose cost is known)."""
     return _measured(workspace().settings.database_label, version(), task_key, as_of, llm_runs)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _economics_runs(database: str, version: int, task_key: str) -> list[MeasuredRun]:
+    with session() as db:
+        return llm_run_options(workspace().settings.label_store, task_key, session=db)
+
+
+def economics_runs(task_key: str) -> list[MeasuredRun]:
+    """The LLM runs Economics can measure a task type's models from (``llm_run_options``)."""
+    return _economics_runs(workspace().settings.database_label, version(), task_key)

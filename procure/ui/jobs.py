@@ -53,7 +53,10 @@ def launch(
 def dawid_skene_path(task_key: str, batch_ids: tuple[int, ...] | None) -> Path:
     """Where the Dawid-Skene estimate of this selection at the current data version goes."""
     return quality.result_path(
-        workspace().settings.home, cached.version(), "dawid_skene", [task_key, batch_ids]
+        workspace().settings.home,
+        cached.version(),
+        f"dawid_skene-f{quality.DawidSkeneReport.FORMAT}",
+        [task_key, batch_ids],
     )
 
 

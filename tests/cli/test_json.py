@@ -43,6 +43,7 @@ COMMANDS: dict[str, list[str]] = {
 # Values that differ from run to run by nature: the workspace's place and when it was made.
 # Floats are compared to 12 significant digits: DuckDB may add in another order on another run.
 VOLATILE = re.compile(r"(_at|_path|path|home|content_key)$")  # the key names DuckDB's version
+IMPORTED_ON = re.compile(r"(run \d+ )\(\d{4}-\d{2}-\d{2}\)")
 
 
 def _stable(value: object) -> object:
@@ -52,6 +53,8 @@ def _stable(value: object) -> object:
         return [_stable(v) for v in value]
     if isinstance(value, float):
         return float(f"{value:.12g}")
+    if isinstance(value, str):  # a note naming an LLM run by the day it was imported
+        return IMPORTED_ON.sub(r"\1(<imported>)", value)
     return value
 
 

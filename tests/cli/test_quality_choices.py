@@ -44,6 +44,61 @@ def stray_run(capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path) -> 
     return int(max(s["id"] for s in sets if s["source"] == "llm"))
 
 
+def gold_items(capsys: pytest.CaptureFixture[str], home: str) -> set[str]:
+    """The items of the sample's preference gold set."""
+    [task_type] = [
+        t
+        for t in as_json(capsys, home, "task-type", "list")["task_types"]
+        if t["key"] == "pref_pair"
+    ]
+    [gold_set] = [
+        s
+        for s in as_json(capsys, home, "labels", "list")["label_sets"]
+        if s["source"] == "gold" and s["task_type_id"] == task_type["id"]
+    ]
+    return {
+        item
+        for (item,) in duckdb.execute(
+            "SELECT item_id FROM read_parquet($p)",
+            {"p": str(Path(home) / "labels" / gold_set["path"])},
+        ).fetchall()
+    }
+
+
+def test_economics_measures_a_model_from_a_run_it_can_cost(
+    capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
+) -> None:
+    """A newer run of the sample's model on the same gold items, with no cost and no token
+    usage, is not the default (it would stop the whole comparison); chosen, it is refused by
+    name."""
+    path = tmp_path / "uncosted.csv"
+    path.write_text(
+        "item_id,label\n" + "".join(f"{item},A\n" for item in sorted(gold_items(capsys, home)))
+    )
+    code, _, err = cli(
+        capsys, home, "labels", "import", str(path), "--task-type", "pref_pair",
+        "--llm-model", "gpt-4o-mini", "--prompt-version", "sample-v1",
+    )  # fmt: skip
+    assert code == 0, err
+    newest = max(
+        s["id"]
+        for s in as_json(capsys, home, "labels", "list")["label_sets"]
+        if s["source"] == "llm"
+    )
+    args = ("economics", "--task-type", "pref_pair", "--as-of", SAMPLE_TODAY.isoformat())
+    economics = as_json(capsys, home, *args)
+    runs = {run["label_set_id"]: run for run in economics["llm_runs"]}
+    assert runs[newest]["gold"]["items"] == 120 and not runs[newest]["costable"]
+    [used] = [run for run in runs.values() if run["used"]]
+    assert used["costable"] and used["label_set_id"] < newest
+    notes = {i["input"]: i["note"] for i in economics["inputs"]}
+    assert notes["gpt-4o-mini: accuracy"].startswith(f"its label in run {used['label_set_id']} (")
+    code, out, _ = cli(capsys, home, *args)
+    assert code == 0 and f"not used: LLM run {newest} (gpt-4o-mini" in out
+    code, _, err = cli(capsys, home, *args, "--llm-run", str(newest))
+    assert code == 2 and f"LLM run {newest} of 'gpt-4o-mini' has neither" in err
+
+
 def test_a_stray_llm_run_changes_no_figure_until_it_is_chosen(
     capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
 ) -> None:
@@ -52,13 +107,18 @@ def test_a_stray_llm_run_changes_no_figure_until_it_is_chosen(
         ("review", "queue", "--task-type", "pref_pair"),
         ("economics", "--task-type", "pref_pair", "--as-of", SAMPLE_TODAY.isoformat()),
     ]
-    before = [as_json(capsys, home, *command) for command in commands]
+
+    def figures() -> list[Any]:  # economics lists the runs it measured: the stray one too
+        outputs = [as_json(capsys, home, *command) for command in commands]
+        return [*outputs[:2], {k: v for k, v in outputs[2].items() if k != "llm_runs"}]
+
+    before = figures()
     sample_run = before[0]["llm_run"]
     assert (sample_run["covered"], sample_run["selected"]) == (1200, 1200)
     stray = stray_run(capsys, home, tmp_path)
     assert stray > sample_run["label_set_id"]
     # The newest run labels none of the selected items: every figure stays as it was.
-    assert [as_json(capsys, home, *command) for command in commands] == before
+    assert figures() == before
     code, out, _ = cli(capsys, home, "quality", "--task-type", "pref_pair")
     assert code == 0 and f"compared with LLM run {sample_run['label_set_id']} (gpt-4o-mini" in out
     # Chosen, it is named with what it covers, and nothing is compared with it.
@@ -81,6 +141,13 @@ def test_a_stray_llm_run_changes_no_figure_until_it_is_chosen(
     assert default["measured"] is True and default["note"].startswith(
         f"its label in run {sample_run['label_set_id']} ("
     )
+    # So is a batch that is not the task type's (batch 5 is the SFT contract's).
+    for command in ("quality", "review queue"):
+        code, _, err = cli(
+            capsys, home, *command.split(), "--task-type", "pref_pair", "--batch", "1",
+            "--batch", "5",
+        )  # fmt: skip
+        assert code == 2 and "no batch 5 of task type 'pref_pair'" in err
     # A run that is not the task type's is refused with the runs there are.
     code, _, err = cli(capsys, home, "quality", "--task-type", "pref_pair", "--llm-run", "9999")
     assert code == 2 and "no LLM run 9999 for task type 'pref_pair'" in err
@@ -123,23 +190,7 @@ def test_the_queue_leaves_out_gold_and_reviewed_items(
     capsys: pytest.CaptureFixture[str], home: str, tmp_path: Path
 ) -> None:
     queue = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--limit", "2000")
-    [task_type] = [
-        t
-        for t in as_json(capsys, home, "task-type", "list")["task_types"]
-        if t["key"] == "pref_pair"
-    ]
-    [gold_set] = [
-        s
-        for s in as_json(capsys, home, "labels", "list")["label_sets"]
-        if s["source"] == "gold" and s["task_type_id"] == task_type["id"]
-    ]
-    gold = {
-        item
-        for (item,) in duckdb.execute(
-            "SELECT item_id FROM read_parquet($p)",
-            {"p": str(Path(home) / "labels" / gold_set["path"])},
-        ).fetchall()
-    }
+    gold = gold_items(capsys, home)
     assert len(gold) == 120
     listed = [item["item_id"] for item in queue["items"]]
     assert len(listed) == queue["total"] > 0 and not set(listed) & gold
@@ -170,6 +221,10 @@ def test_the_queue_leaves_out_gold_and_reviewed_items(
         str(exported),
     )  # fmt: skip
     assert code == 0 and "vendor votes" not in out and "LLM" not in out
+    blind = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--blind")
+    assert {tuple(item) for item in blind["items"]} == {("item_id", "reason", "text")}
+    counted = as_json(capsys, home, "review", "queue", "--task-type", "pref_pair", "--limit", "0")
+    assert (counted["items"], counted["total"]) == ([], after["total"])
     with exported.open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["item", "why", "text"] and len(rows) == 50

@@ -66,8 +66,10 @@ def test_measured_inputs_come_from_the_records_and_labels(sample: Settings) -> N
             session=db,
         )
         pair = quality_report(sample.label_store, selection, session=db).pairs["vendor_vs_gold"]
-        assert float(vendor.accuracy) == pytest.approx(pair.percent_agreement, abs=1e-15)
-        assert vendor.accuracy_n == pair.items == 111  # 120 gold items, 9 tied: left out
+        # 120 gold items; the comparison leaves out the 9 the vendor tied, the accuracy counts
+        # them as wrong labels
+        assert (vendor.accuracy_n, pair.items) == (120, 111)
+        assert vendor.accuracy == D(round(pair.percent_agreement * 111)) / D(120)
         # LLM tokens per item from the recorded usage, prices from the dated table
         run_row, label_set = db.exec(
             select(LlmRun, LabelSet)
@@ -234,3 +236,30 @@ def test_price_table_from_the_cli_and_in_documents(
     assert cli(capsys, "--home", home, "contract", "import", str(exported), "--force")[0] == 0
     prices = json.loads(cli(capsys, "--home", home, "llm-price", "list", "--json")[1])["prices"]
     assert "local-llama" in {p["model"] for p in prices}
+
+
+def test_a_contract_without_batches_borrows_no_other_contracts_accuracy(
+    sample: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a contract with a price line and no batch yet was measured on every vendor label
+    of the task type (Northwind's), as if they were its own."""
+    document = tmp_path / "acme.yaml"
+    document.write_text(
+        "version: 1\n"
+        "vendors:\n  - {name: Acme Data, kind: managed_workforce}\n"
+        "contracts:\n"
+        "  - vendor: Acme Data\n    title: Pilot\n    start_date: 2026-11-02\n"
+        "    end_date: 2026-12-13\n    currency: USD\n    committed_budget: 20000\n"
+        "    status: active\n"
+        "    price_lines:\n      - {task_type: pref_pair, unit_price: 2.50, quantity: 4000}\n"
+    )
+    home = str(sample.home)
+    assert cli(capsys, "--home", home, "contract", "import", str(document))[0] == 0
+    workspace = open_workspace(sample, create=False)
+    with session_scope(workspace.engine) as db:
+        measured = measured_scenario(sample.label_store, "pref_pair", SAMPLE_TODAY, session=db)
+    workspace.engine.dispose()
+    notes = {p.input: p for p in measured.inputs}
+    assert not notes["Acme Data: accuracy"].measured
+    assert notes["Acme Data: accuracy"].note == "no gold or reviewed items"
+    assert notes["Northwind Annotation: accuracy"].measured

@@ -34,8 +34,11 @@ def _price(provider: str) -> LlmPrice:
 
 def test_the_provider_chooses_the_endpoint_unless_one_is_given() -> None:
     assert llm.base_url_for("", _price("openai")) == "https://api.openai.com/v1"
-    assert llm.base_url_for("", _price("Anthropic ")) == "https://api.anthropic.com/v1/"
-    assert llm.base_url_for(" http://h:1/v1 ", _price("anthropic")) == "http://h:1/v1"
+    assert llm.base_url_for("", _price("Anthropic ")) == "https://api.anthropic.com/v1"
+    openai = llm.hosted_endpoint("https://api.openai.com/v1/")
+    assert openai is not None and openai.key_name == "OPENAI_API_KEY"
+    assert llm.base_url_for(" http://h:1/v1/ ", _price("anthropic")) == "http://h:1/v1"
+    assert llm.hosted_endpoint("http://h:1/v1") is None
     with pytest.raises(InputError, match="provider 'acme', whose endpoint procure does not know"):
         llm.base_url_for("", _price("acme"))
     with pytest.raises(InputError, match="gives model 'm' no provider"):
@@ -114,3 +117,45 @@ def test_a_given_endpoint_wins_and_the_provider_is_recorded(
     with Session(workspace.engine) as db:
         job = db.exec(select(LlmJob)).one()
     assert (job.base_url, job.provider, job.done) == (server.base_url, "anthropic", 2)
+
+
+def test_a_trailing_slash_does_not_make_a_new_job(
+    workspace: Workspace, server: ChatServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: the same endpoint with a trailing slash ran (and paid for) the items again."""
+    _add_model(workspace, "local-model", "")
+    file = tmp_path / "items.csv"
+    pd.DataFrame(items(2), columns=["item_id", "text"]).to_csv(file, index=False)
+    assert run(_run(workspace, file, "local-model", "--base-url", server.base_url)) == 0
+    capsys.readouterr()
+    again = _run(workspace, file, "local-model", "--base-url", server.base_url + "/")
+    assert run(again) == 2
+    assert "job 1 labelled these items already" in capsys.readouterr().err
+    # A job stored before URLs were normalised (with the slash) is the same job too.
+    with session_scope(workspace.engine) as db:
+        job = db.exec(select(LlmJob)).one()
+        job.base_url = server.base_url + "/"
+        db.add(job)
+    assert run(_run(workspace, file, "local-model", "--base-url", server.base_url)) == 2
+    assert "job 1 labelled these items already" in capsys.readouterr().err
+    with Session(workspace.engine) as db:
+        assert len(db.exec(select(LlmJob)).all()) == 1
+
+
+def test_a_hosted_endpoint_given_by_hand_needs_its_key(
+    workspace: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before: ``--base-url https://api.openai.com/v1/`` without a key started a job that failed
+    on every item."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    _add_model(workspace, "local-model", "")
+    file = tmp_path / "items.csv"
+    pd.DataFrame(items(2), columns=["item_id", "text"]).to_csv(file, index=False)
+    command = _run(workspace, file, "local-model", "--base-url", "https://api.openai.com/v1/")
+    assert run(command) == 2
+    assert "set OPENAI_API_KEY to your openai API key" in capsys.readouterr().err
+    with Session(workspace.engine) as db:
+        assert db.exec(select(LlmJob)).all() == []

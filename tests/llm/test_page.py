@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from procure.cli import run
 from procure.config import Settings
 from procure.db import session_scope
+from procure.records.models import LlmJob
 from procure.records.workspace import Workspace, open_workspace
 from procure.sample.loader import load_sample
 from tests.conftest import SAMPLE_TODAY
@@ -22,7 +24,18 @@ from tests.llm.test_jobs import items
 from tests.ui.conftest import open_page
 
 PAGE = "pages/llm_labelling.py"
-OPENAI_URL, ANTHROPIC_URL = "https://api.openai.com/v1", "https://api.anthropic.com/v1/"
+OPENAI_URL, ANTHROPIC_URL = "https://api.openai.com/v1", "https://api.anthropic.com/v1"
+
+
+def _sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample workspace, the app's workspace."""
+    home = tmp_path / "sample"
+    ws = open_workspace(Settings(home=home))
+    with session_scope(ws.engine) as db:
+        load_sample(SAMPLE_TODAY, ws.settings.label_store, session=db)
+    ws.engine.dispose()
+    monkeypatch.setenv("PROCURE_HOME", str(home))
+    return home
 
 
 def test_the_endpoint_follows_the_models_provider_and_old_prices_are_flagged(
@@ -30,12 +43,7 @@ def test_the_endpoint_follows_the_models_provider_and_old_prices_are_flagged(
 ) -> None:
     """Before: the page opened on claude-3-5-haiku with OpenAI's endpoint, and prices read on
     2025-06-02 (535 days before the sample's today) were shown without a warning."""
-    home = tmp_path / "sample"
-    ws = open_workspace(Settings(home=home))
-    with session_scope(ws.engine) as db:
-        load_sample(SAMPLE_TODAY, ws.settings.label_store, session=db)
-    ws.engine.dispose()
-    monkeypatch.setenv("PROCURE_HOME", str(home))
+    _sample(tmp_path, monkeypatch)
     at = open_page(PAGE)
     at.selectbox(key="llm_task").set_value("pref_pair").run()
     # The first model of the table, with its own provider's endpoint and API key variable
@@ -102,3 +110,22 @@ def test_finished_jobs_are_named_their_problems_listed_and_repeated_only_when_as
         json.dumps({"label": "banana", "confidence": 0.9}),
         "I think it is probably the first one",
     ]
+
+
+def test_an_emptied_endpoint_still_needs_the_providers_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: with the endpoint field emptied, Run went to the provider's hosted endpoint
+    without checking for its API key."""
+    home = _sample(tmp_path, monkeypatch)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    at = open_page(PAGE)
+    at.selectbox(key="llm_task").set_value("pref_pair").run()
+    assert at.selectbox(key="llm_model").value == "claude-3-5-haiku"
+    for endpoint in ("", ANTHROPIC_URL + "/"):
+        at.text_input(key="llm_base_url").set_value(endpoint).run()
+        at.button(key="llm_run").click().run()
+        assert not at.exception
+        assert any("Set ANTHROPIC_API_KEY" in str(e.value) for e in at.error), endpoint
+    with Session(open_workspace(Settings(home=home), create=False).engine) as db:
+        assert db.exec(select(LlmJob)).all() == []

@@ -337,3 +337,22 @@ def test_a_degenerate_kappa_is_undefined_not_certain() -> None:
     agreement = Agreement.of(np.array([[3, 2], [0, 0]]))
     assert (agreement.cohen_kappa, agreement.cohen_kappa_ci95) == (None, None)
     assert agreement.percent_agreement == pytest.approx(0.6)
+
+
+def test_interval_labels_and_tie_breaks_are_matched_by_value(tmp_path: Path) -> None:
+    """At interval level ``1``, ``01`` and ``1.0`` are one label: ``--labels`` and
+    ``--tie-break`` name it by any spelling."""
+    rated = tmp_path / "rated.csv"
+    rated.write_text("item_id,annotator_id,label\n1,a,01\n1,b,2\n2,a,1.0\n2,b,1\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("item_id,label\n1,1\n2,1\n")
+    plain = file_agreement(rated, gold, level="interval", labels=["1", "2", "3"])
+    assert plain.labels == ["1", "2", "3"] and plain.percent_agreement == pytest.approx(0.5)
+    assert plain.against is not None and plain.against.items == 1  # item 1 (1 vs 2) is tied
+    for spelling in ("1", "1.0", "01"):
+        broken = file_agreement(rated, gold, level="interval", tie_break=[spelling]).against
+        assert broken is not None and (broken.items, broken.percent_agreement) == (2, 1.0)
+    with pytest.raises(InputError, match="labels not in the given order: '2'"):
+        file_agreement(rated, level="interval", labels=["1.0", "3"])
+    with pytest.raises(InputError, match="tie-break labels not among the labels: '4'"):
+        file_agreement(rated, gold, level="interval", tie_break=["4"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,26 @@ from procure.db import session_scope
 from procure.errors import InputError
 from procure.labels.store import LlmRunSpec, import_labels
 from procure.quality import quality_report, select_labels
-from procure.quality.results import AcceptanceRuleFigures, GoldCheck, Ties
+from procure.quality.results import AcceptanceRuleFigures, GoldCheck, QualityReport, Ties
 from procure.records.catalog import save_task_type, set_tie_break
 from procure.records.models import Batch, TaskType
 from procure.records.workspace import Workspace
+from tests.conftest import SAMPLE_TODAY
 
 
 def _batch(ws: Workspace, ref: str) -> int:
     with Session(ws.engine) as db:
         return db.exec(select(Batch).where(Batch.ref == ref)).one().id or 0
+
+
+def _report(ws: Workspace) -> QualityReport:
+    """The quality report of every pref_pair label."""
+    with Session(ws.engine) as db:
+        return quality_report(
+            ws.settings.label_store,
+            select_labels("pref_pair", store=ws.settings.label_store, session=db),
+            session=db,
+        )
 
 
 def _import(ws: Workspace, tmp_path: Path, name: str, text: str, **options: object) -> None:
@@ -64,12 +76,7 @@ def test_three_way_figures_by_hand(sample: Workspace, tmp_path: Path) -> None:
         llm=LlmRunSpec("model-x"),
     )
     _import(sample, tmp_path, "gold.csv", "item_id,label\n1,A\n2,B\n4,B\n", source="gold")
-    with Session(sample.engine) as db:
-        report = quality_report(
-            sample.settings.label_store,
-            select_labels("pref_pair", store=sample.settings.label_store, session=db),
-            session=db,
-        )
+    report = _report(sample)
     # vendor consensus: 1 A, 2 a tie of A and B (left out), 3 "tie", 4 B
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 0, 0],
@@ -129,12 +136,7 @@ def test_an_llm_file_of_two_models_is_compared_by_its_consensus(
         source="llm",
         llm=LlmRunSpec("two models"),
     )
-    with Session(sample.engine) as db:
-        report = quality_report(
-            sample.settings.label_store,
-            select_labels("pref_pair", store=sample.settings.label_store, session=db),
-            session=db,
-        )
+    report = _report(sample)
     # LLM consensus: 1 A, 2 a tie of A and B (left out), 3 "tie"
     assert report.pairs["vendor_vs_llm"].confusion.counts == [
         [1, 0, 0],
@@ -165,12 +167,7 @@ def test_stored_figures_match_sklearn(sample: Workspace, tmp_path: Path) -> None
         source="llm",
         llm=LlmRunSpec("m"),
     )
-    with Session(sample.engine) as db:
-        report = quality_report(
-            sample.settings.label_store,
-            select_labels("pref_pair", store=sample.settings.label_store, session=db),
-            session=db,
-        )
+    report = _report(sample)
     pair = report.pairs["vendor_vs_llm"]
     assert pair.cohen_kappa == pytest.approx(metrics.cohen_kappa_score(vendor, llm), abs=1e-9)
     assert pair.confusion.counts == metrics.confusion_matrix(vendor, llm).tolist()
@@ -412,16 +409,28 @@ def test_repeated_llm_runs_report_their_consistency(sample: Workspace, tmp_path:
         source="llm",
         llm=LlmRunSpec("m", prompt_version="v2"),
     )
-    with Session(sample.engine) as db:
-        report = quality_report(
-            sample.settings.label_store,
-            select_labels("pref_pair", store=sample.settings.label_store, session=db),
-            session=db,
-        )
+    report = _report(sample)
     [retest] = report.llm_test_retest
     # items 1-4 in both runs; 3 of 4 the same (item 3: tie then A)
     assert (retest.model, retest.prompt_version, retest.items) == ("m", "v1", 4)
     assert retest.percent_agreement == pytest.approx(0.75)
+    # Two more runs on other items: the second of them is compared with the first of them,
+    # the earliest run it shares items with
+    for name, labels in (("run3.csv", "A,B"), ("run4.csv", "A,A")):
+        first, second = labels.split(",")
+        _import(
+            sample,
+            tmp_path,
+            name,
+            f"item_id,label\n10,{first}\n11,{second}\n",
+            source="llm",
+            llm=LlmRunSpec("m", prompt_version="v1"),
+        )
+    report = _report(sample)
+    runs = [r.runs for r in report.llm_test_retest]
+    assert len(runs) == 2 and runs[0] == retest.runs
+    assert runs[1][1] - runs[1][0] == 1 and report.llm_test_retest[1].items == 2
+    assert report.llm_test_retest[1].percent_agreement == pytest.approx(0.5)
 
 
 def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) -> None:
@@ -451,4 +460,142 @@ def test_dawid_skene_report_on_stored_labels(sample: Workspace, tmp_path: Path) 
     assert estimate is not None
     accuracy = {a.annotator: a.estimated_accuracy for a in estimate.annotators}
     assert accuracy["a"] > 0.95 and accuracy["b"] > 0.95 and accuracy["c"] < 0.05
-    assert estimate.against_gold == GoldCheck(items=1, dawid_skene=1.0, majority=1.0)
+    assert estimate.against_gold == GoldCheck(
+        items=1, dawid_skene=1.0, majority=1.0, majority_tied=0
+    )
+
+
+def test_a_reviewed_tie_counts_as_reviewed_and_wrong(sample: Workspace, tmp_path: Path) -> None:
+    """The vendor left items 0-2 tied (A-B); gold has items 0-9. A tie is no answer: acceptance
+    counts it as a reviewed error, the economics accuracy and the majority against gold as a
+    miss, while the consensus comparison leaves it out (and says so in the tie counts)."""
+    from procure.economics import measured_scenario
+    from procure.quality import add_review, batch_evidence, dawid_skene_report
+    from procure.quality.acceptance import gold_matches
+
+    batch_id = _batch(sample, "NW-PP-04")
+    rows = "".join(f"{i},a,A\n{i},b,{'B' if i < 3 else 'A'}\n" for i in range(40))
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,annotator_id,label\n" + rows,
+        source="vendor",
+        batch_id=batch_id,
+    )
+    _import(
+        sample,
+        tmp_path,
+        "g.csv",
+        "item_id,label\n" + "".join(f"{i},A\n" for i in range(9)) + "9,B\n",
+        source="gold",
+    )
+    store = sample.settings.label_store
+    with Session(sample.engine) as db:
+        evidence = batch_evidence(store, batch_id, session=db)
+        selection = select_labels("pref_pair", store=store, batch_ids=[batch_id], session=db)
+        matches = gold_matches(store, selection, "vendor", session=db)
+        estimate = dawid_skene_report(store, selection, session=db)
+        report = quality_report(store, selection, session=db)
+    # 10 reviewed: 3 ties and item 9 (vendor A, gold B) are errors
+    assert (evidence.reviewed, evidence.errors, evidence.tied) == (10, 4, 3)
+    assert (
+        "; 3 of the 10 reviewed items are ties the vendor's annotators left unsettled, "
+        in evidence.reason
+    )
+    assert (matches.items, matches.matches, matches.tied) == (10, 6, 3)
+    assert estimate is not None and estimate.against_gold is not None
+    assert (estimate.against_gold.items, estimate.against_gold.majority_tied) == (10, 3)
+    assert estimate.against_gold.majority == pytest.approx(6 / 10)
+    assert report.pairs["vendor_vs_gold"].items == 7  # the comparison leaves the ties out
+    # the same in the economics model, and a review of a tied item is evidence too
+    with session_scope(sample.engine) as db:
+        add_review("pref_pair", "20", "A", session=db)
+    with Session(sample.engine) as db:
+        evidence = batch_evidence(store, batch_id, session=db)
+        measured = measured_scenario(store, "pref_pair", SAMPLE_TODAY, session=db)
+    assert (evidence.reviewed, evidence.errors, evidence.tied) == (11, 4, 3)
+    [accuracy] = [i for i in measured.inputs if i.input == "Northwind Annotation: accuracy"]
+    assert accuracy.value == str(Decimal(7) / Decimal(11))
+    assert "7 of 11 items (3 left tied, counted as wrong)" in accuracy.note
+
+
+def test_the_queue_and_the_reviews_agree_on_which_items_have_gold(
+    sample: Workspace, tmp_path: Path
+) -> None:
+    """An item whose gold files tie has no gold: it stays in the queue. A review whose label the
+    task type no longer has is no gold either: not marked as gold, and the item is queued again."""
+    from procure.quality import add_review, disagreement_queue, review_summary
+
+    _import(
+        sample,
+        tmp_path,
+        "v.csv",
+        "item_id,annotator_id,label\n1,a,A\n1,b,B\n2,a,A\n2,b,B\n3,a,A\n3,b,B\n",
+        source="vendor",
+        batch_id=_batch(sample, "NW-PP-01"),
+    )
+    # two gold annotators: item 1 tied (no gold), item 2 agreed
+    _import(
+        sample,
+        tmp_path,
+        "g.csv",
+        "item_id,annotator_id,label\n1,x,A\n1,y,B\n2,x,A\n2,y,A\n",
+        source="gold",
+    )
+    store = sample.settings.label_store
+
+    def queued() -> list[str]:
+        with Session(sample.engine) as db:
+            selection = select_labels("pref_pair", store=store, session=db)
+            return sorted(q.item_id for q in disagreement_queue(store, selection, session=db).items)
+
+    assert queued() == ["1", "3"]
+    with session_scope(sample.engine) as db:
+        add_review("pref_pair", "3", " tie ", reviewer="ana", session=db)  # read as typed in files
+        add_review("pref_pair", "3", "A", reviewer="ben", session=db)
+        add_review("pref_pair", "1", "B", session=db)  # unnamed: nobody to agree with ana
+        add_review("pref_pair", "1", "A", reviewer="ana", session=db)
+    assert queued() == []
+    with Session(sample.engine) as db:
+        summary = review_summary("pref_pair", session=db)
+    assert [(r.item_id, r.label, r.counts) for r in summary.reviews] == [
+        ("3", "tie", False),
+        ("3", "A", True),
+        ("1", "B", False),
+        ("1", "A", True),
+    ]
+    assert (summary.reviewers, summary.items_with_several_reviewers) == (2, 1)
+    assert summary.reviewer_agreement == 0.0  # ana and ben disagree on item 3
+    # "A" is no longer a label: the reviews that said A are no gold, the older ones are
+    with session_scope(sample.engine) as db:
+        pref = db.exec(select(TaskType).where(TaskType.key == "pref_pair")).one()
+        save_task_type(
+            {**pref.model_dump(exclude={"id", "tie_break"}), "labels": ["B", "tie", "C"]},
+            task_type_id=pref.id,
+            session=db,
+        )
+    with Session(sample.engine) as db:
+        summary = review_summary("pref_pair", session=db)
+    assert [(r.item_id, r.label, r.counts) for r in summary.reviews] == [
+        ("3", "tie", True),
+        ("3", "A", False),
+        ("1", "B", True),
+        ("1", "A", False),
+    ]
+    assert summary.reviewer_agreement is None and summary.items_with_several_reviewers == 0
+
+
+def test_saving_a_task_type_keeps_its_tie_break(sample: Workspace) -> None:
+    """The task type form has no tie-break field: saving it keeps the order, less any label
+    the save removes."""
+    with session_scope(sample.engine) as db:
+        set_tie_break("pref_pair", ["tie", "B", "A"], session=db)
+        pref = db.exec(select(TaskType).where(TaskType.key == "pref_pair")).one()
+        form = pref.model_dump(exclude={"id", "tie_break"})
+        save_task_type({**form, "name": "Pairs"}, task_type_id=pref.id, session=db)
+        assert pref.tie_break == ["tie", "B", "A"]
+        save_task_type({**form, "labels": ["A", "B"]}, task_type_id=pref.id, session=db)
+        assert pref.tie_break == ["B", "A"]
+        save_task_type({**form, "tie_break": []}, task_type_id=pref.id, session=db)
+        assert pref.tie_break == []

@@ -267,16 +267,20 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
     assert [e.value for e in at.error] == ["Choose the correct label first: there is no default."]
     at.radio(key=f"review_label_pref_pair_{first}").set_value("tie")
     at.button(key="FormSubmitter:review_form_pref_pair-Save review").click().run()
-    assert not at.exception and not at.error
+    # The 30th review of NW-PP-04: 4 errors, 3 of them items the vendor left tied -> reject
+    [advice] = [e.value for e in at.error]
+    assert advice.startswith("Recommendation: **reject**. 4 errors in 30 reviewed items")
+    assert "3 of the 30 reviewed items are ties the vendor's annotators left" in advice
+    assert not at.exception
     assert f"Review of {first} saved; it counts as gold now." in [s.value for s in at.success]
     assert first not in at.selectbox(key="review_item_pref_pair_0").options
     with records(sample_home) as db:
         assert [(r.item_id, r.label) for r in db.exec(select(Review))] == [(first, "tie")]
         batch = db.exec(select(Batch).where(Batch.ref == "NW-PP-04")).one()
     at.selectbox(key="acceptance_batch_pref_pair").select(batch.id).run()
-    at.text_input(key=f"acceptance_note_{batch.id}").input("29 of 30 reviewed; fine")
+    at.text_input(key=f"acceptance_note_{batch.id}").input("the ties are fine for us")
     at.button(key=f"acceptance_accept_{batch.id}").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception and [e.value for e in at.error] == [advice]
     assert "Batch NW-PP-04 accepted." in [s.value for s in at.success]
     with records(sample_home) as db:
         assert db.get(Batch, batch.id).status == "accepted"
@@ -433,3 +437,60 @@ def test_dawid_skene_runs_in_the_background(sample_home: Path) -> None:
     shown = " ".join(str(m.value) for m in at.markdown)
     assert "Dawid-Skene** (" in shown
     assert any("gold items, Dawid-Skene's labels are right" in str(c.value) for c in at.caption)
+
+
+def test_a_dawid_skene_result_of_an_older_procure_is_computed_again(sample_home: Path) -> None:
+    """A result stored before the majority counted ties as wrong (no ``majority_tied``) is not
+    read: the page offers to estimate again instead of failing on the old shape."""
+    import json
+
+    from procure.quality import result_path
+    from procure.records.workspace import data_version
+
+    with records(sample_home) as db:
+        version = data_version(session=db)
+    old = result_path(sample_home, version, "dawid_skene", ["pref_pair", None])
+    old.parent.mkdir(parents=True, exist_ok=True)
+    gold = {"items": 111, "dawid_skene": 0.95, "majority": 0.94}
+    result = {"iterations": 9, "converged": True, "priors": {}, "annotators": []}
+    old.write_text(json.dumps({"result": {**result, "against_gold": gold}}))
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").set_value("pref_pair").run()
+    assert not at.exception
+    assert at.button(key="dawid_skene") is not None
+    assert not any("Dawid-Skene** (" in str(m.value) for m in at.markdown)
+
+
+def test_the_economics_run_picker_survives_a_run_it_cannot_cost(
+    sample_home: Path, tmp_path: Path
+) -> None:
+    """A model whose only run has no price and no recorded cost stops the default comparison
+    with a message naming the run; the picker stays, titled by gold items, and choosing the
+    runs that can be costed goes on."""
+    from procure.labels import LlmRunSpec, import_labels
+
+    items = tmp_path / "uncosted.csv"
+    items.write_text("item_id,label\nNW-PP-01-0001,A\n")
+    workspace = open_workspace(Settings(home=sample_home))
+    with session_scope(workspace.engine) as db:
+        stray = import_labels(
+            workspace.settings.label_store,
+            items,
+            source="llm",
+            task_type_key="pref_pair",
+            llm=LlmRunSpec("unpriced-model"),
+            session=db,
+        )
+    workspace.engine.dispose()
+    at = open_page("pages/economics.py")
+    at.selectbox(key="economics_task").set_value("pref_pair").run()
+    assert not at.exception
+    [error] = [str(e.value) for e in at.error]
+    assert f"LLM run {stray.id} of 'unpriced-model' has neither" in error
+    picker = at.multiselect(key="economics_llm_runs_pref_pair")
+    titles = list(picker.options)  # as the user reads them
+    assert any(t.endswith("120 gold items (the default)") for t in titles), titles
+    assert any("0 gold items; no price or recorded cost (the default)" in t for t in titles)
+    costed = [int(t.split()[2]) for t in titles if t.endswith("120 gold items (the default)")]
+    picker.set_value(costed).run()
+    assert not at.exception and not at.error

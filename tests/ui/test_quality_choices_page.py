@@ -97,3 +97,43 @@ def test_blind_review_and_the_tie_policy_on_the_page(sample_home: Path) -> None:
     assert (before, after) == (1108, 1200)
     with records(sample_home) as db:
         assert get_task_type("pref_pair", session=db).tie_break == ["tie", "B", "A"]
+
+
+def test_llm_only_labels_and_markdown_labels_on_the_page(sample_home: Path, tmp_path: Path) -> None:
+    """A task type with only an LLM run is not shown as empty; label names in the review form
+    are shown as typed, not as Markdown."""
+    from procure.records import get_task_type, save_task_type
+
+    llm_only = tmp_path / "llm.csv"
+    llm_only.write_text("item_id,label\n1,yes\n2,no\n")
+    workspace = open_workspace(Settings(home=sample_home))
+    with session_scope(workspace.engine) as db:
+        save_task_type(
+            {"key": "triage", "name": "Triage", "unit": "ticket", "label_kind": "categorical",
+             "labels": ["yes", "no"]},
+            session=db,
+        )  # fmt: skip
+        import_labels(
+            workspace.settings.label_store,
+            llm_only,
+            source="llm",
+            task_type_key="triage",
+            llm=LlmRunSpec("gpt-4o-mini", "openai", "v1"),
+            session=db,
+        )
+        pref = get_task_type("pref_pair", session=db)
+        save_task_type(
+            {**pref.model_dump(exclude={"id"}), "labels": ["*A*", "B", "tie"]},
+            task_type_id=pref.id,
+            session=db,
+        )
+    workspace.engine.dispose()
+    at = open_page("pages/quality.py")
+    at.selectbox(key="quality_task_type").select("triage").run()
+    assert not at.exception and not at.error
+    assert not any("No labels for this task type yet" in str(i.value) for i in at.info)
+    assert at.selectbox(key="quality_llm_run_triage_None").value is not None
+    assert not any("labels none of the selected items" in str(c.value) for c in at.caption)
+    at.selectbox(key="quality_task_type").select("pref_pair").run()
+    radio = next(r for r in at.radio if r.label == "Correct label")
+    assert radio.options == [r"\*A\*", "B", "tie"]
