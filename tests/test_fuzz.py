@@ -21,12 +21,13 @@ from procure.labels.store import import_labels
 from procure.quality import file_agreement
 from procure.records import import_document, open_workspace
 from procure.records.workspace import Workspace
-from tests.conftest import DATA, workspace_state
+from tests.conftest import CLOCK_SHIFT_DAYS, DATA, workspace_state
 
-# CI runs a fixed sample (about 30 s); PROCURE_FUZZ_EXAMPLES=5000 searches longer, at random.
+# CI runs a fixed sample (about 30 s), and a fifth of it again with the clock shifted (the same
+# inputs on another day); PROCURE_FUZZ_EXAMPLES=5000 searches longer, at random.
 LONGER = int(os.environ.get("PROCURE_FUZZ_EXAMPLES", "0"))
 EXAMPLES = settings(
-    max_examples=LONGER or 120,
+    max_examples=LONGER or (24 if os.environ.get(CLOCK_SHIFT_DAYS) else 120),
     deadline=None,
     derandomize=not LONGER,  # the same inputs every CI run: a failure is reproduced, not flaky
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -139,6 +139,7 @@ print(count[0])
 """
 
 
+@pytest.mark.clock_free
 def test_an_upgrade_killed_at_any_point_is_completed_by_init(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

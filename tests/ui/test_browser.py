@@ -22,6 +22,8 @@ from procure.records.workspace import open_workspace
 from procure.sample.loader import load_sample
 from tests.conftest import ROOT, SAMPLE_TODAY, skip_or_fail
 
+pytestmark = pytest.mark.clock_free  # the app runs in its own process, on the real clock
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
