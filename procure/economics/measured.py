@@ -353,9 +353,10 @@ def _llm_strategies(
     """One strategy per model from its run used (``_runs_measured``), with the run's label set
     id; and the runs measured."""
     runs = _runs_measured(store, task_type, chosen, session=session)
-    used = [(run, label_set, figures) for run, label_set, figures in runs if figures.used]
     strategies = []
-    for run, label_set, figures in used:
+    for run, label_set, figures in runs:
+        if not figures.used:
+            continue
         name = f"{run.model} (run {label_set.id})" if chosen else run.model
         model = run.model
         items = max(label_set.items, 1)

@@ -8,7 +8,6 @@ from procure._lazy import lazy_front
 if TYPE_CHECKING:
     from procure.llm.client import RunOptions
     from procure.llm.endpoints import (
-        ENDPOINTS,
         Endpoint,
         base_url_for,
         hosted_endpoint,
