@@ -5,7 +5,7 @@ from functools import partial
 import streamlit as st
 
 from procure import llm
-from procure.kinds import JobStatus
+from procure.kinds import JobStatus, LabelKind
 from procure.records import list_prices, list_task_types
 from procure.ui import jobs, widgets
 from procure.ui.state import as_of, commit, reported_errors, session, show_flash, workspace
@@ -137,13 +137,24 @@ st.caption(
     f"read from `{key_name}` in Streamlit secrets or the environment, never stored."
 )
 
+both_orders = task.label_kind is LabelKind.preference and st.checkbox(
+    "Judge each pair in both orders (A shown first, then B): twice the calls, and the swap "
+    "consistency on Labels & quality",
+    key=f"llm_both_orders_{task.key}",
+)
 source = figures = None
 with reported_errors(), session() as db:
     if batch_id is not None:
-        source = llm.job_source(store, batch_id=batch_id, session=db)
+        source = llm.job_source(store, batch_id=batch_id, both_orders=both_orders, session=db)
     elif upload is not None:
         with widgets.uploaded_file(upload) as path:
-            source = llm.job_source(store, items_file=path, display_name=upload.name, session=db)
+            source = llm.job_source(
+                store,
+                items_file=path,
+                display_name=upload.name,
+                both_orders=both_orders,
+                session=db,
+            )
     if source is not None:
         figures = llm.plan(
             store, task.key, source, model, prompt_version=version, today=as_of(), session=db
@@ -151,7 +162,7 @@ with reported_errors(), session() as db:
 
 if source is not None and figures is not None:
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Items", f"{figures.items:,}")
+    m1.metric("Requests" if both_orders else "Items", f"{figures.items:,}")
     m2.metric("Estimated tokens", f"{figures.input_tokens + figures.output_tokens:,}")
     m3.metric("Estimated cost", widgets.money(figures.cost, figures.currency, 4))
     m4.metric("At most", widgets.money(figures.worst_case, figures.currency, 4))

@@ -10,6 +10,7 @@ from procure.labels import Adapter
 from procure.quality import add_review, select_labels, set_rule
 from procure.ui import cached, decisions, jobs, tables, widgets
 from procure.ui.charts import confusion_figure, trend_figure
+from procure.ui.preferences import show_preferences
 from procure.ui.state import commit, reported_errors, session, show_flash, workspace
 
 st.title("Labels & quality")
@@ -341,6 +342,9 @@ if report.annotators:
             "kappa with LLM": st.column_config.NumberColumn(format="%.3f"),
         },
     )
+
+if report.preferences:
+    show_preferences(report.preferences, f"preferences_{task_key}_{chosen_batches}")
 
 
 @st.fragment(run_every=1.0)

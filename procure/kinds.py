@@ -15,6 +15,11 @@ class LabelKind(StrEnum):
     categorical = "categorical"
     ordinal = "ordinal"
     rating = "rating"
+    preference = "preference"  # A, B, tie (and both_bad): procure.labels.pairs
+
+
+# The labels a preference task type may have (procure.labels.pairs reads files into them).
+PREFERENCE_LABELS = ("A", "B", "tie", "both_bad")
 
 
 class ContractStatus(StrEnum):

@@ -34,6 +34,7 @@ COMMAND_MODULES = {
     "review": "quality",
     "acceptance": "quality",
     "agreement": "quality",
+    "preferences": "quality",
     "deliveries": "delivery",
     "spend": "delivery",
     "economics": "economics",

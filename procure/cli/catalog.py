@@ -63,7 +63,12 @@ def task_type_add(
     key: str,
     name: Annotated[str, typer.Option(help="Display name, e.g. 'Preference pair'.")],
     unit: Annotated[str, typer.Option(help="What one unit is, e.g. 'preference pair'.")],
-    label_kind: Annotated[LabelKind, typer.Option(help="categorical, ordinal or rating.")],
+    label_kind: Annotated[
+        LabelKind,
+        typer.Option(
+            help="categorical, ordinal, rating or preference (labels A, B, optionally tie, both_bad)."
+        ),
+    ],
     labels: Annotated[
         str, typer.Option(help="Allowed labels, comma-separated, in order for ordinal.")
     ] = "",

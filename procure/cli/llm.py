@@ -118,6 +118,14 @@ BatchOption = Annotated[
 ItemsOption = Annotated[
     Path | None, typer.Option(help="Or label the items of this file (columns item_id, text).")
 ]
+BothOrdersOption = Annotated[
+    bool,
+    typer.Option(
+        "--both-orders",
+        help="Preference pairs: judge each pair twice, with A and with B shown first (twice "
+        "the calls; the labels need text, response_a and response_b).",
+    ),
+]
 ModelOption = Annotated[
     str, typer.Option(help="Model name, as the endpoint and price table know it.")
 ]
@@ -194,6 +202,7 @@ def llm_estimate(
     items: ItemsOption = None,
     prompt_version: PromptOption = None,
     max_output_tokens: MaxOutputOption = 50,
+    both_orders: BothOrdersOption = False,
     as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -204,7 +213,11 @@ def llm_estimate(
     settings = _settings(ctx)
     with _session(ctx, read_only=True) as session:
         source = llm.job_source(
-            settings.label_store, batch_id=batch, items_file=items, session=session
+            settings.label_store,
+            batch_id=batch,
+            items_file=items,
+            both_orders=both_orders,
+            session=session,
         )
         planned = llm.plan(
             settings.label_store,
@@ -287,6 +300,7 @@ def llm_run(
     repeat: Annotated[
         bool, typer.Option(help="Run again what a finished job labelled (a test-retest run).")
     ] = False,
+    both_orders: BothOrdersOption = False,
     as_of: AsOf = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -331,7 +345,11 @@ def llm_run(
         )
         with session_scope(workspace.engine) as session:
             source = llm.job_source(
-                settings.label_store, batch_id=batch, items_file=items, session=session
+                settings.label_store,
+                batch_id=batch,
+                items_file=items,
+                both_orders=both_orders,
+                session=session,
             )
             job, prompt, figures = llm.prepare_job(
                 settings.label_store,

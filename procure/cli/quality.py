@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +19,7 @@ from procure.cli._common import (
 from procure.results import to_json
 
 if TYPE_CHECKING:
-    from procure.quality.results import FileAgreement, Ties
+    from procure.quality.results import FileAgreement, PreferenceReport, Ties
 from procure.kinds import Level
 
 LlmRunOption = Annotated[
@@ -104,6 +105,9 @@ def quality(
         typer.echo(
             f"  week {week.week}: vendor vs LLM agreement {show(week.percent_agreement)}, kappa {show(week.cohen_kappa)} ({week.items:,} items)"
         )
+    if report.preferences:
+        typer.echo("preference pairs (the vendor's annotators; the LLM run as the judge):")
+        typer.echo(textwrap.indent(preferences_text(report.preferences), "  "))
     if estimate:
         typer.echo(
             f"Dawid-Skene (converged after {estimate.iterations} iterations): "
@@ -322,6 +326,143 @@ def agreement(
         _print_json(report)
         return
     typer.echo(_agreement_text(report))
+
+
+@app.command()
+def preferences(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Preference judgements, one row per (pair, annotator): label A, B, tie or "
+            "both_bad (or a Likert 1-7), optionally margin, shown_first, len_a/len_b or "
+            "response_a/response_b, reward_a/reward_b, model_a/model_b, prompt_id."
+        ),
+    ],
+    judge: Annotated[
+        Path | None,
+        typer.Option(
+            help="The LLM judge's judgements of the same pairs (both orders allowed, with "
+            "shown_first)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Preference-pair figures: ties, position and length bias, margins, the leave-one-out
+    human ceiling beside published ones, the judge's agreement and swap consistency, cyclic
+    triads and Bradley-Terry strengths. No workspace needed."""
+    from procure.quality import file_preferences
+
+    report = file_preferences(file, judge)
+    if as_json:
+        _print_json(report)
+        return
+    typer.echo(preferences_text(report))
+
+
+def preferences_text(report: PreferenceReport) -> str:
+    """The preference figures as lines of text (``procure preferences`` and ``procure quality``)."""
+
+    def share(value: float | None, ci: tuple[float, float] | None = None) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
+
+    lines = [
+        f"{report.items:,} pairs, {report.annotators} annotators, {report.judgements:,} judgements",
+        f"tie rate            {share(report.tie_rate.value, report.tie_rate.ci95)}",
+    ]
+    position = report.position_bias
+    lines.append(
+        "position bias       "
+        + (
+            f"{share(position.first_chosen, position.ci95)} chose the response shown first "
+            f"({position.judgements:,} decisive judgements, p = {position.p_value:.3g})"
+            if position and position.p_value is not None
+            else "- (no shown_first column)"
+        )
+    )
+    length = report.length_bias
+    lines.append(
+        "length bias         "
+        + (
+            f"{share(length.longer_chosen, length.ci95)} chose the longer response; always "
+            f"picking the longer agrees with the majority on "
+            f"{share(length.longer_baseline_agreement, length.longer_baseline_ci95)} "
+            f"(AlpacaEval: {length.anchor.low:.1%})"
+            if length
+            else "- (no lengths or response texts)"
+        )
+    )
+    ceiling = report.loo_ceiling
+    if ceiling:
+        lines.append(
+            f"human ceiling       leave-one-out agreement on {ceiling.items:,} pairs with 3+ "
+            f"judgements: {share(ceiling.with_ties, ceiling.with_ties_ci95)} with ties, "
+            f"{share(ceiling.without_ties, ceiling.without_ties_ci95)} without"
+        )
+        lines.append(
+            "  published: "
+            + "; ".join(
+                f"{a.source.split(' (')[0]} {a.figure} "
+                + (f"{a.low:.1%}" if a.low == a.high else f"{a.low:.1%}-{a.high:.1%}")
+                for a in ceiling.anchors
+            )
+        )
+    else:
+        lines.append("human ceiling       - (no pair has three or more human judgements)")
+    judge = report.judge
+    if judge:
+        lines.append(
+            f"LLM judge           agrees with the held-out majority "
+            f"{share(judge.agreement_with_majority)} with ties, "
+            f"{share(judge.agreement_without_ties)} without; tie rate "
+            f"{share(judge.tie_rate.value)}"
+            + (
+                f"; swap consistency {share(judge.swap_consistency, judge.swap_consistency_ci95)}"
+                f" of {judge.swap_tested:,} pairs judged in both orders"
+                if judge.swap_consistency is not None
+                else "; not judged in both orders"
+            )
+        )
+    margins = report.margin_calibration
+    if margins:
+        lines.append(f"margins             agreement with {margins.reference}, by stated margin:")
+        for level in margins.levels:
+            lines.append(
+                f"  {level.margin:<16}{share(level.agreement, level.ci95)} ({level.judgements:,})"
+            )
+        if not margins.informative:
+            lines.append(
+                "  the strongest margin is not clearly more accurate: margins carry no signal here"
+            )
+    triads = report.transitivity
+    if triads:
+        lines.append(
+            f"transitivity        {triads.cyclic.successes:,} cyclic of {triads.triads:,} "
+            f"triads ({share(triads.cyclic.value, triads.cyclic.ci95)})"
+        )
+    strengths = report.bradley_terry
+    if strengths:
+        for source, fitted in strengths.sources.items():
+            if fitted:
+                ranked = sorted(fitted, key=lambda s: -s.strength)
+                lines.append(
+                    f"Bradley-Terry {source:<7}"
+                    + ", ".join(f"{s.model} {s.strength:+.2f}" for s in ranked)
+                )
+        for first, second, rho in strengths.rank_correlation:
+            if rho is not None:
+                lines.append(f"  rank correlation {first} vs {second}: {rho:.2f}")
+    lines.append(
+        "per annotator (judgements, tie rate, first chosen, longer chosen, leave-one-out):"
+    )
+    for a in report.per_annotator:
+        flag = f"  {a.tie_flag}" if a.tie_flag else ""
+        lines.append(
+            f"  {a.annotator_id}: {a.judgements:,}, {share(a.tie_rate)}, {share(a.first_chosen)}, "
+            f"{share(a.longer_chosen)}, {share(a.loo_agreement)}{flag}"
+        )
+    return "\n".join(lines)
 
 
 def _label_list(text: str | None) -> list[str] | None:

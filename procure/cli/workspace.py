@@ -45,7 +45,7 @@ def init(
 
 @app.command()
 def sample(ctx: typer.Context, today: AsOf = None) -> None:
-    """Load the demo workspace, its dates moved into the current week (idempotent)."""
+    """Load the demo workspace, its dates moved by whole weeks to end by today (idempotent)."""
     from procure.sample import load_sample
 
     with _session(ctx, create=True) as session:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+import procure.labels.pairs as pairs
 from procure.errors import InputError
 from procure.labels.readers import (
     ANONYMOUS,
@@ -86,8 +87,10 @@ def typed_relation(
     *,
     name: str = "file",
     display_name: str | None = None,
+    preference: bool = False,
 ) -> TypedRelation:
-    """Detect the format and the columns (reading only the header or the schema)."""
+    """Detect the format and the columns (reading only the header or the schema). A
+    ``preference`` file is read in any of the shapes ``procure.labels.pairs`` describes."""
     source = detect(path, display_name)
     query, params = _reader(source, name)
     try:
@@ -95,10 +98,17 @@ def typed_relation(
     except duckdb.Error as exc:
         raise read_error(exc, source) from None
     names = list(types)
+    label = pairs.label_column(names) if preference else "label" if "label" in names else None
     missing = [column for column in REQUIRED if column not in names]
-    if missing:
+    if "item_id" in missing or label is None:
+        expected = (
+            "item_id and label (A, B, tie or both_bad, or a Likert 1-7), or item_id with "
+            "chosen and rejected texts"
+            if preference
+            else "item_id and label (and optionally annotator_id)"
+        )
         raise InputError(
-            f"missing column {missing[0]!r}; expected item_id and label (and optionally annotator_id), "
+            f"missing column {missing[0]!r}; expected {expected}, "
             f"found: {', '.join(names) or 'no columns'}",
             source=source.name,
             line=1 if source.format in (Format.csv, Format.tsv) else None,
@@ -109,15 +119,23 @@ def typed_relation(
         if "annotator_id" in names
         else f"'{ANONYMOUS}'"
     )
-    optional = [column for column in (*NUMERIC_COLUMNS, *TEXT_COLUMNS) if column in names]
+    mapped = pairs.extra_columns(names) if preference else {}
+    optional = [
+        column
+        for column in (*NUMERIC_COLUMNS, *TEXT_COLUMNS)
+        if column in names or column in mapped
+    ]
     select = ", ".join(
         [
             "NULLIF(CAST(item_id AS VARCHAR), '') AS item_id",
             f"{annotator} AS annotator_id",
             # Labels are compared as the task type keeps its own: Unicode NFC, without the
             # spaces, tabs and line breaks around them (as ``--labels`` is read too).
-            f"nfc_normalize(NULLIF(trim(CAST(label AS VARCHAR), {LABEL_SPACE}), '')) AS label",
-            *(f"CAST({column} AS VARCHAR) AS {column}" for column in optional),
+            f"nfc_normalize(NULLIF(trim(CAST({label} AS VARCHAR), {LABEL_SPACE}), '')) AS label",
+            *(
+                f"{mapped.get(column, f'CAST({column} AS VARCHAR)')} AS {column}"
+                for column in optional
+            ),
         ]
     )
     return TypedRelation(
@@ -137,6 +155,7 @@ def open_label_file(
     numeric: bool = False,
     display_name: str | None = None,
     located_as: Source | None = None,
+    preference: bool = False,
 ) -> LabelFile:
     """Check ``path`` in one cheap pass: columns, empty values, labels outside ``label_set``,
     non-numbers where ``numeric`` labels (interval and ratio data) or numeric columns are
@@ -145,7 +164,9 @@ def open_label_file(
 
     Rows are located (a second read, with row numbers) only when something is wrong.
     """
-    relation = typed_relation(con, path, name=name, display_name=display_name)
+    relation = typed_relation(
+        con, path, name=name, display_name=display_name, preference=preference
+    )
     source = located_as or relation.source
     try:
         summary = con.execute(FIRST_PASS.format(relation=relation.sql), relation.params).fetchone()
@@ -197,7 +218,7 @@ def _bad_numbers(
     checks = " + ".join(
         f"count(*) FILTER (WHERE {invalid_number(c, NUMERIC_COLUMNS[c])})" for c in columns
     )
-    return _scalar(con, f"SELECT {checks} FROM ({relation})", params) > 0
+    return scalar(con, f"SELECT {checks} FROM ({relation})", params) > 0
 
 
 def locate_problem(
@@ -211,7 +232,7 @@ def locate_problem(
     con.execute(f"CREATE OR REPLACE TEMP TABLE located_rows AS {file.relation}", file.params)
     optional = [column for column in file.columns if column in NUMERIC_COLUMNS]
     try:
-        _check(
+        check_rows(
             con,
             "located_rows",
             file.source,
@@ -223,12 +244,12 @@ def locate_problem(
         con.execute("DROP TABLE IF EXISTS located_rows")
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
     row = con.execute(sql, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _check(
+def check_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
     source: Source,
@@ -236,7 +257,10 @@ def _check(
     label_set: list[str] | None,
     numeric: bool,
     optional: list[str],
+    conflict_key: str | None = None,
 ) -> None:
+    """Raise the first problem of the rows in ``table`` (in file order); judgements conflict
+    when rows with the same ``conflict_key`` (default: item and annotator) differ in label."""
     for column in REQUIRED:
         empty = con.execute(
             f"SELECT min(rowid), count(*) FROM {table} WHERE {column} IS NULL"
@@ -250,7 +274,7 @@ def _check(
     conflict = con.execute(
         f"""
         SELECT item_id, annotator_id, min(rowid), max(rowid), count(*) OVER ()
-        FROM {table} GROUP BY item_id, annotator_id
+        FROM {table} GROUP BY {conflict_key or "item_id, annotator_id"}
         HAVING count(DISTINCT label) > 1 ORDER BY min(rowid) LIMIT 1
         """
     ).fetchone()

@@ -25,6 +25,10 @@ NUMERIC_COLUMNS = {
     "input_tokens": "BIGINT",
     "output_tokens": "BIGINT",
     "cost": "DOUBLE",
+    "len_a": "DOUBLE",  # preference pairs (procure.labels.pairs)
+    "len_b": "DOUBLE",
+    "reward_a": "DOUBLE",
+    "reward_b": "DOUBLE",
 }
 # What each number may be (finite always): SQL that holds for a valid value ``x``, and its words.
 NUMBER_RANGES = {
@@ -34,8 +38,24 @@ NUMBER_RANGES = {
     "output_tokens": ("x >= 0", "a whole number, 0 or more"),
     "cost": ("x >= 0", "an amount, 0 or more"),
     "label": ("true", "a number"),  # the label of a rating task type
+    "len_a": ("x >= 0", "a length, 0 or more"),
+    "len_b": ("x >= 0", "a length, 0 or more"),
+    "reward_a": ("true", "a number"),
+    "reward_b": ("true", "a number"),
 }
-TEXT_COLUMNS = ("labeled_at", "text", "rationale")
+TEXT_COLUMNS = (
+    "labeled_at",
+    "text",
+    "rationale",
+    # preference pairs (procure.labels.pairs)
+    "margin",
+    "shown_first",
+    "model_a",
+    "model_b",
+    "prompt_id",
+    "response_a",
+    "response_b",
+)
 
 
 def invalid_number(column: str, sql_type: str = "DOUBLE") -> str:

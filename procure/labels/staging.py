@@ -128,7 +128,12 @@ def stage(
     params = {"labels": labels, **relation.params}
     numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
     if numbers:  # checked on the file itself: DuckDB pushes the conversions into the reader
-        open_label_file(con, relation.source.path, display_name=relation.source.name)
+        open_label_file(
+            con,
+            relation.source.path,
+            display_name=relation.source.name,
+            preference=kind is LabelKind.preference,
+        )
     try:
         written = con.execute(
             STAGE.format(
@@ -194,7 +199,12 @@ def stage(
         )
         conflict_check(con, staged_file)
         if numbers:
-            open_label_file(con, relation.source.path, display_name=relation.source.name)
+            open_label_file(
+                con,
+                relation.source.path,
+                display_name=relation.source.name,
+                preference=kind is LabelKind.preference,
+            )
     if not repeats:
         return Staged(staged, rows, int(items), len(names))
     deduplicated_rows = con.execute(

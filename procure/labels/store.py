@@ -27,9 +27,10 @@ import duckdb
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+import procure.labels.pairs as pairs
 from procure import workfiles
 from procure.errors import AlreadyImportedError, InputError, NotFoundError
-from procure.kinds import Adapter, LabelSource
+from procure.kinds import Adapter, LabelKind, LabelSource
 from procure.labels.adapters import convert
 from procure.labels.files import typed_relation
 from procure.labels.readers import check_gzip_complete
@@ -152,7 +153,8 @@ def import_labels(
             watched(con, progress) as watch,
         ):
             given = digest
-            relation = typed_relation(con, path, display_name=shown)
+            preference = task_type.label_kind is LabelKind.preference
+            relation = typed_relation(con, path, display_name=shown, preference=preference)
 
             def read_through() -> str:  # the whole file, once for its hash, once if gzip
                 check_gzip_complete(relation.source)
@@ -162,6 +164,14 @@ def import_labels(
             if watch is not None:
                 watch.span(0.0, 0.9)  # parsing, converting and checking: nearly all the work
             ready = stage(con, relation, labels, task_type.label_kind, staged, deduplicated)
+            if preference and "shown_first" in relation.columns:
+                pairs.check_values(
+                    con,
+                    "SELECT row_number() OVER () - 1 AS rowid, * FROM read_parquet($rows)",
+                    relation.source,
+                    ("shown_first",),
+                    {"rows": str(staged)},
+                )
             if watch is not None:
                 watch.span(0.9, 1.0)
             tokens = token_totals(con, relation.columns, ready.path)

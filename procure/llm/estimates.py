@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from procure import config
 from procure.errors import InputError
+from procure.kinds import LabelKind
 from procure.labels.store import parquet_columns
 from procure.llm.prompts import (
     EXPECTED_OUTPUT_TOKENS,
@@ -39,6 +40,51 @@ class JobSource:
     items: list[tuple[str, str]] = field(repr=False)
     batch_id: int | None = None
     name: str = ""
+    both_orders: bool = False  # preference pairs, each judged with A and with B shown first
+
+
+# A both-orders job labels each pair twice; the item id of each request names the order.
+ORDER_MARK = "\x1f"
+# A pair as the judge reads it (the prompt, then the responses in the order shown).
+PAIR_TEXT = "{prompt}\n\nResponse A:\n{first}\n\nResponse B:\n{second}"
+PAIR_ITEMS = """
+SELECT item_id, min(text), min(response_a), min(response_b) FROM ({rows})
+WHERE text IS NOT NULL AND response_a IS NOT NULL AND response_b IS NOT NULL
+GROUP BY item_id ORDER BY item_id
+"""
+
+
+def in_both_orders(pairs: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    """(item_id, prompt, response_a, response_b) as two requests each: ``<id>\x1fA`` with A
+    shown first and ``<id>\x1fB`` with the responses swapped (the judge's "A" is then
+    response B; ``RUN_LABELS`` maps it back)."""
+    return [
+        request
+        for item, prompt, a, b in pairs
+        for request in (
+            (f"{item}{ORDER_MARK}A", PAIR_TEXT.format(prompt=prompt, first=a, second=b)),
+            (f"{item}{ORDER_MARK}B", PAIR_TEXT.format(prompt=prompt, first=b, second=a)),
+        )
+    ]
+
+
+def _pairs_of(
+    con: duckdb.DuckDBPyConnection, rows: str, params: dict[str, object], name: str
+) -> list[tuple[str, str]]:
+    columns = {row[0] for row in con.execute(f"DESCRIBE {rows}", params).fetchall()}
+    missing = [c for c in ("item_id", "text", "response_a", "response_b") if c not in columns]
+    if missing:
+        raise InputError(
+            f"{name} has no {', '.join(missing)} column; judging in both orders needs each "
+            "pair's prompt (text) and both responses (response_a, response_b)"
+        )
+    found = con.execute(PAIR_ITEMS.format(rows=rows), params).fetchall()
+    if not found:
+        raise InputError(
+            f"{name} has no pairs with text, response_a and response_b; judging in both orders "
+            "needs the prompt (text) and both responses"
+        )
+    return in_both_orders([(str(i), str(t), str(a), str(b)) for i, t, a, b in found])
 
 
 BATCH_ITEMS = """
@@ -47,8 +93,10 @@ WHERE text IS NOT NULL GROUP BY item_id ORDER BY item_id
 """
 
 
-def batch_items(store: Path, batch_id: int, *, session: Session) -> list[tuple[str, str]]:
-    """(item_id, text) of a batch's vendor labels, one per item."""
+def batch_items(
+    store: Path, batch_id: int, *, session: Session, both_orders: bool = False
+) -> list[tuple[str, str]]:
+    """(item_id, text) of a batch's vendor labels, one per item (two per pair ``both_orders``)."""
     files = [
         str(store / s.path)
         for s in session.exec(
@@ -62,6 +110,14 @@ def batch_items(store: Path, batch_id: int, *, session: Session) -> list[tuple[s
             f"batch {batch_id} has no labels imported; import them with their text first"
         )
     with duckdb.connect() as con:
+        if both_orders:
+            if not all({"response_a", "response_b"} <= parquet_columns(con, f) for f in files):
+                raise InputError(
+                    f"batch {batch_id}'s labels have no response_a and response_b columns; "
+                    "judging in both orders swaps the two responses"
+                )
+            rows = "SELECT * FROM read_parquet($files, union_by_name = true)"
+            return _pairs_of(con, rows, {"files": files}, f"batch {batch_id}")
         if not all("text" in parquet_columns(con, f) for f in files):
             raise InputError(
                 f"batch {batch_id}'s labels have no text column; the LLM needs each item's text "
@@ -79,17 +135,22 @@ def job_source(
     batch_id: int | None = None,
     items_file: Path | None = None,
     display_name: str | None = None,
+    both_orders: bool = False,
 ) -> JobSource:
-    """The items of a batch (from its labels' text) or of an items file (item_id, text)."""
+    """The items of a batch (from its labels' text) or of an items file (item_id, text); with
+    ``both_orders``, each preference pair twice, its responses swapped the second time (the
+    batch's labels or the items file need ``response_a`` and ``response_b``)."""
     if (batch_id is None) == (items_file is None):
         raise InputError("give either a batch or an items file")
+    orders = " both orders" if both_orders else ""
     if batch_id is not None:
         batch = session.get(Batch, batch_id)
         return JobSource(
-            f"batch {batch_id}",
-            batch_items(store, batch_id, session=session),
+            f"batch {batch_id}{orders}",
+            batch_items(store, batch_id, session=session, both_orders=both_orders),
             batch_id,
             batch.ref if batch is not None else "",
+            both_orders,
         )
     assert items_file is not None
     from procure.labels.readers import read_items
@@ -97,9 +158,17 @@ def job_source(
 
     if not items_file.is_file():
         raise InputError("no such file", source=display_name or str(items_file))
-    items = read_items(items_file, display_name)
+    name = display_name or items_file.name
+    if both_orders:
+        from procure.labels.readers import _reader, detect
+
+        query, params = _reader(detect(items_file, display_name), "items")
+        with duckdb.connect() as con:
+            items = _pairs_of(con, query, params, name)
+    else:
+        items = read_items(items_file, display_name)
     return JobSource(
-        f"items {file_sha256(items_file)}", items, name=display_name or items_file.name
+        f"items {file_sha256(items_file)}{orders}", items, name=name, both_orders=both_orders
     )
 
 
@@ -201,6 +270,12 @@ def plan(
     """The task type's prompt (the template ``prompt_version``, or the newest), the model's dated
     price and the estimate of labelling ``source`` once, as of ``today``."""
     task_type = task_type_of(task_type_key, session=session)
+    if source.both_orders and task_type.label_kind is not LabelKind.preference:
+        raise InputError(
+            f"task type {task_type.key!r} is {task_type.label_kind.value}; only preference pairs "
+            "are judged in both orders",
+            field="both-orders",
+        )
     prompt = build_prompt(
         store, task_type, template(task_type, prompt_version, session=session), session=session
     )

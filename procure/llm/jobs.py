@@ -496,9 +496,19 @@ def run_job(
 
 # The valid labels of a journal with every item's tokens and cost (re-asks and invalid answers
 # included: they were paid for); a torn last line from an interrupted write is skipped.
+# A both-orders job's requests are ``<item>\x1f<shown first>``: the item, an annotator per
+# order, and the judge's A (the response shown first) mapped back to B when B was shown first.
 RUN_LABELS = """
 COPY (
-    SELECT item_id,
+    SELECT split_part(request, chr(31), 1) AS item_id,
+           CASE WHEN shown_first <> '' THEN $model || ' (' || shown_first || ' shown first)'
+           END AS annotator_id,
+           CASE WHEN shown_first = 'B' AND label IN ('A', 'B') THEN CASE label WHEN 'A' THEN 'B' ELSE 'A' END
+                ELSE label END AS label,
+           NULLIF(shown_first, '') AS shown_first,
+           confidence, input_tokens, output_tokens, cost
+    FROM (SELECT *, split_part(request, chr(31), 2) AS shown_first FROM (
+    SELECT item_id AS request,
            any_value(label) FILTER (WHERE status = 'valid') AS label,
            any_value(confidence) FILTER (WHERE status = 'valid') AS confidence,
            sum(input_tokens) AS input_tokens,
@@ -507,7 +517,7 @@ COPY (
     FROM read_json($journal, format = 'newline_delimited', ignore_errors = true, columns = {
         item_id: 'VARCHAR', status: 'VARCHAR', label: 'VARCHAR', confidence: 'DOUBLE',
         input_tokens: 'BIGINT', output_tokens: 'BIGINT', cost: 'VARCHAR'})
-    GROUP BY item_id HAVING count(*) FILTER (WHERE status = 'valid') > 0
+    GROUP BY item_id HAVING count(*) FILTER (WHERE status = 'valid') > 0))
 ) TO $target (FORMAT parquet)
 """
 
@@ -523,7 +533,8 @@ def store_run(
         path = Path(scratch) / f"llm-job-{job.id}.parquet"
         with duckdb.connect() as con:
             written = con.execute(
-                RUN_LABELS, {"journal": str(journal), "target": str(path)}
+                RUN_LABELS,
+                {"journal": str(journal), "target": str(path), "model": job.model},
             ).fetchone()
         if not written or not written[0]:
             raise InputError(f"job {job.id} has no valid labels to store")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         result_path,
     )
     from procure.quality.files import file_agreement
+    from procure.quality.preferences import file_preferences
     from procure.quality.reliability import dawid_skene_report
     from procure.quality.report import quality_report
     from procure.quality.results import (
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         Comparison,
         DawidSkeneReport,
         FileAgreement,
+        PreferenceReport,
         QualityPage,
         QualityReport,
         QueueItem,

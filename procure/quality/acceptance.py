@@ -26,13 +26,17 @@ SELECT count(*), count(*) FILTER (WHERE s.code = g.code), count(*) FILTER (WHERE
 FROM {name}_verdicts AS s JOIN gold_consensus AS g USING (item_id)
 """
 # The LLM's errors against gold, and how many of them fall among its least confident share.
+# Per item: its verdict (a tie, as a judge's two orders that disagree, is an error) and the
+# least confidence of its labels.
 ERROR_CAPTURE = """
-WITH scored AS (
-    SELECT l.label_code <> g.code AS wrong,
-           row_number() OVER (ORDER BY l.confidence, l.item_id) AS rank,
+WITH confidence AS (
+    SELECT item_id, min(confidence) AS confidence FROM read_parquet($path)
+    WHERE confidence IS NOT NULL GROUP BY item_id
+), scored AS (
+    SELECT v.code IS DISTINCT FROM g.code AS wrong,
+           row_number() OVER (ORDER BY c.confidence, c.item_id) AS rank,
            count(*) OVER () AS n
-    FROM read_parquet($path) AS l JOIN gold_consensus AS g USING (item_id)
-    WHERE l.confidence IS NOT NULL
+    FROM confidence AS c JOIN llm_verdicts AS v USING (item_id) JOIN gold_consensus AS g USING (item_id)
 )
 SELECT count(*) FILTER (WHERE wrong), count(*) FILTER (WHERE wrong AND rank <= $share * n)
 FROM scored
@@ -59,7 +63,7 @@ def error_capture(
     if selection.llm is None:
         return None
     path = str(store / selection.llm.path)
-    with loaded_labels(store, selection, ("gold",), session=session) as (con, present):
+    with loaded_labels(store, selection, ("llm", "gold"), session=session) as (con, present):
         if "gold" not in present or "confidence" not in parquet_columns(con, path):
             return None
         row = con.execute(ERROR_CAPTURE, {"path": path, "share": share}).fetchone()

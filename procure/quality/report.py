@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from procure.errors import InputError
 from procure.kinds import LabelKind, Level
-from procure.labels.selection import Selection
+from procure.labels.selection import Selection, batch_vendors
 from procure.labels.store import parquet_columns
 from procure.quality.files import (
     TEXT_KEY,
@@ -28,11 +28,13 @@ from procure.quality.files import (
     consensus,
     tie_break_codes,
 )
+from procure.quality.preferences import stored_preferences
 from procure.quality.results import (
     Agreement,
     AnnotatorFigures,
     Comparison,
     HumanCeiling,
+    PreferenceReport,
     QualityReport,
     TestRetest,
     TieGroup,
@@ -271,6 +273,29 @@ def quality_report(
         ties=ties,
         llm=llm,
         llm_run=selection.llm_choice,
+        preferences=_preferences(con, store, selection, present, session=session),
+    )
+
+
+def _preferences(
+    con: duckdb.DuckDBPyConnection,
+    store: Path,
+    selection: Selection,
+    present: list[str],
+    *,
+    session: Session,
+) -> PreferenceReport | None:
+    """The preference section of a preference task type (``procure.quality.preferences``)."""
+    if selection.task_type.label_kind is not LabelKind.preference:
+        return None
+    vendors = batch_vendors([b.id or 0 for _, b in selection.vendor], session=session)
+    return stored_preferences(
+        con,
+        store,
+        [(s.path, b.ref, b.week, vendors.get(b.id or 0, "")) for s, b in selection.vendor],
+        selection.llm.path if selection.llm else None,
+        "gold" in present,
+        list(selection.task_type.labels),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from procure.quality.stats import agreement as ag
+from procure.quality.stats.acceptance import wilson_interval as wilson
 from procure.results import optional
 
 if TYPE_CHECKING:  # the file agreement reads no records: sqlmodel stays unloaded
@@ -189,6 +190,7 @@ class QualityReport:
     ties: list[TieGroup]  # the vendor's, by batch and labels per item
     llm: dict[str, Any] | None = optional()  # the LLM run's record, when one is compared
     llm_run: LlmRunChoice | None = optional()  # which run, and how much of the selection it covers
+    preferences: PreferenceReport | None = optional()  # preference task types only
 
     @property
     def tied(self) -> Ties:
@@ -329,3 +331,205 @@ class BatchEvidence:
     recommendation: str
     suggested_accepted_quantity: int | None
     reason: str
+
+
+# --- preference pairs (procure.quality.preferences) --------------------------------------
+
+# Published human ceilings and LLM judges, shown beside the measured figures.
+
+
+@dataclass(frozen=True)
+class Anchor:
+    source: str
+    figure: str
+    low: float
+    high: float
+
+
+ANCHORS = (
+    Anchor(
+        "InstructGPT (Ouyang et al. 2022, section 5.1)",
+        "labeller-labeller agreement",
+        0.726,
+        0.773,
+    ),
+    Anchor("AlpacaEval (Dubois et al. 2023)", "human leave-one-out", 0.657, 0.657),
+    Anchor("AlpacaEval (Dubois et al. 2023)", "GPT-4 judge", 0.692, 0.692),
+    Anchor("MT-Bench (Zheng et al. 2023, Table 2)", "human-human, ties in", 0.63, 0.63),
+    Anchor("MT-Bench (Zheng et al. 2023, Table 2)", "human-human, ties out", 0.81, 0.81),
+    Anchor("MT-Bench (Zheng et al. 2023, Table 2)", "GPT-4 judge, ties in", 0.66, 0.66),
+    Anchor("MT-Bench (Zheng et al. 2023, Table 2)", "GPT-4 judge, ties out", 0.85, 0.85),
+)
+LONGER_BASELINE_ANCHOR = Anchor(
+    "AlpacaEval (Dubois et al. 2023)", "always pick the longer response", 0.622, 0.622
+)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``successes`` of ``n``, as a share with its 95% Wilson interval."""
+
+    successes: int
+    n: int
+    value: float | None
+    ci95: Interval | None
+
+    @classmethod
+    def of(cls, successes: int, n: int) -> Rate:
+        successes, n = int(successes), int(n)
+        return cls(successes, n, None if n == 0 else successes / n, interval(wilson(successes, n)))
+
+
+@dataclass(frozen=True)
+class PositionBias:
+    """Of ``judgements`` decisive judgements with ``shown_first`` known, the share that chose
+    the response shown first, and the exact binomial test against 0.5."""
+
+    judgements: int
+    first_chosen: float | None
+    ci95: Interval | None
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class LengthBias:
+    """Of ``judgements`` decisive judgements of pairs of unequal length, the share that chose
+    the longer response; beside it, how often "always pick the longer" agrees with the item's
+    human majority (``baseline_items`` items whose majority is A or B)."""
+
+    judgements: int
+    longer_chosen: float | None
+    ci95: Interval | None
+    longer_baseline_agreement: float | None
+    longer_baseline_ci95: Interval | None
+    baseline_items: int
+    anchor: Anchor = LONGER_BASELINE_ANCHOR
+
+
+@dataclass(frozen=True)
+class MarginLevel:
+    margin: str
+    judgements: int
+    agreement: float | None
+    ci95: Interval | None
+
+
+@dataclass(frozen=True)
+class MarginCalibration:
+    """Agreement of decisive judgements with the reference's decisive verdict, by stated margin
+    (weakest first). ``informative``: the strongest margin's interval lies above the weakest's,
+    as when margins carry signal (Touvron et al. 2023, Llama 2, Table 8)."""
+
+    reference: str
+    levels: list[MarginLevel]
+    informative: bool
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """Leave-one-out agreement on ``items`` items with three or more human judgements (see
+    ``procure.quality.stats.preference.loo_agreement``), with ties in and out."""
+
+    items: int
+    with_ties: float | None
+    with_ties_ci95: Interval | None
+    without_ties: float | None
+    without_ties_ci95: Interval | None
+    anchors: tuple[Anchor, ...] = ANCHORS
+
+
+@dataclass(frozen=True)
+class AnnotatorPreferences:
+    """One annotator's judgements. ``tie_flag`` is ``ties often`` or ``avoids ties`` when the
+    annotator's interval lies wholly above or below the rate of the other annotators."""
+
+    annotator_id: str
+    judgements: int
+    tie_rate: float | None
+    tie_rate_ci95: Interval | None
+    tie_flag: str | None
+    first_chosen: float | None
+    first_chosen_ci95: Interval | None
+    position_p_value: float | None
+    longer_chosen: float | None
+    longer_chosen_ci95: Interval | None
+    loo_agreement: float | None
+
+
+@dataclass(frozen=True)
+class GroupPreferences:
+    """The tie rate and biases of one group of judgements (a batch, a vendor, a week)."""
+
+    group: str
+    judgements: int
+    tie_rate: Rate
+    first_chosen: Rate | None
+    longer_chosen: Rate | None
+
+
+@dataclass(frozen=True)
+class JudgeFigures:
+    """The LLM judge: its verdicts against the held-out human majorities of the ceiling (with
+    and without ties), its own tie rate and biases, and swap consistency where it judged items
+    in both orders (``None`` otherwise)."""
+
+    items: int
+    judgements: int
+    agreement_with_majority: float | None
+    agreement_without_ties: float | None
+    tie_rate: Rate
+    position_bias: PositionBias | None
+    length_bias: LengthBias | None
+    swap_consistency: float | None
+    swap_consistency_ci95: Interval | None
+    swap_tested: int
+
+
+@dataclass(frozen=True)
+class Triads:
+    """Cyclic triads (x > y > z > x) among the fully judged triples of one prompt's responses
+    (told apart by ``model_a``/``model_b``), per annotator and per prompt."""
+
+    triads: int
+    cyclic: Rate
+    per_annotator: list[tuple[str, int, int]]  # (annotator, triads, cyclic)
+    prompts_with_cycles: list[tuple[str, int, int]]  # (prompt, triads, cyclic), most first
+
+
+@dataclass(frozen=True)
+class Strength:
+    model: str
+    strength: float
+    ci95: Interval | None
+    judgements: int
+
+
+@dataclass(frozen=True)
+class BradleyTerry:
+    """Bradley-Terry log-strengths (mean 0) of the systems that wrote the responses, per source
+    (``None`` where a source's comparisons cannot be fitted), and the Spearman correlation of
+    each two sources' rankings on the systems both ranked."""
+
+    sources: dict[str, list[Strength] | None]
+    rank_correlation: list[tuple[str, str, float | None]]
+
+
+@dataclass(frozen=True)
+class PreferenceReport:
+    """``procure preferences`` and the workspace's preference section (keys in DESIGN.md)."""
+
+    FORMAT: ClassVar[int] = 1
+
+    items: int
+    judgements: int
+    annotators: int
+    tie_rate: Rate
+    position_bias: PositionBias | None
+    length_bias: LengthBias | None
+    loo_ceiling: Ceiling | None
+    margin_calibration: MarginCalibration | None
+    per_annotator: list[AnnotatorPreferences]
+    transitivity: Triads | None
+    bradley_terry: BradleyTerry | None
+    judge: JudgeFigures | None
+    groups: list[GroupPreferences]

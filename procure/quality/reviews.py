@@ -218,7 +218,9 @@ def queue_rows(queue: Sequence[QueueItem], *, blind: bool) -> list[dict[str, obj
             row |= {
                 "vendor consensus": q.vendor_consensus or "(tie)",
                 "vendor votes": q.vendor_votes,
-                "LLM label": q.llm_label,
+                # labelled (it has a confidence) but no verdict: its labels tie, e.g. a judge
+                # whose two orders disagree
+                "LLM label": q.llm_label or ("(tie)" if q.llm_confidence is not None else None),
                 "LLM confidence": q.llm_confidence,
             }
         rows.append(row | {"text": q.text})

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from procure.kinds import (
+    PREFERENCE_LABELS,
     BatchEventKind,
     BatchStatus,
     ContractStatus,
@@ -117,6 +118,14 @@ class TaskTypeBase(SQLModel):
         if unknown:
             raise ValueError(
                 f"tie-break labels not among the task type's labels: {', '.join(unknown)}"
+            )
+        labels = set(self.labels)
+        if self.label_kind is LabelKind.preference and not {"A", "B"} <= labels <= set(
+            PREFERENCE_LABELS
+        ):
+            raise ValueError(
+                "a preference task type's labels are A and B, optionally tie and both_bad; "
+                f"got {', '.join(self.labels) or 'none'}"
             )
         if self.label_kind is LabelKind.rating:
             for label in self.labels:

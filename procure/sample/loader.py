@@ -32,14 +32,16 @@ def _shift_dates(data: Any, by: timedelta) -> Any:
 
 
 def sample_shift(written_as_of: date, today: date) -> timedelta:
-    """Whole weeks that move the sample's ``written_as_of`` into the week of ``today``.
+    """Whole weeks that move the sample's ``written_as_of`` to the latest same weekday on or
+    before ``today``: its weekdays stay, and nothing it records (a delivery two days before
+    its as-of date) lands after ``today``, whatever day of the week ``today`` is.
 
-    >>> sample_shift(date(2026, 11, 19), date(2026, 11, 24))  # Thursday -> the next week
+    >>> sample_shift(date(2026, 11, 19), date(2026, 11, 26))  # Thursday -> the next Thursday
     datetime.timedelta(days=7)
+    >>> sample_shift(date(2026, 11, 19), date(2026, 12, 7))  # a Monday -> the Thursday before
+    datetime.timedelta(days=14)
     """
-    monday_then = written_as_of - timedelta(days=written_as_of.weekday())
-    monday_now = today - timedelta(days=today.weekday())
-    return monday_now - monday_then
+    return timedelta(weeks=(today - written_as_of).days // 7)
 
 
 def is_sample_loaded(*, session: Session) -> bool:

@@ -12,6 +12,13 @@ import plotly.graph_objects as go
 from procure.delivery import BurnupPoint, ContractReport, MoneyPoint
 from procure.economics import CurvePoint, StrategyReport, TornadoBar
 from procure.quality import WeekAgreement
+from procure.quality.results import (
+    AnnotatorPreferences,
+    Ceiling,
+    GroupPreferences,
+    JudgeFigures,
+    MarginCalibration,
+)
 from procure.records import RateTable
 
 PLANNED, DELIVERED, ACCEPTED = "#9aa5b1", "#3b82f6", "#16a34a"
@@ -283,5 +290,183 @@ def tornado_figure(bars: Sequence[TornadoBar], baseline: Decimal, currency: str)
         legend={"orientation": "h", "y": -0.2},
         margin={"t": 20, "b": 10},
         height=140 + 32 * len(names),
+    )
+    return figure
+
+
+# --- preference pairs ------------------------------------------------------------------------
+
+Ci = tuple[float, float] | None
+
+
+def _errors(values: Sequence[float | None], intervals: Sequence[Ci]) -> dict[str, object]:
+    """Plotly asymmetric error bars of ``values`` from their 95% intervals."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [
+            None if v is None or ci is None else ci[1] - v
+            for v, ci in zip(values, intervals, strict=True)
+        ],
+        "arrayminus": [
+            None if v is None or ci is None else v - ci[0]
+            for v, ci in zip(values, intervals, strict=True)
+        ],
+        "thickness": 1.2,
+    }
+
+
+def annotator_preferences_figure(annotators: Sequence[AnnotatorPreferences]) -> go.Figure:
+    """Per annotator: tie rate, share choosing the response shown first and the longer one, each
+    with its 95% Wilson interval; 50% is where position and length play no part."""
+    names = [_wrapped(a.annotator_id, 18) for a in annotators]
+    figure = go.Figure()
+    for label, color, values, intervals in (
+        (
+            "tie rate",
+            PLANNED,
+            [a.tie_rate for a in annotators],
+            [a.tie_rate_ci95 for a in annotators],
+        ),
+        (
+            "chose the response shown first",
+            DELIVERED,
+            [a.first_chosen for a in annotators],
+            [a.first_chosen_ci95 for a in annotators],
+        ),
+        (
+            "chose the longer response",
+            PENDING,
+            [a.longer_chosen for a in annotators],
+            [a.longer_chosen_ci95 for a in annotators],
+        ),
+    ):
+        figure.add_bar(
+            x=names,
+            y=values,
+            name=label,
+            marker_color=color,
+            error_y=_errors(values, intervals),
+            hovertemplate="%{y:.1%}<extra>" + label + "</extra>",
+        )
+    figure.add_hline(y=0.5, line={"dash": "dot", "color": BUDGET}, annotation_text="50%")
+    figure.update_layout(
+        title="Ties, position and length by annotator (95% intervals)",
+        yaxis_title="share of the annotator's judgements",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],
+        barmode="group",
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50, "b": 10},
+        height=380,
+    )
+    return figure
+
+
+def bias_figure(groups: Sequence[GroupPreferences]) -> go.Figure:
+    """Position and length bias by vendor, batch and week: the share of decisive judgements
+    that chose the response shown first and the longer one, with 95% intervals, against 50%."""
+    names = [_wrapped(g.group, 30) for g in groups]
+    figure = go.Figure()
+    for label, color, rates in (
+        ("chose the response shown first", DELIVERED, [g.first_chosen for g in groups]),
+        ("chose the longer response", PENDING, [g.longer_chosen for g in groups]),
+    ):
+        values = [None if r is None else r.value for r in rates]
+        figure.add_scatter(
+            x=values,
+            y=names,
+            mode="markers",
+            name=label,
+            marker={"color": color, "size": 9},
+            error_x=_errors(values, [None if r is None else r.ci95 for r in rates]),
+            hovertemplate="%{x:.1%}<extra>" + label + "</extra>",
+        )
+    figure.add_vline(x=0.5, line={"dash": "dot", "color": BUDGET})
+    figure.update_layout(
+        title="Position and length bias by vendor, batch and week (95% intervals)",
+        xaxis_title="share of decisive judgements (50%: no bias)",
+        xaxis_tickformat=".0%",
+        xaxis_range=[0, 1.02],
+        yaxis_autorange="reversed",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 50, "b": 10},
+        height=160 + 34 * len(names),
+    )
+    return figure
+
+
+def margin_figure(calibration: MarginCalibration) -> go.Figure:
+    """Agreement with the reference by stated margin, weakest first, with 95% intervals: it
+    should rise with the margin; a flat line means the margins carry no information."""
+    levels = calibration.levels
+    values = [level.agreement for level in levels]
+    figure = go.Figure()
+    figure.add_scatter(
+        x=[_title(level.margin) for level in levels],
+        y=values,
+        mode="lines+markers",
+        name="agreement",
+        line={"color": DELIVERED},
+        error_y=_errors(values, [level.ci95 for level in levels]),
+        customdata=[level.judgements for level in levels],
+        hovertemplate="%{y:.1%} of %{customdata:,} judgements<extra></extra>",
+    )
+    figure.update_layout(
+        title=_title(f"Agreement with {calibration.reference} by stated margin (95% intervals)"),
+        xaxis_title="stated margin (weakest first)",
+        yaxis_title="share agreeing with the reference",
+        yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],
+        margin={"t": 50, "b": 10},
+        height=340,
+    )
+    return figure
+
+
+def ceiling_figure(ceiling: Ceiling, judge: JudgeFigures | None) -> go.Figure:
+    """The measured leave-one-out agreement (ties in and out, 95% intervals) and the judge's
+    against the same majorities, beside the published human and GPT-4 figures."""
+    figure = go.Figure()
+    measured = [
+        ("vendor annotators, ties in", ceiling.with_ties, ceiling.with_ties_ci95, DELIVERED),
+        ("vendor annotators, ties out", ceiling.without_ties, ceiling.without_ties_ci95, DELIVERED),
+    ]
+    if judge is not None:
+        measured += [
+            ("LLM judge, ties in", judge.agreement_with_majority, None, KIND_COLORS["llm"]),
+            ("LLM judge, ties out", judge.agreement_without_ties, None, KIND_COLORS["llm"]),
+        ]
+    for name, value, ci, color in measured:
+        if value is not None:
+            figure.add_scatter(
+                x=[value],
+                y=[name],
+                mode="markers",
+                marker={"color": color, "size": 12},
+                error_x=_errors([value], [ci]),
+                name=name,
+                showlegend=False,
+                hovertemplate="%{x:.1%}<extra></extra>",
+            )
+    for anchor in ceiling.anchors:
+        name = _wrapped(f"{anchor.source}: {anchor.figure}", 48)
+        figure.add_scatter(
+            x=[anchor.low, anchor.high] if anchor.high > anchor.low else [anchor.low],
+            y=[name] * (2 if anchor.high > anchor.low else 1),
+            mode="lines+markers",
+            marker={"color": PLANNED, "symbol": "diamond", "size": 10},
+            line={"color": PLANNED, "width": 6},
+            showlegend=False,
+            hovertemplate="%{x:.1%} (published)<extra></extra>",
+        )
+    figure.update_layout(
+        title="Leave-one-out agreement: measured beside published ceilings",
+        xaxis_title="agreement with the majority of the other humans",
+        xaxis_tickformat=".0%",
+        xaxis_range=[0.3, 1.0],
+        yaxis_autorange="reversed",
+        margin={"t": 50, "b": 10, "l": 10},
+        height=200 + 36 * (len(measured) + len(ceiling.anchors)),
     )
     return figure

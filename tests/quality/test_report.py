@@ -571,7 +571,11 @@ def test_the_queue_and_the_reviews_agree_on_which_items_have_gold(
     with session_scope(sample.engine) as db:
         pref = db.exec(select(TaskType).where(TaskType.key == "pref_pair")).one()
         save_task_type(
-            {**pref.model_dump(exclude={"id", "tie_break"}), "labels": ["B", "tie", "C"]},
+            {
+                **pref.model_dump(exclude={"id", "tie_break"}),
+                "label_kind": "categorical",  # a preference task type must keep A
+                "labels": ["B", "tie", "C"],
+            },
             task_type_id=pref.id,
             session=db,
         )

@@ -246,9 +246,10 @@ def test_quality_page_shows_the_stored_figures(home: Path, tmp_path: Path) -> No
     assert list(table["comparison"]) == ["vendor vs llm"] and table["agreement"].iloc[
         0
     ] == pytest.approx(1.0)
-    # The confusion matrix and the weekly trend; a rerun replays the same charts from the cache.
+    # The confusion matrix, the weekly trend and (a preference task type) the annotators' ties;
+    # a rerun replays the same charts from the cache.
     drawn = [chart.proto.spec for chart in at.get("plotly_chart")]
-    assert len(drawn) == 2 and '"heatmap"' in drawn[0]
+    assert len(drawn) == 3 and '"heatmap"' in drawn[0] and "Ties, position" in drawn[2]
     at.run()
     assert [chart.proto.spec for chart in at.get("plotly_chart")] == drawn
 
@@ -260,6 +261,7 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
 
     at = open_page("pages/quality.py")
     at.selectbox(key="quality_task_type").select("pref_pair").run()
+    at.multiselect(key="quality_weeks_pref_pair").set_value([4]).run()  # NW-PP-04's queue
     first = at.selectbox(key="review_item_pref_pair_0").options[0]
     # No label is chosen for the reviewer: saving without one says so and saves nothing.
     assert at.radio(key=f"review_label_pref_pair_{first}").value is None
@@ -267,10 +269,10 @@ def test_review_and_accept_a_batch_on_the_quality_page(sample_home: Path) -> Non
     assert [e.value for e in at.error] == ["Choose the correct label first: there is no default."]
     at.radio(key=f"review_label_pref_pair_{first}").set_value("tie")
     at.button(key="FormSubmitter:review_form_pref_pair-Save review").click().run()
-    # The 30th review of NW-PP-04: 4 errors, 3 of them items the vendor left tied -> reject
+    # The 30th review of NW-PP-04: 5 errors, 4 of them items the vendor left tied -> reject
     [advice] = [e.value for e in at.error]
-    assert advice.startswith("Recommendation: **reject**. 4 errors in 30 reviewed items")
-    assert "3 of the 30 reviewed items are ties the vendor's annotators left" in advice
+    assert advice.startswith("Recommendation: **reject**. 5 errors in 30 reviewed items")
+    assert "4 of the 30 reviewed items are ties the vendor's annotators left" in advice
     assert not at.exception
     assert f"Review of {first} saved; it counts as gold now." in [s.value for s in at.success]
     assert first not in at.selectbox(key="review_item_pref_pair_0").options

@@ -1,0 +1,692 @@
+"""Preference-pair figures of judgements held in DuckDB: tie rates, position and length bias,
+margin calibration, the leave-one-out human ceiling, the judge's agreement and swap
+consistency, cyclic triads and Bradley-Terry strengths.
+
+The judgements are read once into a table; each figure is one aggregate over it, a few rows
+per annotator, margin or item pattern, on which ``procure.quality.stats.preference`` computes.
+``procure preferences`` reads files (``file_preferences``); the workspace reads stored label sets
+(``procure.quality.report``) through the same ``preference_figures``.
+
+- A human's judgement is one per (item, annotator) (a repeated identical one counts once). A
+  judge may judge an item in both orders (``shown_first`` A and B): the item's verdict is the
+  judge's label where its judgements agree and a tie where they do not (the MT-Bench
+  mitigation), and swap consistency is the share of items judged in both orders whose
+  verdict survived the swap.
+- "Longer" is by characters (``len_a``/``len_b``, else the response texts); pairs of equal
+  length are left out of length bias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+import procure.labels.pairs as pairs
+from procure.errors import InputError
+from procure.labels.files import check_rows, scalar, typed_relation
+from procure.labels.readers import (
+    NUMERIC_COLUMNS,
+    check_gzip_complete,
+    invalid_number,
+    read_error,
+)
+from procure.quality.results import (
+    AnnotatorPreferences,
+    BradleyTerry,
+    Ceiling,
+    GroupPreferences,
+    JudgeFigures,
+    LengthBias,
+    MarginCalibration,
+    MarginLevel,
+    PositionBias,
+    PreferenceReport,
+    Rate,
+    Strength,
+    Triads,
+    interval,
+)
+from procure.quality.stats import preference as pf
+
+# Stated margins from weakest to strongest (Llama 2's scale, Likert words, common synonyms).
+MARGIN_WORDS = (
+    "negligible",
+    "negligibly better",
+    "unsure",
+    "slight",
+    "slightly better",
+    "moderate",
+    "clear",
+    "better",
+    "significant",
+    "significantly better",
+    "strong",
+    "much better",
+)
+SHOWN_PROBLEM_PAIRS = 100  # prompts with cyclic triads listed, most cycles first
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+OPTIONAL = (
+    "margin",
+    "shown_first",
+    "len_a",
+    "len_b",
+    "reward_a",
+    "reward_b",
+    "model_a",
+    "model_b",
+    "prompt_id",
+)
+# The judgement table's columns: what the figures read, NULL where the file has no such column.
+JUDGEMENT_COLUMNS = """
+item_id, annotator_id, label,
+CASE label WHEN 'A' THEN 0 WHEN 'B' THEN 1 ELSE 2 END AS vote,
+{margin} AS margin, {shown_first} AS shown_first,
+CASE WHEN {len_a} > {len_b} THEN 0 WHEN {len_b} > {len_a} THEN 1 END AS longer,
+CASE WHEN {reward_a} > {reward_b} THEN 0 WHEN {reward_b} > {reward_a} THEN 1 END AS reward_vote,
+{model_a} AS model_a, {model_b} AS model_b, {prompt_id} AS prompt_id
+"""
+
+
+def judgement_columns(columns: tuple[str, ...] | set[str], *, typed: bool) -> str:
+    """The judgement table's SELECT list over rows with ``columns`` (``typed``: numbers are
+    numbers already, as in the store; else text, as a file's typed relation gives them)."""
+    values = {}
+    for column in OPTIONAL:
+        if column not in columns:
+            values[column] = "NULL"
+        elif column in NUMERIC_COLUMNS and not typed:  # checked apart (``invalid``)
+            values[column] = f"TRY_CAST({column} AS DOUBLE)"
+        else:
+            values[column] = column
+    return JUDGEMENT_COLUMNS.format(**values)
+
+
+@dataclass(frozen=True)
+class JudgementTables:
+    """Names of the DuckDB tables the figures read: ``humans`` (one row per item and annotator)
+    and optionally ``judge`` (one row per item: the verdict, whether it was judged in both
+    orders and survived, and its own rows for its biases in ``judge_rows``) and ``reference``
+    (one row per item: a reference vote for the margins, e.g. gold), plus ``groups``: the
+    breakdowns (by batch, vendor, week) as a grouping's name and a column of ``humans``."""
+
+    humans: str
+    judge: str | None = None
+    judge_rows: str | None = None
+    reference: str | None = None
+    reference_name: str | None = None
+    groups: tuple[tuple[str, str], ...] = ()  # (grouping, SQL of a humans column)
+
+
+# One judgement per (item, annotator) when some annotator repeated an item: a repeated identical
+# judgement counts once; two different labels are a conflict.
+DEDUPED = """
+CREATE OR REPLACE TEMP TABLE {target} AS
+SELECT item_id, annotator_id, min(label) AS label, min(vote) AS vote, {kept},
+       min(label) <> max(label) AS conflict
+FROM {rows} GROUP BY item_id, annotator_id
+"""
+REPEATED = "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT item_id, annotator_id FROM {rows})) FROM {rows}"
+KEPT = ("margin", "shown_first", "longer", "reward_vote", "model_a", "model_b", "prompt_id")
+# The judge's verdict per item: its label where its judgements agree, else a tie.
+JUDGE = """
+CREATE OR REPLACE TEMP TABLE {target} AS
+SELECT item_id, CASE WHEN min(vote) = max(vote) THEN min(vote) ELSE 2 END AS vote,
+       min(shown_first) <> max(shown_first) AS swapped, min(vote) = max(vote) AS consistent
+FROM {rows} GROUP BY item_id
+"""
+# A judge judges an item at most once in each order.
+JUDGE_CONFLICTS = """
+SELECT count(*) FROM (SELECT 1 FROM {rows} GROUP BY item_id, annotator_id, shown_first
+                      HAVING min(label) <> max(label))
+"""
+
+
+def one_per_annotator(
+    con: duckdb.DuckDBPyConnection, rows: str, target: str, kept: tuple[str, ...] = KEPT
+) -> bool:
+    """``target``: the judgements of table ``rows``, one per (item, annotator). Usually no
+    annotator repeats an item (one count finds out) and ``target`` is a view of the rows;
+    otherwise they are grouped. Returns whether an annotator gave an item two labels."""
+    if scalar(con, REPEATED.format(rows=rows)) == 0:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM {rows}")
+        return False
+    columns = ", ".join(f"any_value({column}) AS {column}" for column in kept)
+    con.execute(DEDUPED.format(target=target, rows=rows, kept=columns))
+    return scalar(con, f"SELECT count(*) FILTER (WHERE conflict) FROM {target}") > 0
+
+
+def read_preference_file(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, *, judge: bool = False
+) -> Callable[[], None]:
+    """Read a preference file once into ``table`` (its judgement columns, in file order) and
+    check it; returns a function that raises the first problem with its row (for a conflict
+    the caller finds). Every problem is one ``InputError``."""
+    relation = typed_relation(con, path, name=table, preference=True)
+    check_gzip_complete(relation.source)
+    numbers = [c for c in relation.columns if c in NUMERIC_COLUMNS]
+    labels = ", ".join(f"'{label}'" for label in pairs.LABELS)
+    problems = [
+        "item_id IS NULL",
+        f"label IS NULL OR label NOT IN ({labels})",
+        *(invalid_number(c, NUMERIC_COLUMNS[c]) for c in numbers),
+    ]
+    if "shown_first" in relation.columns:
+        problems.append("shown_first NOT IN ('A', 'B')")
+    columns = judgement_columns(relation.columns, typed=False)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {columns}, "
+            f"coalesce({' OR '.join(problems)}, false) AS invalid FROM ({relation.sql})",
+            relation.params,
+        )
+    except duckdb.Error as exc:
+        raise read_error(exc, relation.source) from None
+    # A judge may judge an item once in each order; a human once.
+    key = (
+        "item_id, annotator_id, shown_first"
+        if judge and "shown_first" in relation.columns
+        else None
+    )
+
+    def locate() -> None:  # the rows again, as written, to name the first problem
+        located = f"{table}_located"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {located} AS {relation.sql}", relation.params)
+        check_rows(
+            con,
+            located,
+            relation.source,
+            label_set=None,
+            numeric=False,
+            optional=numbers,
+            conflict_key=key,
+        )
+        checked = ("label", "shown_first") if "shown_first" in relation.columns else ("label",)
+        pairs.check_values(con, f"SELECT rowid, * FROM {located}", relation.source, checked)
+
+    found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE invalid) FROM {table}").fetchone()
+    rows, bad = found or (0, 0)
+    if rows == 0:
+        raise InputError(
+            "no label rows after the header; expected one row per judgement",
+            source=relation.source.name,
+        )
+    if bad or (judge and scalar(con, JUDGE_CONFLICTS.format(rows=table))):
+        locate()
+    return locate
+
+
+def file_preferences(path: Path, judge: Path | None = None) -> PreferenceReport:
+    """The ``procure preferences`` report (DESIGN.md): FILE's human judgements and, with
+    ``judge``, the LLM judge's verdicts on the same items; the judge's verdict is the margins'
+    reference, else the sign of the reward difference."""
+    with duckdb.connect() as con:
+        locate = read_preference_file(con, path, "human_rows")
+        if one_per_annotator(con, "human_rows", "humans"):
+            locate()
+        tables = JudgementTables("humans")
+        if judge is not None:
+            read_preference_file(con, judge, "judge_rows", judge=True)
+            con.execute(JUDGE.format(target="judge", rows="judge_rows"))
+            tables = JudgementTables("humans", "judge", "judge_rows", "judge", "the LLM judge")
+        return preference_figures(con, tables)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+PER_ANNOTATOR = """
+SELECT {who}, count(*), count(*) FILTER (WHERE vote = 2),
+       count(*) FILTER (WHERE vote < 2 AND shown_first IS NOT NULL),
+       count(*) FILTER (WHERE vote < 2 AND label = shown_first),
+       count(*) FILTER (WHERE vote < 2 AND longer IS NOT NULL),
+       count(*) FILTER (WHERE vote < 2 AND vote = longer)
+FROM {rows} GROUP BY ALL ORDER BY ALL
+"""
+# Per item: the humans' (A, B, tie) counts, the judge's verdict, the longer response, the
+# majority of all humans; grouped by pattern.
+# Per item: the humans' (A, B, tie) counts, the longer response and the reward's verdict.
+ITEMS = """
+CREATE OR REPLACE TEMP TABLE pair_items AS
+SELECT item_id, count(*) FILTER (WHERE vote = 0) AS a, count(*) FILTER (WHERE vote = 1) AS b,
+       count(*) FILTER (WHERE vote = 2) AS t, any_value(longer) AS longer,
+       any_value(reward_vote) AS reward_vote
+FROM {humans} GROUP BY item_id
+"""
+# The items by pattern, with the judge's verdict.
+ITEM_PATTERNS = """
+SELECT a, b, t, {judge_vote} AS judge, longer, count(*) FROM pair_items {judge_join}
+GROUP BY ALL ORDER BY ALL
+"""
+# Per annotator and own vote: the item's counts, for each annotator's leave-one-out agreement.
+ANNOTATOR_PATTERNS = """
+SELECT annotator_id, vote, a, b, t, count(*) FROM {humans} JOIN pair_items USING (item_id)
+WHERE a + b + t >= 3 GROUP BY ALL ORDER BY ALL
+"""
+MARGINS = """
+SELECT h.margin, count(*), count(*) FILTER (WHERE h.vote = r.vote)
+FROM {humans} AS h JOIN ({reference}) AS r USING (item_id)
+WHERE h.vote < 2 AND r.vote < 2 AND h.margin IS NOT NULL GROUP BY ALL ORDER BY ALL
+"""
+# Per annotator and prompt: fully judged triples of responses and the cyclic ones.
+TRIADS = """
+CREATE OR REPLACE TEMP TABLE triads AS
+WITH edges AS (
+    SELECT {who} AS who, prompt_id, least(model_a, model_b) AS x, greatest(model_a, model_b) AS y,
+           min(CASE vote WHEN 0 THEN model_a ELSE model_b END) AS winner,
+           max(CASE vote WHEN 0 THEN model_a ELSE model_b END) AS other_winner
+    FROM {rows} WHERE vote < 2 AND prompt_id IS NOT NULL AND model_a <> model_b
+    GROUP BY ALL
+), decided AS (SELECT * FROM edges WHERE winner = other_winner)
+SELECT e1.who, e1.prompt_id, count(*) AS triads,
+       count(*) FILTER (WHERE (e1.winner = e1.x AND e2.winner = e2.x AND e3.winner = e3.y)
+                           OR (e1.winner = e1.y AND e2.winner = e2.y AND e3.winner = e3.x)) AS cyclic
+FROM decided AS e1
+JOIN decided AS e2 ON e2.who = e1.who AND e2.prompt_id = e1.prompt_id AND e2.x = e1.y
+JOIN decided AS e3 ON e3.who = e1.who AND e3.prompt_id = e1.prompt_id AND e3.x = e1.x AND e3.y = e2.y
+GROUP BY ALL
+"""
+TRIADS_BY = (
+    "SELECT {key}, sum(triads), sum(cyclic) FROM triads GROUP BY ALL {having} ORDER BY {order}"
+)
+WINS = """
+SELECT CASE vote WHEN 0 THEN model_a ELSE model_b END, CASE vote WHEN 0 THEN model_b ELSE model_a END,
+       count(*)
+FROM {rows} WHERE vote < 2 AND model_a IS NOT NULL AND model_b IS NOT NULL AND model_a <> model_b
+GROUP BY ALL ORDER BY ALL
+"""
+JUDGE_SWAPS = "SELECT count(*) FILTER (WHERE swapped), count(*) FILTER (WHERE swapped AND consistent), count(*) FROM {judge}"
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    return con.execute(sql).fetchall()
+
+
+def _bias(rows: list[tuple[Any, ...]]) -> tuple[int, int, int, int, int, int]:
+    """Totals of PER_ANNOTATOR rows: judgements, ties, positioned, first, lengthed, longer."""
+    totals = [0] * 6
+    for row in rows:
+        for i, value in enumerate(row[1:7]):
+            totals[i] += int(value)
+    return (totals[0], totals[1], totals[2], totals[3], totals[4], totals[5])
+
+
+def _position(positioned: int, first: int) -> PositionBias | None:
+    if positioned == 0:
+        return None
+    rate = Rate.of(first, positioned)
+    return PositionBias(positioned, rate.value, rate.ci95, pf.binomial_test(first, positioned))
+
+
+def _length(lengthed: int, longer: int, baseline: tuple[int, int] | None) -> LengthBias | None:
+    if lengthed == 0:
+        return None
+    rate = Rate.of(longer, lengthed)
+    agreed, items = baseline or (0, 0)
+    base = Rate.of(agreed, items)
+    return LengthBias(lengthed, rate.value, rate.ci95, base.value, base.ci95, items)
+
+
+def margin_order(margins: list[str]) -> list[str]:
+    """Stated margins weakest first: known words by ``MARGIN_WORDS``, then numbers by value,
+    then other words in text order.
+
+    >>> margin_order(["strong", "3", "slight", "clear", "1", "odd"])
+    ['slight', 'clear', 'strong', '1', '3', 'odd']
+    """
+
+    def rank(margin: str) -> tuple[int, float, str]:
+        word = margin.strip().lower()
+        if word in MARGIN_WORDS:
+            return (0, MARGIN_WORDS.index(word), margin)
+        try:
+            return (1, float(word), margin)
+        except ValueError:
+            return (2, 0.0, margin)
+
+    return sorted(margins, key=rank)
+
+
+def preference_figures(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> PreferenceReport:
+    """Every preference figure of the judgements in ``tables`` (see ``JudgementTables``)."""
+    humans = tables.humans
+    annotator_rows = _fetch(con, PER_ANNOTATOR.format(who="annotator_id", rows=humans))
+    judgements, ties, positioned, first, lengthed, longer = _bias(annotator_rows)
+    judge_vote, judge_join = "NULL", ""
+    if tables.judge:
+        judge_vote, judge_join = "j.vote", f"LEFT JOIN {tables.judge} AS j USING (item_id)"
+    con.execute(ITEMS.format(humans=humans))
+    patterns = _fetch(con, ITEM_PATTERNS.format(judge_vote=judge_vote, judge_join=judge_join))
+    votes = np.array([row[:3] for row in patterns], dtype=np.int64).reshape(-1, 3)
+    judged = np.array([-1 if row[3] is None else row[3] for row in patterns], dtype=np.int64)
+    frequency = np.array([row[5] for row in patterns], dtype=np.int64)
+    items = int(frequency.sum())
+    ceiling, judge_ceiling = _ceiling(votes, frequency, judged if tables.judge else None)
+    baseline = _longer_baseline(patterns)
+    per_annotator = _annotators(con, humans, annotator_rows, ties, judgements)
+    return PreferenceReport(
+        items=items,
+        judgements=judgements,
+        annotators=len(annotator_rows),
+        tie_rate=Rate.of(ties, judgements),
+        position_bias=_position(positioned, first),
+        length_bias=_length(lengthed, longer, baseline),
+        loo_ceiling=ceiling,
+        margin_calibration=_margins(con, tables),
+        per_annotator=per_annotator,
+        transitivity=_triads(con, humans),
+        bradley_terry=_bradley_terry(con, tables),
+        judge=None
+        if not tables.judge
+        else _judge(con, tables, judge_ceiling, baseline_rows=patterns),
+        groups=_groups(con, tables),
+    )
+
+
+def _ceiling(
+    votes: np.ndarray, frequency: np.ndarray, judge: np.ndarray | None
+) -> tuple[Ceiling | None, tuple[float | None, float | None]]:
+    with_ties = pf.loo_agreement(votes, frequency, judge, with_ties=True)
+    without = pf.loo_agreement(votes, frequency, judge, with_ties=False)
+    if with_ties.items == 0:
+        return None, (None, None)
+    ceiling = Ceiling(
+        with_ties.items,
+        with_ties.humans,
+        interval(with_ties.ci95),
+        without.humans,
+        interval(without.ci95),
+    )
+    return ceiling, (with_ties.judge, without.judge)
+
+
+def _majority(a: int, b: int, t: int) -> int | None:
+    """The item's human majority vote, ``None`` when several votes lead."""
+    counts = (a, b, t)
+    top = max(counts)
+    return counts.index(top) if counts.count(top) == 1 and top > 0 else None
+
+
+def _longer_baseline(patterns: list[tuple[Any, ...]]) -> tuple[int, int]:
+    """(agreed, items): items whose human majority is A or B and whose responses differ in
+    length, and of those, how many have the longer response as the majority."""
+    agreed = total = 0
+    for a, b, t, _, longer, n in patterns:
+        majority = _majority(int(a), int(b), int(t))
+        if majority is not None and majority < 2 and longer is not None:
+            total += int(n)
+            agreed += int(n) if majority == longer else 0
+    return agreed, total
+
+
+def _annotators(
+    con: duckdb.DuckDBPyConnection,
+    humans: str,
+    rows: list[tuple[Any, ...]],
+    ties: int,
+    judgements: int,
+) -> list[AnnotatorPreferences]:
+    loo: dict[str, list[float]] = {}
+    for who, vote, a, b, t, n in _fetch(con, ANNOTATOR_PATTERNS.format(humans=humans)):
+        others = np.array([[a, b, t]], dtype=np.int64)
+        others[0, int(vote)] -= 1
+        if others.sum() == 0:
+            continue
+        agree = pf.agreement_with_leaders(np.array([vote], dtype=np.int64), others)[0]
+        total = loo.setdefault(str(who), [0.0, 0.0])
+        total[0] += float(agree) * int(n)
+        total[1] += int(n)
+    found = []
+    for who, count, tied, positioned, first, lengthed, longer in rows:
+        count, tied = int(count), int(tied)
+        tie = Rate.of(tied, count)
+        pool = Rate.of(ties - tied, judgements - count)  # the other annotators
+        flag = None
+        if tie.ci95 and pool.value is not None:
+            if tie.ci95[0] > pool.value:
+                flag = "ties often"
+            elif tie.ci95[1] < pool.value:
+                flag = "avoids ties"
+        position = _position(int(positioned), int(first))
+        length = Rate.of(int(longer), int(lengthed))
+        hits, n = loo.get(str(who), [0.0, 0.0])
+        found.append(
+            AnnotatorPreferences(
+                annotator_id=str(who),
+                judgements=count,
+                tie_rate=tie.value,
+                tie_rate_ci95=tie.ci95,
+                tie_flag=flag,
+                first_chosen=None if position is None else position.first_chosen,
+                first_chosen_ci95=None if position is None else position.ci95,
+                position_p_value=None if position is None else position.p_value,
+                longer_chosen=length.value,
+                longer_chosen_ci95=length.ci95,
+                loo_agreement=None if n == 0 else hits / n,
+            )
+        )
+    return found
+
+
+def _margins(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> MarginCalibration | None:
+    """Margin calibration against the tables' reference, else the sign of the reward difference."""
+    if tables.reference:
+        reference, name = f"SELECT item_id, vote FROM {tables.reference}", tables.reference_name
+    else:
+        reference = (
+            "SELECT item_id, reward_vote AS vote FROM pair_items WHERE reward_vote IS NOT NULL"
+        )
+        name = "the sign of the reward difference"
+    rows = _fetch(con, MARGINS.format(humans=tables.humans, reference=reference))
+    if not rows:
+        return None
+    counts = {str(margin): (int(n), int(agreed)) for margin, n, agreed in rows}
+    levels = []
+    for margin in margin_order(list(counts)):
+        n, agreed = counts[margin]
+        rate = Rate.of(agreed, n)
+        levels.append(MarginLevel(margin, n, rate.value, rate.ci95))
+    weakest, strongest = levels[0].ci95, levels[-1].ci95
+    informative = bool(len(levels) > 1 and weakest and strongest and strongest[0] > weakest[1])
+    return MarginCalibration(str(name), levels, informative)
+
+
+def _triads(con: duckdb.DuckDBPyConnection, humans: str) -> Triads | None:
+    con.execute(TRIADS.format(who="annotator_id", rows=humans))
+    per_annotator = _fetch(con, TRIADS_BY.format(key="who", having="", order="who"))
+    if not per_annotator:
+        return None
+    prompts = _fetch(
+        con,
+        TRIADS_BY.format(
+            key="prompt_id",
+            having="HAVING sum(cyclic) > 0",
+            order=f"3 DESC, 1 LIMIT {SHOWN_PROBLEM_PAIRS}",
+        ),
+    )
+    triads = sum(int(t) for _, t, _ in per_annotator)
+    cyclic = sum(int(c) for _, _, c in per_annotator)
+    return Triads(
+        triads,
+        Rate.of(cyclic, triads),
+        [(str(who), int(t), int(c)) for who, t, c in per_annotator],
+        [(str(prompt), int(t), int(c)) for prompt, t, c in prompts],
+    )
+
+
+def _strengths(con: duckdb.DuckDBPyConnection, rows: str) -> list[Strength] | None:
+    found = _fetch(con, WINS.format(rows=rows))
+    if not found:
+        return None
+    models = sorted({str(w) for w, _, _ in found} | {str(loser) for _, loser, _ in found})
+    index = {model: i for i, model in enumerate(models)}
+    wins = np.zeros((len(models), len(models)), dtype=np.int64)
+    for winner, loser, n in found:
+        wins[index[str(winner)], index[str(loser)]] += int(n)
+    fit = pf.bradley_terry(wins)
+    if fit is None:
+        return None
+    intervals = pf.bradley_terry_intervals(wins)
+    games = wins + wins.T
+    return [
+        Strength(
+            model,
+            float(fit[i]),
+            None if intervals is None else (intervals[i].low, intervals[i].high),
+            int(games[i].sum()),
+        )
+        for i, model in enumerate(models)
+    ]
+
+
+def _bradley_terry(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> BradleyTerry | None:
+    sources: dict[str, str] = {"vendor": tables.humans}
+    if tables.judge_rows:
+        sources["judge"] = tables.judge_rows
+    if tables.reference and tables.reference_name == "gold":  # gold votes on the humans' pairs
+        sources["gold"] = (
+            f"(SELECT r.vote, h.model_a, h.model_b FROM {tables.reference} AS r JOIN "
+            f"(SELECT item_id, any_value(model_a) AS model_a, any_value(model_b) AS model_b "
+            f"FROM {tables.humans} GROUP BY item_id) AS h USING (item_id))"
+        )
+    fitted = {name: _strengths(con, rows) for name, rows in sources.items()}
+    if all(value is None for value in fitted.values()):
+        return None
+    correlations = []
+    names = list(fitted)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            a, b = fitted[first], fitted[second]
+            rho = None
+            if a and b:
+                shared = sorted({s.model for s in a} & {s.model for s in b})
+                x = np.array([next(s.strength for s in a if s.model == m) for m in shared])
+                y = np.array([next(s.strength for s in b if s.model == m) for m in shared])
+                rho = pf.spearman(x, y)
+            correlations.append((first, second, rho))
+    return BradleyTerry(fitted, correlations)
+
+
+def _judge(
+    con: duckdb.DuckDBPyConnection,
+    tables: JudgementTables,
+    ceiling: tuple[float | None, float | None],
+    *,
+    baseline_rows: list[tuple[Any, ...]],
+) -> JudgeFigures:
+    assert tables.judge and tables.judge_rows
+    rows = _fetch(con, PER_ANNOTATOR.format(who="'judge'", rows=tables.judge_rows))
+    judgements, ties, positioned, first, lengthed, longer = _bias(rows)
+    swapped, consistent, items = (
+        int(v)
+        for v in (con.execute(JUDGE_SWAPS.format(judge=tables.judge)).fetchone() or (0, 0, 0))
+    )
+    swap = Rate.of(consistent, swapped)
+    return JudgeFigures(
+        items=items,
+        judgements=judgements,
+        agreement_with_majority=ceiling[0],
+        agreement_without_ties=ceiling[1],
+        tie_rate=Rate.of(ties, judgements),
+        position_bias=_position(positioned, first),
+        length_bias=_length(lengthed, longer, _longer_baseline(baseline_rows)),
+        swap_consistency=swap.value,
+        swap_consistency_ci95=swap.ci95,
+        swap_tested=swapped,
+    )
+
+
+def _groups(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> list[GroupPreferences]:
+    found = []
+    for grouping, column in tables.groups:
+        rows = _fetch(con, PER_ANNOTATOR.format(who=column, rows=tables.humans))
+        for name, count, tied, positioned, first, lengthed, longer in rows:
+            found.append(
+                GroupPreferences(
+                    f"{grouping} {name}",
+                    int(count),
+                    Rate.of(int(tied), int(count)),
+                    Rate.of(int(first), int(positioned)) if positioned else None,
+                    Rate.of(int(longer), int(lengthed)) if lengthed else None,
+                )
+            )
+    return found
+
+
+# --- the workspace ---------------------------------------------------------------------------
+
+STORED_SCAN = "SELECT {columns}, {batch} AS batch_ref, {vendor} AS vendor, {week}::BIGINT AS week FROM read_parquet({file})"
+GOLD_VOTES = """
+CREATE OR REPLACE TEMP TABLE gold_votes AS
+SELECT item_id, CASE code WHEN $a THEN 0 WHEN $b THEN 1 ELSE 2 END AS vote FROM gold_consensus
+"""
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def stored_preferences(
+    con: duckdb.DuckDBPyConnection,
+    store: Path,
+    vendor: list[tuple[str, str, int, str]],
+    llm: str | None,
+    gold: bool,
+    labels: list[str],
+) -> PreferenceReport | None:
+    """The preference figures of stored label sets: ``vendor`` (path, batch ref, week, vendor
+    name) as the humans, the ``llm`` run's file as the judge, and the gold consensus (a table
+    ``gold_consensus`` of label codes in ``labels`` order, already on ``con``) as the margins'
+    reference when ``gold``. ``None`` without vendor labels."""
+    from procure.labels.store import parquet_columns
+
+    if not vendor:
+        return None
+    scans = []
+    for path, batch, week, vendor_name in vendor:
+        file = _literal(str(store / path))
+        columns = judgement_columns(parquet_columns(con, str(store / path)), typed=True)
+        scans.append(
+            STORED_SCAN.format(
+                columns=columns,
+                batch=_literal(batch),
+                vendor=_literal(vendor_name),
+                week=int(week),
+                file=file,
+            )
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pref_rows AS {' UNION ALL '.join(scans)}")
+    one_per_annotator(con, "pref_rows", "pref_humans", (*KEPT, "batch_ref", "vendor", "week"))
+    judge = judge_rows = reference = name = None
+    if llm is not None:
+        path = str(store / llm)
+        columns = judgement_columns(parquet_columns(con, path), typed=True)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE pref_judge_rows AS "
+            f"SELECT {columns} FROM read_parquet({_literal(path)})"
+        )
+        con.execute(JUDGE.format(target="pref_judge", rows="pref_judge_rows"))
+        judge, judge_rows, reference, name = (
+            "pref_judge",
+            "pref_judge_rows",
+            "pref_judge",
+            "the LLM judge",
+        )
+    if gold:
+        con.execute(GOLD_VOTES, {"a": labels.index("A"), "b": labels.index("B")})
+        reference, name = "gold_votes", "gold"
+    tables = JudgementTables(
+        "pref_humans",
+        judge,
+        judge_rows,
+        reference,
+        name,
+        groups=(("vendor", "vendor"), ("batch", "batch_ref"), ("week", "week")),
+    )
+    return preference_figures(con, tables)
