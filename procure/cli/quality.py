@@ -378,7 +378,7 @@ def preferences_text(report: PreferenceReport) -> str:
             f"{share(position.first_chosen, position.ci95)} chose the response shown first "
             f"({position.judgements:,} decisive judgements, p = {position.p_value:.3g})"
             if position and position.p_value is not None
-            else "- (no shown_first column)"
+            else "- (no decisive judgement with shown_first)"
         )
     )
     length = report.length_bias
@@ -386,11 +386,11 @@ def preferences_text(report: PreferenceReport) -> str:
         "length bias         "
         + (
             f"{share(length.longer_chosen, length.ci95)} chose the longer response; always "
-            f"picking the longer agrees with the majority on "
+            f"picking the longer agrees with the held-out majorities on "
             f"{share(length.longer_baseline_agreement, length.longer_baseline_ci95)} "
             f"(AlpacaEval: {length.anchor.low:.1%})"
             if length
-            else "- (no lengths or response texts)"
+            else "- (no decisive judgement of responses of unequal length)"
         )
     )
     ceiling = report.loo_ceiling

@@ -88,9 +88,11 @@ def typed_relation(
     name: str = "file",
     display_name: str | None = None,
     preference: bool = False,
+    orders_apart: bool = False,
 ) -> TypedRelation:
     """Detect the format and the columns (reading only the header or the schema). A
-    ``preference`` file is read in any of the shapes ``procure.labels.pairs`` describes."""
+    ``preference`` file is read in any of the shapes ``procure.labels.pairs`` describes;
+    ``orders_apart`` (a judge's file) names an annotator per order shown (``pairs.by_order``)."""
     source = detect(path, display_name)
     query, params = _reader(source, name)
     try:
@@ -120,6 +122,8 @@ def typed_relation(
         else f"'{ANONYMOUS}'"
     )
     mapped = pairs.extra_columns(names) if preference else {}
+    if orders_apart and "shown_first" in mapped:
+        annotator = pairs.by_order(annotator, mapped["shown_first"])
     optional = [
         column
         for column in (*NUMERIC_COLUMNS, *TEXT_COLUMNS)

@@ -70,6 +70,16 @@ def label_column(names: list[str]) -> str | None:
     return None
 
 
+def by_order(annotator: str, shown_first: str) -> str:
+    """SQL of a judge's annotator per order shown, ``X (A shown first)`` and ``X (B shown
+    first)`` (as ``procure llm run --both-orders`` names them), so that one judge's two
+    judgements of a pair are two annotators' (an id already so named stays as it is)."""
+    return (
+        f"CASE WHEN {shown_first} IN ('A', 'B') AND NOT ends_with({annotator}, ' shown first)') "
+        f"THEN {annotator} || ' (' || {shown_first} || ' shown first)' ELSE {annotator} END"
+    )
+
+
 def extra_columns(names: list[str]) -> dict[str, str]:
     """The canonical optional columns the file gives, as SQL over its own columns."""
     found: dict[str, str] = {}

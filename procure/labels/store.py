@@ -154,7 +154,13 @@ def import_labels(
         ):
             given = digest
             preference = task_type.label_kind is LabelKind.preference
-            relation = typed_relation(con, path, display_name=shown, preference=preference)
+            relation = typed_relation(
+                con,
+                path,
+                display_name=shown,
+                preference=preference,
+                orders_apart=preference and source is LabelSource.llm,
+            )
 
             def read_through() -> str:  # the whole file, once for its hash, once if gzip
                 check_gzip_complete(relation.source)

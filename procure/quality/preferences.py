@@ -69,6 +69,9 @@ MARGIN_WORDS = (
     "much better",
 )
 SHOWN_PROBLEM_PAIRS = 100  # prompts with cyclic triads listed, most cycles first
+# Bradley-Terry costs k^2 per iteration, its bootstrap 200 fits: with more systems than these
+# (a file whose model_a holds response ids, say) there are no strengths, or no intervals.
+MAX_SYSTEMS, MAX_SYSTEMS_WITH_INTERVALS = 200, 50
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -135,13 +138,42 @@ FROM {rows} GROUP BY item_id, annotator_id
 """
 REPEATED = "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT item_id, annotator_id FROM {rows})) FROM {rows}"
 KEPT = ("margin", "shown_first", "longer", "reward_vote", "model_a", "model_b", "prompt_id")
-# The judge's verdict per item: its label where its judgements agree, else a tie.
+# The judge's rows on the humans' pairs, with what the humans' rows say of the pair where its
+# own rows do not (an LLM run stores no lengths or systems), and its verdict per pair: its
+# label where its judgements agree, else a tie.
+JUDGE_ROWS = """
+CREATE OR REPLACE TEMP TABLE {target} AS
+SELECT j.item_id, j.annotator_id, j.label, j.vote, j.margin, j.shown_first, j.reward_vote,
+       coalesce(j.longer, h.longer) AS longer, coalesce(j.model_a, h.model_a) AS model_a,
+       coalesce(j.model_b, h.model_b) AS model_b, coalesce(j.prompt_id, h.prompt_id) AS prompt_id
+FROM {rows} AS j JOIN (
+    SELECT item_id, any_value(longer) AS longer, any_value(model_a) AS model_a,
+           any_value(model_b) AS model_b, any_value(prompt_id) AS prompt_id
+    FROM {humans} GROUP BY item_id
+) AS h USING (item_id)
+"""
 JUDGE = """
 CREATE OR REPLACE TEMP TABLE {target} AS
 SELECT item_id, CASE WHEN min(vote) = max(vote) THEN min(vote) ELSE 2 END AS vote,
-       min(shown_first) <> max(shown_first) AS swapped, min(vote) = max(vote) AS consistent
+       min(shown_first) <> max(shown_first) AS swapped, min(vote) = max(vote) AS consistent,
+       any_value(model_a) AS model_a, any_value(model_b) AS model_b
 FROM {rows} GROUP BY item_id
 """
+# The judges of a judge file or an LLM run: annotators, one per order counting once.
+ORDER_SUFFIX = r" \((A|B) shown first\)$"
+JUDGES = (
+    f"SELECT DISTINCT regexp_replace(annotator_id, '{ORDER_SUFFIX}', '') FROM {{rows}} ORDER BY 1"
+)
+
+
+def judge_tables(con: duckdb.DuckDBPyConnection, rows: str, humans: str, name: str) -> list[str]:
+    """``{name}_rows`` and ``{name}`` (see JUDGE_ROWS, JUDGE) from the judge's rows ``rows``;
+    returns the judges they hold (one is expected)."""
+    con.execute(JUDGE_ROWS.format(target=f"{name}_rows", rows=rows, humans=humans))
+    con.execute(JUDGE.format(target=name, rows=f"{name}_rows"))
+    return [str(row[0]) for row in _fetch(con, JUDGES.format(rows=f"{name}_rows"))]
+
+
 # A judge judges an item at most once in each order.
 JUDGE_CONFLICTS = """
 SELECT count(*) FROM (SELECT 1 FROM {rows} GROUP BY item_id, annotator_id, shown_first
@@ -158,7 +190,13 @@ def one_per_annotator(
     if scalar(con, REPEATED.format(rows=rows)) == 0:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM {rows}")
         return False
-    columns = ", ".join(f"any_value({column}) AS {column}" for column in kept)
+    # a human who saw the pair in both orders (with one label) shows no position preference
+    columns = ", ".join(
+        "CASE WHEN min(shown_first) = max(shown_first) THEN min(shown_first) END AS shown_first"
+        if column == "shown_first"
+        else f"any_value({column}) AS {column}"
+        for column in kept
+    )
     con.execute(DEDUPED.format(target=target, rows=rows, kept=columns))
     return scalar(con, f"SELECT count(*) FILTER (WHERE conflict) FROM {target}") > 0
 
@@ -233,8 +271,21 @@ def file_preferences(path: Path, judge: Path | None = None) -> PreferenceReport:
             locate()
         tables = JudgementTables("humans")
         if judge is not None:
-            read_preference_file(con, judge, "judge_rows", judge=True)
-            con.execute(JUDGE.format(target="judge", rows="judge_rows"))
+            read_preference_file(con, judge, "judge_file", judge=True)
+            judges = judge_tables(con, "judge_file", "humans", "judge")
+            if len(judges) > 1:
+                raise InputError(
+                    f"{len(judges)} judges ({', '.join(judges[:5])}); expected one judge per "
+                    "file (its two orders may be annotators 'X (A shown first)' and "
+                    "'X (B shown first)')",
+                    source=judge.name,
+                )
+            if not judges:
+                raise InputError(
+                    f"no pair in common with {path.name}; expected the judge's verdicts on "
+                    "the same item_ids",
+                    source=judge.name,
+                )
             tables = JudgementTables("humans", "judge", "judge_rows", "judge", "the LLM judge")
         return preference_figures(con, tables)
 
@@ -301,7 +352,11 @@ SELECT CASE vote WHEN 0 THEN model_a ELSE model_b END, CASE vote WHEN 0 THEN mod
 FROM {rows} WHERE vote < 2 AND model_a IS NOT NULL AND model_b IS NOT NULL AND model_a <> model_b
 GROUP BY ALL ORDER BY ALL
 """
-JUDGE_SWAPS = "SELECT count(*) FILTER (WHERE swapped), count(*) FILTER (WHERE swapped AND consistent), count(*) FROM {judge}"
+JUDGE_SWAPS = """
+SELECT count(*) FILTER (WHERE swapped), count(*) FILTER (WHERE swapped AND consistent), count(*),
+       count(*) FILTER (WHERE vote = 2)
+FROM {judge}
+"""
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -324,13 +379,18 @@ def _position(positioned: int, first: int) -> PositionBias | None:
     return PositionBias(positioned, rate.value, rate.ci95, pf.binomial_test(first, positioned))
 
 
-def _length(lengthed: int, longer: int, baseline: tuple[int, int] | None) -> LengthBias | None:
+def _length(lengthed: int, longer: int, baseline: pf.LeaveOneOut) -> LengthBias | None:
     if lengthed == 0:
         return None
     rate = Rate.of(longer, lengthed)
-    agreed, items = baseline or (0, 0)
-    base = Rate.of(agreed, items)
-    return LengthBias(lengthed, rate.value, rate.ci95, base.value, base.ci95, items)
+    return LengthBias(
+        lengthed,
+        rate.value,
+        rate.ci95,
+        baseline.judge,
+        interval(baseline.judge_ci95),
+        int(baseline.judged),
+    )
 
 
 def margin_order(margins: list[str]) -> list[str]:
@@ -366,10 +426,11 @@ def preference_figures(con: duckdb.DuckDBPyConnection, tables: JudgementTables) 
     votes = np.array([row[:3] for row in patterns], dtype=np.int64).reshape(-1, 3)
     judged = np.array([-1 if row[3] is None else row[3] for row in patterns], dtype=np.int64)
     frequency = np.array([row[5] for row in patterns], dtype=np.int64)
+    longer_side = np.array([-1 if row[4] is None else row[4] for row in patterns], dtype=np.int64)
     items = int(frequency.sum())
     ceiling, judge_ceiling = _ceiling(votes, frequency, judged if tables.judge else None)
-    baseline = _longer_baseline(patterns)
-    per_annotator = _annotators(con, humans, annotator_rows, ties, judgements)
+    baseline = pf.loo_agreement(votes, frequency, longer_side, with_ties=False)
+    per_annotator = _annotators(con, humans, annotator_rows)
     return PreferenceReport(
         items=items,
         judgements=judgements,
@@ -382,20 +443,20 @@ def preference_figures(con: duckdb.DuckDBPyConnection, tables: JudgementTables) 
         per_annotator=per_annotator,
         transitivity=_triads(con, humans),
         bradley_terry=_bradley_terry(con, tables),
-        judge=None
-        if not tables.judge
-        else _judge(con, tables, judge_ceiling, baseline_rows=patterns),
+        judge=None if not tables.judge else _judge(con, tables, judge_ceiling, baseline),
         groups=_groups(con, tables),
     )
 
 
 def _ceiling(
     votes: np.ndarray, frequency: np.ndarray, judge: np.ndarray | None
-) -> tuple[Ceiling | None, tuple[float | None, float | None]]:
+) -> tuple[Ceiling | None, tuple[pf.LeaveOneOut, pf.LeaveOneOut]]:
+    """The humans' ceiling, and the leave-one-out figures (with ties, without) the judge's
+    agreement comes from."""
     with_ties = pf.loo_agreement(votes, frequency, judge, with_ties=True)
     without = pf.loo_agreement(votes, frequency, judge, with_ties=False)
     if with_ties.items == 0:
-        return None, (None, None)
+        return None, (with_ties, without)
     ceiling = Ceiling(
         with_ties.items,
         with_ties.humans,
@@ -403,63 +464,43 @@ def _ceiling(
         without.humans,
         interval(without.ci95),
     )
-    return ceiling, (with_ties.judge, without.judge)
-
-
-def _majority(a: int, b: int, t: int) -> int | None:
-    """The item's human majority vote, ``None`` when several votes lead."""
-    counts = (a, b, t)
-    top = max(counts)
-    return counts.index(top) if counts.count(top) == 1 and top > 0 else None
-
-
-def _longer_baseline(patterns: list[tuple[Any, ...]]) -> tuple[int, int]:
-    """(agreed, items): items whose human majority is A or B and whose responses differ in
-    length, and of those, how many have the longer response as the majority."""
-    agreed = total = 0
-    for a, b, t, _, longer, n in patterns:
-        majority = _majority(int(a), int(b), int(t))
-        if majority is not None and majority < 2 and longer is not None:
-            total += int(n)
-            agreed += int(n) if majority == longer else 0
-    return agreed, total
+    return ceiling, (with_ties, without)
 
 
 def _annotators(
-    con: duckdb.DuckDBPyConnection,
-    humans: str,
-    rows: list[tuple[Any, ...]],
-    ties: int,
-    judgements: int,
+    con: duckdb.DuckDBPyConnection, humans: str, rows: list[tuple[Any, ...]]
 ) -> list[AnnotatorPreferences]:
-    loo: dict[str, list[float]] = {}
+    """Each annotator's figures; leave-one-out agreement with a bootstrap interval over the
+    annotator's judgements (their patterns resampled, seed 0)."""
+    scores: dict[str, tuple[list[float], list[int]]] = {}
     for who, vote, a, b, t, n in _fetch(con, ANNOTATOR_PATTERNS.format(humans=humans)):
         others = np.array([[a, b, t]], dtype=np.int64)
         others[0, int(vote)] -= 1
-        if others.sum() == 0:
-            continue
-        agree = pf.agreement_with_leaders(np.array([vote], dtype=np.int64), others)[0]
-        total = loo.setdefault(str(who), [0.0, 0.0])
-        total[0] += float(agree) * int(n)
-        total[1] += int(n)
+        if others.sum() > 0:
+            agree = pf.agreement_with_leaders(np.array([vote], dtype=np.int64), others)[0]
+            score, count = scores.setdefault(str(who), ([], []))
+            score.append(float(agree))
+            count.append(int(n))
+    rates = [Rate.of(int(tied), int(count)) for _, count, tied, *_ in rows]
+    median = float(np.median([r.value for r in rates if r.value is not None] or [0.0]))
     found = []
-    for who, count, tied, positioned, first, lengthed, longer in rows:
-        count, tied = int(count), int(tied)
-        tie = Rate.of(tied, count)
-        pool = Rate.of(ties - tied, judgements - count)  # the other annotators
+    for (who, _, _, positioned, first, lengthed, longer), tie in zip(rows, rates, strict=True):
         flag = None
-        if tie.ci95 and pool.value is not None:
-            if tie.ci95[0] > pool.value:
-                flag = "ties often"
-            elif tie.ci95[1] < pool.value:
-                flag = "avoids ties"
+        if tie.ci95 and len(rows) > 2:
+            flag = (
+                "ties often"
+                if tie.ci95[0] > median
+                else "avoids ties"
+                if tie.ci95[1] < median
+                else None
+            )
         position = _position(int(positioned), int(first))
         length = Rate.of(int(longer), int(lengthed))
-        hits, n = loo.get(str(who), [0.0, 0.0])
+        loo = pf.mean_with_interval(*scores.get(str(who), ([], [])))
         found.append(
             AnnotatorPreferences(
                 annotator_id=str(who),
-                judgements=count,
+                judgements=tie.n,
                 tie_rate=tie.value,
                 tie_rate_ci95=tie.ci95,
                 tie_flag=flag,
@@ -468,7 +509,8 @@ def _annotators(
                 position_p_value=None if position is None else position.p_value,
                 longer_chosen=length.value,
                 longer_chosen_ci95=length.ci95,
-                loo_agreement=None if n == 0 else hits / n,
+                loo_agreement=loo[0],
+                loo_agreement_ci95=interval(loo[1]),
             )
         )
     return found
@@ -529,10 +571,12 @@ def _strengths(con: duckdb.DuckDBPyConnection, rows: str) -> list[Strength] | No
     wins = np.zeros((len(models), len(models)), dtype=np.int64)
     for winner, loser, n in found:
         wins[index[str(winner)], index[str(loser)]] += int(n)
-    fit = pf.bradley_terry(wins)
+    fit = pf.bradley_terry(wins) if len(models) <= MAX_SYSTEMS else None
     if fit is None:
         return None
-    intervals = pf.bradley_terry_intervals(wins)
+    intervals = (
+        pf.bradley_terry_intervals(wins) if len(models) <= MAX_SYSTEMS_WITH_INTERVALS else None
+    )
     games = wins + wins.T
     return [
         Strength(
@@ -547,8 +591,8 @@ def _strengths(con: duckdb.DuckDBPyConnection, rows: str) -> list[Strength] | No
 
 def _bradley_terry(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> BradleyTerry | None:
     sources: dict[str, str] = {"vendor": tables.humans}
-    if tables.judge_rows:
-        sources["judge"] = tables.judge_rows
+    if tables.judge:  # its verdicts, one per pair
+        sources["judge"] = tables.judge
     if tables.reference and tables.reference_name == "gold":  # gold votes on the humans' pairs
         sources["gold"] = (
             f"(SELECT r.vote, h.model_a, h.model_b FROM {tables.reference} AS r JOIN "
@@ -576,26 +620,27 @@ def _bradley_terry(con: duckdb.DuckDBPyConnection, tables: JudgementTables) -> B
 def _judge(
     con: duckdb.DuckDBPyConnection,
     tables: JudgementTables,
-    ceiling: tuple[float | None, float | None],
-    *,
-    baseline_rows: list[tuple[Any, ...]],
+    ceiling: tuple[pf.LeaveOneOut, pf.LeaveOneOut],
+    baseline: pf.LeaveOneOut,
 ) -> JudgeFigures:
     assert tables.judge and tables.judge_rows
     rows = _fetch(con, PER_ANNOTATOR.format(who="'judge'", rows=tables.judge_rows))
-    judgements, ties, positioned, first, lengthed, longer = _bias(rows)
-    swapped, consistent, items = (
-        int(v)
-        for v in (con.execute(JUDGE_SWAPS.format(judge=tables.judge)).fetchone() or (0, 0, 0))
+    judgements, _, positioned, first, lengthed, longer = _bias(rows)
+    swapped, consistent, items, ties = (
+        int(v) for v in (con.execute(JUDGE_SWAPS.format(judge=tables.judge)).fetchone() or (0,) * 4)
     )
     swap = Rate.of(consistent, swapped)
+    with_ties, without = ceiling
     return JudgeFigures(
         items=items,
         judgements=judgements,
-        agreement_with_majority=ceiling[0],
-        agreement_without_ties=ceiling[1],
-        tie_rate=Rate.of(ties, judgements),
+        agreement_with_majority=with_ties.judge,
+        agreement_with_majority_ci95=interval(with_ties.judge_ci95),
+        agreement_without_ties=without.judge,
+        agreement_without_ties_ci95=interval(without.judge_ci95),
+        tie_rate=Rate.of(ties, items),
         position_bias=_position(positioned, first),
-        length_bias=_length(lengthed, longer, _longer_baseline(baseline_rows)),
+        length_bias=_length(lengthed, longer, baseline),
         swap_consistency=swap.value,
         swap_consistency_ci95=swap.ci95,
         swap_tested=swapped,
@@ -668,16 +713,13 @@ def stored_preferences(
         path = str(store / llm)
         columns = judgement_columns(parquet_columns(con, path), typed=True)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE pref_judge_rows AS "
+            f"CREATE OR REPLACE TEMP TABLE pref_judge_file AS "
             f"SELECT {columns} FROM read_parquet({_literal(path)})"
         )
-        con.execute(JUDGE.format(target="pref_judge", rows="pref_judge_rows"))
-        judge, judge_rows, reference, name = (
-            "pref_judge",
-            "pref_judge_rows",
-            "pref_judge",
-            "the LLM judge",
-        )
+        # an LLM run that covers none of the pairs, or holds several models, judges nothing
+        if len(judge_tables(con, "pref_judge_file", "pref_humans", "pref_judge")) == 1:
+            judge, judge_rows = "pref_judge", "pref_judge_rows"
+            reference, name = judge, "the LLM judge"
     if gold:
         con.execute(GOLD_VOTES, {"a": labels.index("A"), "b": labels.index("B")})
         reference, name = "gold_votes", "gold"

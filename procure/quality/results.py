@@ -394,15 +394,16 @@ class PositionBias:
 @dataclass(frozen=True)
 class LengthBias:
     """Of ``judgements`` decisive judgements of pairs of unequal length, the share that chose
-    the longer response; beside it, how often "always pick the longer" agrees with the item's
-    human majority (``baseline_items`` items whose majority is A or B)."""
+    the longer response; beside it, how often "always pick the longer" agrees with the
+    held-out human majorities of the ceiling, ties out (AlpacaEval's measure, as its 62.2%),
+    over ``baseline_judgements`` of them, with a bootstrap interval."""
 
     judgements: int
     longer_chosen: float | None
     ci95: Interval | None
     longer_baseline_agreement: float | None
     longer_baseline_ci95: Interval | None
-    baseline_items: int
+    baseline_judgements: int
     anchor: Anchor = LONGER_BASELINE_ANCHOR
 
 
@@ -441,7 +442,8 @@ class Ceiling:
 @dataclass(frozen=True)
 class AnnotatorPreferences:
     """One annotator's judgements. ``tie_flag`` is ``ties often`` or ``avoids ties`` when the
-    annotator's interval lies wholly above or below the rate of the other annotators."""
+    annotator's interval lies wholly above or below the median annotator's tie rate (a median,
+    so that one annotator who never ties does not make the others look tie-happy)."""
 
     annotator_id: str
     judgements: int
@@ -454,6 +456,7 @@ class AnnotatorPreferences:
     longer_chosen: float | None
     longer_chosen_ci95: Interval | None
     loo_agreement: float | None
+    loo_agreement_ci95: Interval | None
 
 
 @dataclass(frozen=True)
@@ -469,14 +472,17 @@ class GroupPreferences:
 
 @dataclass(frozen=True)
 class JudgeFigures:
-    """The LLM judge: its verdicts against the held-out human majorities of the ceiling (with
-    and without ties), its own tie rate and biases, and swap consistency where it judged items
-    in both orders (``None`` otherwise)."""
+    """The LLM judge on the pairs the humans judged: its verdicts (a pair whose verdict did not
+    survive the swap is a tie) against the held-out human majorities of the ceiling, with and
+    without ties, and their tie rate; its judgements' position and length bias; and swap
+    consistency where it judged pairs in both orders (``None`` otherwise)."""
 
     items: int
     judgements: int
     agreement_with_majority: float | None
+    agreement_with_majority_ci95: Interval | None
     agreement_without_ties: float | None
+    agreement_without_ties_ci95: Interval | None
     tie_rate: Rate
     position_bias: PositionBias | None
     length_bias: LengthBias | None

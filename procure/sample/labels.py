@@ -169,10 +169,11 @@ def _pair_judgement(
 
 
 def _both_orders(
-    rng: np.random.Generator, run: pd.DataFrame, model: str, labels: np.ndarray, pairs: pd.DataFrame
+    rng: np.random.Generator, run: pd.DataFrame, model: str, labels: np.ndarray
 ) -> pd.DataFrame:
     """The LLM run with each pair judged again with B shown first: the same verdict with
-    ``JUDGE_SWAP_CONSISTENCY``, else another label (each call costs again)."""
+    ``JUDGE_SWAP_CONSISTENCY``, else another label (each call costs again). The columns are
+    those ``procure llm run --both-orders`` stores."""
     first = run.assign(annotator_id=f"{model} (A shown first)", shown_first="A")
     code = {label: i for i, label in enumerate(labels)}
     codes = np.array([code[label] for label in first["label"]])
@@ -183,14 +184,7 @@ def _both_orders(
         shown_first="B",
         label=labels[np.where(kept, codes, other)],
     )
-    sides = pairs[["model_a", "model_b"]].reset_index(drop=True)
-    return pd.concat(
-        [
-            pd.concat([first, swapped], ignore_index=True),
-            pd.concat([sides, sides], ignore_index=True),
-        ],
-        axis=1,
-    )
+    return pd.concat([first, swapped], ignore_index=True)
 
 
 def _judge(rng: np.random.Generator, truth: np.ndarray, accuracy: float, k: int) -> np.ndarray:
@@ -214,7 +208,7 @@ def load_sample_labels(store: Path, *, session: Session) -> int:
                 .where(Batch.task_type_id == task_type.id)
                 .order_by(col(Batch.delivered_on))
             ).all()
-            items, truths, llm_labels, pairs = [], [], [], []
+            items, truths, llm_labels = [], [], []
             for batch in batches:
                 n = min(batch.quantity, ITEMS_PER_BATCH)
                 truth = rng.choice(k, n, p=story.priors)
@@ -225,8 +219,6 @@ def load_sample_labels(store: Path, *, session: Session) -> int:
                 ids = np.array([f"{batch.ref}-{i:04d}" for i in range(n)])
                 frames = []
                 pair_columns = _pairs(side, batch.ref, truth) if story.pairs else None
-                if pair_columns is not None:
-                    pairs.append(pair_columns)
                 for a in range(story.annotators + (1 if story.pairs else 0)):
                     if a < story.annotators:
                         judged = _judge(rng, truth, accuracy, k)
@@ -300,7 +292,7 @@ def load_sample_labels(store: Path, *, session: Session) -> int:
                 }
             )
             if story.pairs:  # judged in both orders, as two annotators of the run
-                llm_frame = _both_orders(side, llm_frame, story.llm_model, labels, pd.concat(pairs))
+                llm_frame = _both_orders(side, llm_frame, story.llm_model, labels)
             llm_frame.to_csv(llm_path, index=False)
             if story.rerun_stability is not None:
                 again = np.where(

@@ -352,6 +352,7 @@ def annotator_preferences_figure(annotators: Sequence[AnnotatorPreferences]) -> 
     figure.add_hline(y=0.5, line={"dash": "dot", "color": BUDGET}, annotation_text="50%")
     figure.update_layout(
         title="Ties, position and length by annotator (95% intervals)",
+        xaxis_type="category",  # annotator ids that look like numbers stay names
         yaxis_title="share of the annotator's judgements",
         yaxis_tickformat=".0%",
         yaxis_range=[0, 1.05],
@@ -385,6 +386,7 @@ def bias_figure(groups: Sequence[GroupPreferences]) -> go.Figure:
     figure.add_vline(x=0.5, line={"dash": "dot", "color": BUDGET})
     figure.update_layout(
         title="Position and length bias by vendor, batch and week (95% intervals)",
+        yaxis_type="category",
         xaxis_title="share of decisive judgements (50%: no bias)",
         xaxis_tickformat=".0%",
         xaxis_range=[0, 1.02],
@@ -415,6 +417,7 @@ def margin_figure(calibration: MarginCalibration) -> go.Figure:
     figure.update_layout(
         title=_title(f"Agreement with {calibration.reference} by stated margin (95% intervals)"),
         xaxis_title="stated margin (weakest first)",
+        xaxis_type="category",
         yaxis_title="share agreeing with the reference",
         yaxis_tickformat=".0%",
         yaxis_range=[0, 1.05],
@@ -434,8 +437,18 @@ def ceiling_figure(ceiling: Ceiling, judge: JudgeFigures | None) -> go.Figure:
     ]
     if judge is not None:
         measured += [
-            ("LLM judge, ties in", judge.agreement_with_majority, None, KIND_COLORS["llm"]),
-            ("LLM judge, ties out", judge.agreement_without_ties, None, KIND_COLORS["llm"]),
+            (
+                "LLM judge, ties in",
+                judge.agreement_with_majority,
+                judge.agreement_with_majority_ci95,
+                KIND_COLORS["llm"],
+            ),
+            (
+                "LLM judge, ties out",
+                judge.agreement_without_ties,
+                judge.agreement_without_ties_ci95,
+                KIND_COLORS["llm"],
+            ),
         ]
     for name, value, ci, color in measured:
         if value is not None:

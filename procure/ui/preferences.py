@@ -38,7 +38,7 @@ def show_preferences(report: PreferenceReport, key: str) -> None:
     c.metric(
         "Chose the response shown first",
         "-" if position is None else _share(position.first_chosen),
-        help="No shown_first column in the labels."
+        help="No decisive judgement with shown_first in the labels."
         if position is None
         else f"95% interval {_share(position.first_chosen, position.ci95)}; exact binomial "
         f"test against 50%: p = {position.p_value:.3g}",
@@ -46,15 +46,16 @@ def show_preferences(report: PreferenceReport, key: str) -> None:
     d.metric(
         "Chose the longer response",
         "-" if length is None else _share(length.longer_chosen),
-        help="No lengths or response texts in the labels."
+        help="No decisive judgement of responses of unequal length in the labels."
         if length is None
         else f"95% interval {_share(length.longer_chosen, length.ci95)}",
     )
     if length is not None:
         st.caption(
-            f"Always picking the longer response agrees with the vendor's majority on "
+            f"Always picking the longer response agrees with the held-out majority of the "
+            f"other annotators (ties out) on "
             f"{_share(length.longer_baseline_agreement, length.longer_baseline_ci95)} of "
-            f"{length.baseline_items:,} pairs; {length.anchor.source} reports "
+            f"{length.baseline_judgements:,} judgements; {length.anchor.source} reports "
             f"{length.anchor.low:.1%} for that baseline."
         )
     widgets.plotly_chart(annotator_preferences_figure, report.per_annotator)
@@ -69,6 +70,9 @@ def show_preferences(report: PreferenceReport, key: str) -> None:
                 "position p-value": p.position_p_value,
                 "chose longer": p.longer_chosen,
                 "leave-one-out agreement": p.loo_agreement,
+                "leave-one-out 95% CI": "-"
+                if p.loo_agreement_ci95 is None
+                else f"{p.loo_agreement_ci95[0]:.1%} to {p.loo_agreement_ci95[1]:.1%}",
             }
             for p in report.per_annotator
         ],
@@ -85,7 +89,7 @@ def show_preferences(report: PreferenceReport, key: str) -> None:
     )
     st.caption(
         "An annotator's ties are flagged when their 95% interval lies wholly above or below the "
-        "other annotators' tie rate."
+        "median annotator's tie rate."
     )
     if report.groups and (position or length):
         widgets.plotly_chart(bias_figure, report.groups)
@@ -130,8 +134,10 @@ def show_preferences(report: PreferenceReport, key: str) -> None:
         )
         st.caption(
             f"The judge agrees with the held-out human majority on "
-            f"{_share(judge.agreement_with_majority)} of the judgements with ties and "
-            f"{_share(judge.agreement_without_ties)} without; its tie rate is "
+            f"{_share(judge.agreement_with_majority, judge.agreement_with_majority_ci95)} of the "
+            "judgements with ties and "
+            f"{_share(judge.agreement_without_ties, judge.agreement_without_ties_ci95)} "
+            "without; its verdicts' tie rate is "
             f"{_rate(judge.tie_rate)}; {swap}."
         )
     margins = report.margin_calibration

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from procure.cli import run
 from procure.db import session_scope
-from procure.labels.store import import_labels
+from procure.labels.store import LlmRunSpec, import_labels
 from procure.quality import quality_report, select_labels
 from procure.quality.preferences import file_preferences
 from procure.quality.results import PreferenceReport
@@ -44,8 +44,9 @@ def test_the_samples_preference_story(labelled: Workspace) -> None:
     figures = _preferences(labelled)
     assert (figures.items, figures.annotators, figures.judgements) == (1200, 4, 4800)
     by_name = {a.annotator_id: a for a in figures.per_annotator}
-    picker = by_name["nw_annotator_4"]  # always picks the response shown first
+    picker = by_name["nw_annotator_4"]  # always picks the response shown first, never ties
     assert picker.first_chosen == 1.0 and picker.position_p_value is not None
+    assert [a.tie_flag for a in figures.per_annotator] == [None, None, None, "avoids ties"]
     assert picker.position_p_value < 1e-100
     assert all(
         a.first_chosen_ci95 and a.first_chosen_ci95[0] < 0.5 < a.first_chosen_ci95[1]
@@ -172,3 +173,37 @@ def test_a_preference_task_type_keeps_to_its_labels(sample: Workspace) -> None:
             },
             session=db,
         )
+
+
+def test_an_llm_run_imported_with_both_orders_keeps_them_apart(
+    labelled: Workspace, tmp_path: Path
+) -> None:
+    """One judge id in a file with shown_first A and B: stored as an annotator per order."""
+    path = tmp_path / "judge.csv"
+    path.write_text(
+        "item_id,annotator_id,label,shown_first\n"
+        "NW-PP-01-0000,judge,A,A\nNW-PP-01-0000,judge,B,B\n"
+        "NW-PP-01-0001,judge,B,A\nNW-PP-01-0001,judge,B,B\n"
+    )
+    store = labelled.settings.label_store
+    with session_scope(labelled.engine) as db:
+        stored = import_labels(
+            store,
+            path,
+            source="llm",
+            task_type_key="pref_pair",
+            llm=LlmRunSpec("judge-x"),
+            session=db,
+        )
+        llm_id = stored.id
+    with duckdb.connect() as con:
+        annotators = con.execute(
+            "SELECT DISTINCT annotator_id FROM read_parquet($p) ORDER BY 1",
+            {"p": str(store / stored.path)},
+        ).fetchall()
+    assert annotators == [("judge (A shown first)",), ("judge (B shown first)",)]
+    with Session(labelled.engine) as db:
+        selection = select_labels("pref_pair", store=store, llm_set_id=llm_id, session=db)
+        figures = quality_report(store, selection, session=db).preferences
+    assert figures is not None and figures.judge is not None
+    assert (figures.judge.swap_tested, figures.judge.swap_consistency) == (2, 0.5)

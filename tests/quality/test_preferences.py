@@ -122,7 +122,8 @@ def test_planted_position_bias_and_tie_rate_are_recovered(report: PreferenceRepo
     assert first.position_p_value is not None and first.position_p_value < 1e-6
     assert _inside(TIE_RATE, tier.tie_rate_ci95)
     assert tier.tie_flag == "ties often"
-    assert by_name["m_a"].tie_rate == 0 and by_name["m_a"].tie_flag == "avoids ties"
+    # against the median annotator (who never ties), only the tier stands out
+    assert [a.tie_flag for a in report.per_annotator] == [None, None, None, "ties often"]
     for fair in ("tier", "m_a", "m_b"):  # shown_first is random for them: no position bias
         assert _inside(0.5, by_name[fair].first_chosen_ci95)
 
@@ -365,3 +366,54 @@ def test_without_optional_columns_the_figures_are_null(tmp_path: Path) -> None:
     assert report.position_bias is None and report.length_bias is None
     assert report.loo_ceiling is None and report.margin_calibration is None
     assert report.transitivity is None and report.bradley_terry is None and report.judge is None
+
+
+@pytest.mark.parametrize(
+    ("judge", "message"),
+    [
+        (
+            "item_id,annotator_id,label\np00000,m1,A\np00000,m2,B\n",
+            "2 judges (m1, m2); expected one",
+        ),
+        ("item_id,annotator_id,label\nnope,m1,A\n", "no pair in common with humans.csv"),
+    ],
+)
+def test_a_judge_file_holds_one_judge_of_the_same_pairs(
+    simulated: tuple[Path, Path, pd.DataFrame], tmp_path: Path, judge: str, message: str
+) -> None:
+    humans, _, _ = simulated
+    (tmp_path / "judge.csv").write_text(judge)
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        file_preferences(humans, tmp_path / "judge.csv")
+
+
+def test_the_judge_counts_verdicts_on_the_humans_pairs_only(tmp_path: Path) -> None:
+    (tmp_path / "humans.csv").write_text(
+        "item_id,annotator_id,label,model_a,model_b\n"
+        "1,a,A,x,y\n1,b,A,x,y\n1,c,B,x,y\n2,a,B,y,z\n2,b,B,y,z\n2,c,B,y,z\n"
+    )
+    # pair 1 flips under the swap (a tie), pair 2 stays B, pair 9 is no pair of the humans'
+    (tmp_path / "judge.csv").write_text(
+        "item_id,annotator_id,label,shown_first\n1,j,A,A\n1,j,B,B\n2,j,B,A\n2,j,B,B\n9,j,A,A\n"
+    )
+    judge = file_preferences(tmp_path / "humans.csv", tmp_path / "judge.csv").judge
+    assert judge is not None
+    assert (judge.items, judge.judgements, judge.swap_tested) == (2, 4, 2)
+    assert (judge.tie_rate.successes, judge.tie_rate.n) == (1, 2)  # verdicts, not rows
+    # with ties: on pair 1 each held-out majority (A-B tied, A-B tied, A) misses the judge's
+    # tie; on pair 2 every held-out majority is B, as the judge says: 3 of 6. Without ties
+    # the judge's tie drops out: 3 of 3.
+    assert judge.agreement_with_majority == pytest.approx(0.5)
+    assert judge.agreement_without_ties == pytest.approx(1.0)
+    # z never loses (to the vendor or the judge): no finite strengths anywhere
+    assert file_preferences(tmp_path / "humans.csv", tmp_path / "judge.csv").bradley_terry is None
+
+
+def test_a_human_who_saw_both_orders_has_no_position(tmp_path: Path) -> None:
+    (tmp_path / "both.csv").write_text(
+        "item_id,annotator_id,label,shown_first\n1,u,A,A\n1,u,A,B\n2,u,B,B\n"
+    )
+    report = file_preferences(tmp_path / "both.csv")
+    [person] = report.per_annotator
+    assert person.judgements == 2 and person.first_chosen == 1.0  # pair 2 only
+    assert report.position_bias is not None and report.position_bias.judgements == 1

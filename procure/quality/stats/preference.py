@@ -83,6 +83,7 @@ class LeaveOneOut:
     judged: float
     judge: float | None
     ci95: Interval | None
+    judge_ci95: Interval | None = None
 
 
 def agreement_with_leaders(label: IntArray, others: IntArray) -> FloatArray:
@@ -117,11 +118,11 @@ def loo_agreement(
       judgements with at least one decisive other count.
 
     The judge is compared with the same held-out majorities ``c - e_l``, ``c_l`` times per
-    label (its tie votes count only with ties). The interval resamples items (the multinomial
-    over patterns, as ``alpha_bootstrap``) for the humans' figure.
+    label (its tie votes count only with ties). The intervals resample items (the multinomial
+    over patterns, as ``alpha_bootstrap``), 95% percentile, for the humans and the judge.
 
     AlpacaEval (Dubois et al. 2023, Table 1) reports 65.7% for humans on its 4-way set; a
-    hand-computed example is in tests/quality/test_preference_stats.py.
+    hand-computed example is in tests/quality/stats/test_preference.py.
     """
     votes = np.asarray(votes, dtype=np.int64)
     frequency = np.asarray(frequency, dtype=np.int64)
@@ -152,23 +153,51 @@ def loo_agreement(
         judge_n += judge_weight
     total_n = float(human_n @ frequency)
     total_judged = float(judge_n @ frequency)
-    ci95 = None
     items = int(frequency.sum())
-    if total_n > 0 and items >= 2:
-        rng = np.random.default_rng(seed)
-        resampled = rng.multinomial(items, frequency / items, size=draws)
-        hits, n = resampled @ human_hits, resampled @ human_n
-        shares = hits[n > 0] / n[n > 0]
-        low, high = np.percentile(shares, [2.5, 97.5])
-        ci95 = Interval(float(low), float(high))
+    resampled = (
+        np.random.default_rng(seed).multinomial(items, frequency / items, size=draws)
+        if items >= 2
+        else None
+    )
     return LeaveOneOut(
         items=items,
         judgements=total_n,
         humans=None if total_n == 0 else float(human_hits @ frequency) / total_n,
         judged=total_judged,
         judge=None if total_judged == 0 else float(judge_hits @ frequency) / total_judged,
-        ci95=ci95,
+        ci95=_resampled_share(resampled, human_hits, human_n),
+        judge_ci95=_resampled_share(resampled, judge_hits, judge_n),
     )
+
+
+def _resampled_share(
+    resampled: IntArray | None, hits: FloatArray, n: FloatArray
+) -> Interval | None:
+    """The 95% percentile interval of ``hits / n`` over resampled pattern counts."""
+    if resampled is None or not n.any():
+        return None
+    totals = resampled @ n
+    shares = (resampled @ hits)[totals > 0] / totals[totals > 0]
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return Interval(float(low), float(high))
+
+
+def mean_with_interval(
+    scores: list[float], counts: list[int], *, draws: int = 1000, seed: int = 0
+) -> tuple[float | None, Interval | None]:
+    """The mean of ``scores`` weighted by ``counts`` (how many judgements have each score) and
+    its 95% percentile bootstrap interval, the judgements resampled (a multinomial over the
+    scores); ``(None, None)`` without judgements."""
+    n = int(sum(counts))
+    if n == 0:
+        return None, None
+    values, weights = np.asarray(scores), np.asarray(counts, dtype=np.float64)
+    mean = float(values @ weights / n)
+    if n < 2:
+        return mean, None
+    resampled = np.random.default_rng(seed).multinomial(n, weights / n, size=draws)
+    low, high = np.percentile(resampled @ values / n, [2.5, 97.5])
+    return mean, Interval(float(low), float(high))
 
 
 def bradley_terry(
