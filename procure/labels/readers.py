@@ -229,7 +229,14 @@ KEY_TYPES = {
     "item_id": {"VARCHAR", *INTEGER_TYPES},
     "annotator_id": {"VARCHAR", *INTEGER_TYPES},
     "label": {"VARCHAR", "DOUBLE", "FLOAT", "BOOLEAN", *INTEGER_TYPES},
+    # what preference figures group by (procure.labels.pairs)
+    "margin": {"VARCHAR", "DOUBLE", "FLOAT", *INTEGER_TYPES},
+    "shown_first": {"VARCHAR"},
+    "model_a": {"VARCHAR", *INTEGER_TYPES},
+    "model_b": {"VARCHAR", *INTEGER_TYPES},
+    "prompt_id": {"VARCHAR", *INTEGER_TYPES},
 }
+NUMBER_KEYS = {"label", "margin"}  # may also be numbers with a fraction
 # What a JSON value is (``json_type``), in a user's words.
 JSON_KINDS = {
     "VARCHAR": "a string",
@@ -271,7 +278,7 @@ def check_key_types(con: duckdb.DuckDBPyConnection, source: Source, types: dict[
             },
         ).fetchall()
         plain = {"VARCHAR", "BIGINT", "UBIGINT"} | (
-            {"DOUBLE", "BOOLEAN"} if column == "label" else set()
+            {"DOUBLE", "BOOLEAN"} if column in NUMBER_KEYS else set()
         )
         first = next((row for row in rows if row[1] in plain), None)
         kind_of = {"BIGINT": "UBIGINT"}  # one kind of whole number
@@ -283,7 +290,7 @@ def check_key_types(con: duckdb.DuckDBPyConnection, source: Source, types: dict[
                     f"{JSON_KINDS[first[1]]} as at {source.where(first[0])}"
                     if first and kind in plain
                     else "a string or a whole number"
-                    if column != "label"
+                    if column not in NUMBER_KEYS
                     else "a string or a number"
                 )
                 raise InputError(

@@ -417,3 +417,16 @@ def test_a_human_who_saw_both_orders_has_no_position(tmp_path: Path) -> None:
     [person] = report.per_annotator
     assert person.judgements == 2 and person.first_chosen == 1.0  # pair 2 only
     assert report.position_bias is not None and report.position_bias.judgements == 1
+
+
+def test_an_object_where_a_grouping_column_belongs_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nested.jsonl"
+    path.write_text(
+        '{"item_id": 1, "label": "A", "model_a": "x", "model_b": "y"}\n'
+        '{"item_id": 2, "label": "B", "model_a": {"name": "x"}, "model_b": "y"}\n'
+    )
+    with pytest.raises(
+        InputError,
+        match="line 2, column model_a: expected a string or a whole number, found an object",
+    ):
+        file_preferences(path)
