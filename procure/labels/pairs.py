@@ -148,7 +148,7 @@ def check_values(
         if found:
             listed = "; ".join(f"{value!r} at {source.where(row)}" for value, row, _ in found)
             raise InputError(
-                f"column {column}: expected {expected}, found {listed} ({found[0][2]:,} rows "
-                "like this)",
+                f"column {column}: expected {expected}, found {listed} ({found[0][2]:,} "
+                f"{'row' if found[0][2] == 1 else 'rows'} like this)",
                 source=source.name,
             )
